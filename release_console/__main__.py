@@ -1,0 +1,5 @@
+"""``python -m release_console``."""
+
+from .cli import main
+
+main()

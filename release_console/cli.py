@@ -1,0 +1,87 @@
+"""``release-console [serve|worker|demo]``: the console, a standalone worker, or the demo driver."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+
+from loguru import logger
+from pydantic import ValidationError
+
+from .core.config import Settings, get_settings
+from .temporal.embedded import port_in_use
+
+
+def _settings_or_exit() -> Settings:
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"]) or "settings"
+            print(f"release-console: configuration error: {where}: {error['msg']}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def _testing() -> bool:
+    return "NICEGUI_USER_SIMULATION" in os.environ or "NICEGUI_SCREEN_TEST_PORT" in os.environ
+
+
+def serve() -> None:
+    """Start the console (and, with no TEMPORAL_ADDRESS, an embedded Temporal dev server)."""
+    from nicegui import ui
+
+    from .app import setup
+
+    settings = _settings_or_exit()
+    if not _testing() and port_in_use(settings.PORT):
+        print(
+            f"release-console: port {settings.PORT} is already in use; stop whatever uses it or set PORT to a free port",
+            file=sys.stderr,
+        )
+        raise SystemExit(1)
+    setup(settings)
+    ui.run(
+        host=settings.HOST,
+        port=settings.PORT,
+        title="Release Console",
+        favicon="🚀",
+        reload=False,
+        show=False,
+        dark=None,
+        storage_secret=settings.secret_key(),
+        show_welcome_message=not _testing(),
+    )
+
+
+async def _worker(settings: Settings) -> None:
+    from .temporal.client import connect
+    from .temporal.worker import build_worker
+
+    client = await connect(settings)
+    logger.info("worker polling task queue {} on {}", settings.TEMPORAL_TASK_QUEUE, settings.temporal_address)
+    await build_worker(client, settings).run()
+
+
+async def _demo(settings: Settings) -> None:
+    from .demo import run_demo
+    from .temporal.client import connect
+
+    await run_demo(await connect(settings), settings)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``release-console`` script."""
+    parser = argparse.ArgumentParser(prog="release-console", description=__doc__)
+    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "worker", "demo"])
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        serve()
+        return
+    settings = _settings_or_exit()
+    runner = _worker if args.command == "worker" else _demo
+    try:
+        asyncio.run(runner(settings))
+    except KeyboardInterrupt:
+        pass

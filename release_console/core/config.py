@@ -1,0 +1,119 @@
+"""Settings from the environment (and an optional .env file); secrets are refused outside local mode."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "changethis"
+
+
+class Settings(BaseSettings):
+    """Every knob of the console; names are the environment variables."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_ignore_empty=True, extra="ignore")
+
+    ENVIRONMENT: Literal["local", "staging", "production"] = "local"
+    DATA_DIR: Path = Path("data")
+
+    # Web server
+    HOST: str = "0.0.0.0"
+    PORT: int = Field(8080, ge=1, le=65535)
+    PUBLIC_URL: str | None = None
+
+    # Temporal: with no address, an embedded dev server is started
+    TEMPORAL_ADDRESS: str | None = None
+    TEMPORAL_NAMESPACE: str = "default"
+    TEMPORAL_TASK_QUEUE: str = "release-console"
+    TEMPORAL_TLS: bool = False
+    TEMPORAL_TLS_CA_CERT: Path | None = None
+    TEMPORAL_TLS_CLIENT_CERT: Path | None = None
+    TEMPORAL_TLS_CLIENT_KEY: Path | None = None
+    TEMPORAL_API_KEY: SecretStr | None = None
+    TEMPORAL_RPC_TIMEOUT_SECONDS: float = Field(5.0, gt=0, le=60)
+    TEMPORAL_UI_URL: str | None = None
+    RELEASE_WORKFLOW_TYPE: str = "ReleaseWorkflow"
+    ACCOUNTS_WORKFLOW_ID: str = "release-console-accounts"
+    EMBEDDED_TEMPORAL_PORT: int = Field(7233, ge=1, le=65535)
+    EMBEDDED_TEMPORAL_UI: bool = True
+    RUN_WORKER: bool = True
+    DEMO: Literal["auto", "on", "off"] = "auto"
+
+    # Read path
+    MIRROR_POLL_SECONDS: float = Field(1.0, gt=0, le=60)
+    MIRROR_IDLE_SECONDS: float = Field(120.0, gt=0)
+    RELEASE_LIST_REFRESH_SECONDS: float = Field(2.0, gt=0, le=300)
+
+    # Security
+    SECRET_KEY: SecretStr = SecretStr(DEFAULT_SECRET)
+    ACCESS_TOKEN_EXPIRE_MINUTES: int = Field(60, ge=1)
+    SESSION_MAX_AGE_SECONDS: int = Field(8 * 3600, ge=1)
+    SESSION_IDLE_SECONDS: int = Field(3600, ge=1)
+    FIRST_ADMIN_USERNAME: str = "admin"
+    FIRST_ADMIN_PASSWORD: SecretStr | None = None
+    LOGIN_MAX_FAILURES: int = Field(5, ge=1)
+    LOGIN_LOCKOUT_SECONDS: int = Field(300, ge=1)
+
+    @property
+    def is_local(self) -> bool:
+        """Local mode allows generated secrets and the embedded server."""
+        return self.ENVIRONMENT == "local"
+
+    @property
+    def embedded(self) -> bool:
+        """True when the console starts its own Temporal dev server."""
+        return self.TEMPORAL_ADDRESS is None
+
+    @property
+    def temporal_address(self) -> str:
+        """Where to reach Temporal."""
+        return self.TEMPORAL_ADDRESS or f"127.0.0.1:{self.EMBEDDED_TEMPORAL_PORT}"
+
+    @property
+    def temporal_ui_url(self) -> str | None:
+        """Base URL of Temporal's web UI, if any."""
+        if self.TEMPORAL_UI_URL:
+            return self.TEMPORAL_UI_URL.rstrip("/")
+        if self.embedded and self.EMBEDDED_TEMPORAL_UI:
+            return f"http://localhost:{self.EMBEDDED_TEMPORAL_PORT + 1000}"
+        return None
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> Settings:
+        if self.is_local:
+            return self
+        if self.SECRET_KEY.get_secret_value() in {DEFAULT_SECRET, ""} or len(self.SECRET_KEY.get_secret_value()) < 32:
+            raise ValueError(f"SECRET_KEY must be set to a random value of 32+ characters when ENVIRONMENT={self.ENVIRONMENT}")
+        admin = self.FIRST_ADMIN_PASSWORD.get_secret_value() if self.FIRST_ADMIN_PASSWORD else None
+        if admin is not None and admin == DEFAULT_SECRET:
+            raise ValueError(f"FIRST_ADMIN_PASSWORD may not be {DEFAULT_SECRET!r} when ENVIRONMENT={self.ENVIRONMENT}")
+        return self
+
+    def secret_key(self) -> str:
+        """The signing key; in local mode a default key is replaced by one generated once in the data directory."""
+        value = self.SECRET_KEY.get_secret_value()
+        if value != DEFAULT_SECRET:
+            return value
+        return read_or_create_secret(self.DATA_DIR / "secret_key")
+
+
+def read_or_create_secret(path: Path) -> str:
+    """A random secret kept in a file readable only by its owner."""
+    if path.exists():
+        return path.read_text().strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = secrets.token_urlsafe(48)
+    path.touch(mode=0o600)
+    path.write_text(value)
+    return value
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (tests clear the cache after changing the environment)."""
+    return Settings()

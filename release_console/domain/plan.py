@@ -1,0 +1,82 @@
+"""A release plan: the whole hierarchy with initial states, and the rules it must follow."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from .ids import EntityId, EntityType, InvalidEntityId
+from .states import InvalidState, validate_state
+
+EntityRow = tuple[str, "str | None", str, "str | None"]
+"""(entity id, parent id, state, updated_at) — the flat form used for snapshots and continue-as-new."""
+
+MAX_PLAN_ENTITIES = 250_000
+
+
+@dataclass
+class PlanNode:
+    """One entity of a plan with its children (a release at the root)."""
+
+    id: str
+    state: str = "pending"
+    children: list[PlanNode] = field(default_factory=list)
+
+
+class InvalidPlan(ValueError):
+    """A plan that breaks the hierarchy; the message names the offending id and rule."""
+
+
+def validate_plan(plan: PlanNode, *, release_id: str | None = None) -> int:
+    """Check every rule of the hierarchy; return the number of entities or raise InvalidPlan."""
+    try:
+        root = EntityId.parse(plan.id)
+    except InvalidEntityId as exc:
+        raise InvalidPlan(f"root: {exc}") from None
+    if root.type is not EntityType.RELEASE:
+        raise InvalidPlan(f"{plan.id}: the root of a plan must be a release, not a {root.type.value}")
+    if release_id is not None and plan.id != release_id:
+        raise InvalidPlan(f"{plan.id}: the plan's release id does not match the workflow id {release_id!r}")
+    seen: set[str] = set()
+    stack: list[tuple[PlanNode, EntityType, str | None]] = [(plan, EntityType.RELEASE, None)]
+    while stack:
+        node, expected, parent = stack.pop()
+        _check_node(node, expected, parent, seen)
+        child_type = expected.child_type
+        if node.children and child_type is None:
+            raise InvalidPlan(f"{node.id}: an app cannot have children")
+        if expected is EntityType.CLUSTER and len(node.children) != 1:
+            raise InvalidPlan(f"{node.id}: a cluster must hold exactly one bundle, it holds {len(node.children)}")
+        for child in reversed(node.children):
+            stack.append((child, child_type, node.id))  # type: ignore[arg-type]
+        if len(seen) > MAX_PLAN_ENTITIES:
+            raise InvalidPlan(f"plan has more than {MAX_PLAN_ENTITIES} entities")
+    return len(seen)
+
+
+def _check_node(node: PlanNode, expected: EntityType, parent: str | None, seen: set[str]) -> None:
+    try:
+        entity_id = EntityId.parse(node.id)
+    except InvalidEntityId as exc:
+        raise InvalidPlan(f"child of {parent}: {exc}") from None
+    if entity_id.type is not expected:
+        raise InvalidPlan(
+            f"{node.id}: a {entity_id.type.value} cannot be a child of {parent}; "
+            f"children of a {expected.parent_type.value if expected.parent_type else 'plan'} must be {expected.value}s"
+        )
+    if node.id in seen:
+        raise InvalidPlan(f"{node.id}: duplicate id; every id must be unique in a release")
+    seen.add(node.id)
+    try:
+        validate_state(node.state)
+    except InvalidState as exc:
+        raise InvalidPlan(f"{node.id}: {exc}") from None
+
+
+def flatten_plan(plan: PlanNode) -> Iterator[EntityRow]:
+    """Rows in pre-order (parents before children, children in plan order)."""
+    stack: list[tuple[PlanNode, str | None]] = [(plan, None)]
+    while stack:
+        node, parent = stack.pop()
+        yield (node.id, parent, node.state, None)
+        stack.extend((child, node.id) for child in reversed(node.children))

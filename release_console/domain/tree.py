@@ -1,0 +1,184 @@
+"""A release's hierarchy in memory: entities, parent/child links, per-node rollups and the change log.
+
+The same class serves the workflow (deterministic, no I/O) and the console's mirror of a release.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .ids import EntityId, EntityType, InvalidEntityId, entity_type_of
+from .plan import EntityRow, PlanNode, flatten_plan
+from .states import DONE_STATES
+
+Counts = dict[str, dict[str, int]]
+"""Descendant counts of a node: entity type -> state -> number."""
+
+
+@dataclass(slots=True)
+class Entity:
+    """One node of the hierarchy."""
+
+    id: str
+    type: EntityType
+    state: str
+    updated_at: str | None
+    parent: str | None
+    children: list[str] = field(default_factory=list)
+    counts: Counts = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One recorded transition: the entity's new state, when, and the version of its batch."""
+
+    version: int
+    id: str
+    state: str
+    updated_at: str
+
+
+class UnknownEntity(KeyError):
+    """An entity id that is well-formed but not part of this release."""
+
+
+class ReleaseTree:
+    """Entities of one release indexed by id, with rollups kept up to date on every change."""
+
+    def __init__(self, rows: Iterable[EntityRow], *, version: int = 0, changes_kept: int = 5000) -> None:
+        self.entities: dict[str, Entity] = {}
+        self.version = version
+        self.changes: deque[Change] = deque()
+        self.changes_kept = changes_kept
+        self.log_floor = version
+        self._order: list[str] | None = None
+        """Changes with a version above log_floor are all still in ``changes``."""
+        for entity_id, parent, state, updated_at in rows:
+            self._add(entity_id, parent, state, updated_at)
+        self.root_id = next(iter(self.entities), None)
+
+    @classmethod
+    def from_plan(cls, plan: PlanNode, **kwargs: Any) -> ReleaseTree:
+        """Build from a validated plan."""
+        return cls(flatten_plan(plan), **kwargs)
+
+    def _add(self, entity_id: str, parent: str | None, state: str, updated_at: str | None) -> None:
+        entity = Entity(entity_id, entity_type_of(entity_id), state, updated_at, parent)
+        self.entities[entity_id] = entity
+        if parent is not None:
+            self.entities[parent].children.append(entity_id)
+            for ancestor in self.ancestors(entity):
+                _bump(ancestor.counts, entity.type.value, state, 1)
+
+    # ---- reading -------------------------------------------------------------------------------
+    @property
+    def root(self) -> Entity:
+        """The release entity."""
+        if self.root_id is None:
+            raise UnknownEntity("empty tree")
+        return self.entities[self.root_id]
+
+    def get(self, entity_id: str) -> Entity:
+        """The entity with this id, or UnknownEntity."""
+        try:
+            return self.entities[entity_id]
+        except KeyError:
+            raise UnknownEntity(entity_id) from None
+
+    def ancestors(self, entity: Entity) -> Iterator[Entity]:
+        """Parent, grandparent, … up to the release."""
+        parent = entity.parent
+        while parent is not None:
+            node = self.entities[parent]
+            yield node
+            parent = node.parent
+
+    def children_of(self, entity_id: str, state: str | None = None) -> list[Entity]:
+        """The children of a node in plan order, optionally only those in one state."""
+        node = self.get(entity_id)
+        kids = [self.entities[c] for c in node.children]
+        return kids if state is None else [k for k in kids if k.state == state]
+
+    def rows(self) -> Iterator[EntityRow]:
+        """All entities as rows in plan (pre-)order, parents before children."""
+        for e in self.entities.values():
+            yield self._row(e)
+
+    def row_slice(self, start: int, stop: int) -> list[EntityRow]:
+        """Rows ``start``..``stop`` of :meth:`rows` (entities keep insertion order)."""
+        if self._order is None or len(self._order) != len(self.entities):
+            self._order = list(self.entities)
+        return [self._row(self.entities[i]) for i in self._order[start:stop]]
+
+    @staticmethod
+    def _row(e: Entity) -> EntityRow:
+        return (e.id, e.parent, e.state, e.updated_at)
+
+    def progress(self, entity_id: str | None = None) -> tuple[int, int]:
+        """(apps done, apps total) below a node (the release by default)."""
+        node = self.get(entity_id) if entity_id else self.root
+        apps = node.counts.get(EntityType.APP.value, {})
+        return sum(n for s, n in apps.items() if s in DONE_STATES), sum(apps.values())
+
+    # ---- changing ------------------------------------------------------------------------------
+    def check_transitions(self, transitions: Sequence[tuple[str, str]]) -> None:
+        """Raise InvalidEntityId or UnknownEntity for the first bad id; touch nothing."""
+        for entity_id, _state in transitions:
+            EntityId.parse(entity_id)
+            if entity_id not in self.entities:
+                raise UnknownEntity(entity_id)
+
+    def apply(self, transitions: Sequence[tuple[str, str]], at: str) -> int:
+        """Record a batch of (id, new state) at time ``at`` as one new version; return that version."""
+        self.version += 1
+        for entity_id, state in transitions:
+            self.set_state(entity_id, state, at)
+            self.changes.append(Change(self.version, entity_id, state, at))
+        while len(self.changes) > self.changes_kept:
+            self.log_floor = self.changes.popleft().version
+        return self.version
+
+    def set_state(self, entity_id: str, state: str, at: str | None) -> None:
+        """Set one entity's state and time, moving its weight in every ancestor's rollup."""
+        entity = self.get(entity_id)
+        if entity.state != state:
+            for ancestor in self.ancestors(entity):
+                _bump(ancestor.counts, entity.type.value, entity.state, -1)
+                _bump(ancestor.counts, entity.type.value, state, 1)
+            entity.state = state
+        entity.updated_at = at
+
+    def changes_since(self, since: int, limit: int) -> tuple[list[Change], int, bool, bool]:
+        """Changes after ``since``, whole batches, about ``limit`` at most.
+
+        Returns (changes, version reached, more to come, reload needed).
+        """
+        if since < self.log_floor or since > self.version:
+            return [], self.version, False, True
+        picked: list[Change] = []
+        reached = since
+        for change in self.changes:
+            if change.version <= since:
+                continue
+            if change.version != reached and len(picked) >= limit:
+                return picked, reached, True, False
+            picked.append(change)
+            reached = change.version
+        return picked, self.version, False, False
+
+
+def _bump(counts: Counts, type_name: str, state: str, delta: int) -> None:
+    by_state = counts.setdefault(type_name, {})
+    value = by_state.get(state, 0) + delta
+    if value:
+        by_state[state] = value
+    else:
+        by_state.pop(state, None)
+        if not by_state:
+            counts.pop(type_name, None)
+
+
+__all__ = ["Change", "Counts", "Entity", "InvalidEntityId", "ReleaseTree", "UnknownEntity"]

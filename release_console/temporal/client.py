@@ -1,0 +1,38 @@
+"""Connecting to Temporal with the app's data converter, TLS and timeouts."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import timedelta
+
+from temporalio.client import Client, TLSConfig
+from temporalio.converter import DataConverter
+
+from ..core.config import Settings
+from .codec import LargePayloadCodec
+
+DATA_CONVERTER = dataclasses.replace(DataConverter.default, payload_codec=LargePayloadCodec())
+
+
+def _tls(settings: Settings) -> TLSConfig | bool:
+    if not settings.TEMPORAL_TLS:
+        return False
+    read = lambda p: p.read_bytes() if p else None  # noqa: E731
+    return TLSConfig(
+        server_root_ca_cert=read(settings.TEMPORAL_TLS_CA_CERT),
+        client_cert=read(settings.TEMPORAL_TLS_CLIENT_CERT),
+        client_private_key=read(settings.TEMPORAL_TLS_CLIENT_KEY),
+    )
+
+
+async def connect(settings: Settings, *, address: str | None = None) -> Client:
+    """A client for the configured namespace; fails within the RPC timeout when Temporal is down."""
+    api_key = settings.TEMPORAL_API_KEY.get_secret_value() if settings.TEMPORAL_API_KEY else None
+    return await Client.connect(
+        address or settings.temporal_address,
+        namespace=settings.TEMPORAL_NAMESPACE,
+        api_key=api_key,
+        tls=_tls(settings) if api_key is None else (_tls(settings) or True),
+        data_converter=DATA_CONVERTER,
+        connect_timeout=timedelta(seconds=settings.TEMPORAL_RPC_TIMEOUT_SECONDS),
+    )

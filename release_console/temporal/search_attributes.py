@@ -1,0 +1,36 @@
+"""Registering the release search attributes in a namespace (idempotent)."""
+
+from __future__ import annotations
+
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.common import SearchAttributeIndexedValueType
+
+from ..workflows.contract import SEARCH_ATTRIBUTES
+
+
+def dev_server_flags() -> list[str]:
+    """``--search-attribute NAME=Type`` flags for ``temporal server start-dev``."""
+    flags: list[str] = []
+    for key in SEARCH_ATTRIBUTES:
+        type_name = SearchAttributeIndexedValueType(key.indexed_value_type).name.title().replace("_", "")
+        flags += ["--search-attribute", f"{key.name}={type_name}"]
+    return flags
+
+
+async def ensure_search_attributes(client: Client) -> list[str]:
+    """Add whichever release search attributes the namespace lacks; return the names added."""
+    existing = await client.operator_service.list_search_attributes(
+        ListSearchAttributesRequest(namespace=client.namespace)
+    )
+    missing = {
+        key.name: IndexedValueType.ValueType(int(key.indexed_value_type))
+        for key in SEARCH_ATTRIBUTES
+        if key.name not in existing.custom_attributes
+    }
+    if missing:
+        await client.operator_service.add_search_attributes(
+            AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
+        )
+    return sorted(missing)

