@@ -5,7 +5,11 @@ Called from main.py on every start (NiceGUI's test fixtures re-run main.py for e
 
 from __future__ import annotations
 
+import json
+
+from loguru import logger
 from nicegui import app
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import services as services_module
 from .api.main import api_router
@@ -13,17 +17,46 @@ from .core.config import Settings
 from .services import Services
 from .ui.pages import routers as page_routers
 
+STARTUP_WAIT_SECONDS = 90.0
+
+
+class HoldUntilStarted:
+    """ASGI middleware: requests wait for start-up (NiceGUI runs it as a background task), else get 503."""
+
+    def __init__(self, inner: ASGIApp) -> None:
+        self.inner = inner
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in {"http", "websocket"}:
+            services = await services_module.wait_until_started(STARTUP_WAIT_SECONDS)
+            problem = "the console is still starting" if services is None else services.startup_error
+            if problem and scope["type"] == "http":
+                body = json.dumps({"detail": problem, "code": "starting_up"}).encode()
+                headers = [(b"content-type", b"application/json"), (b"retry-after", b"5")]
+                await send({"type": "http.response.start", "status": 503, "headers": headers})
+                await send({"type": "http.response.body", "body": body})
+                return
+        await self.inner(scope, receive, send)
+
 
 def setup(settings: Settings) -> None:
     """Register routes, pages and start/stop hooks on the global NiceGUI app."""
     app.include_router(api_router)
     for router in page_routers():
         app.include_router(router)
+    app.add_middleware(HoldUntilStarted)
 
     async def startup() -> None:
         services = Services(settings)
         services_module.install(services)
-        await services.start()
+        try:
+            await services.start()
+        except Exception as exc:
+            services.startup_error = f"start-up failed: {exc}"
+            logger.error("console start-up failed: {}", exc)
+            raise
+        finally:
+            services.started.set()
 
     async def shutdown() -> None:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import os
 import sys
 
@@ -37,11 +38,21 @@ def serve() -> None:
     settings = _settings_or_exit()
     if not _testing() and port_in_use(settings.PORT):
         print(
-            f"release-console: port {settings.PORT} is already in use; stop whatever uses it or set PORT to a free port",
+            f"release-console: port {settings.PORT} is already in use; "
+            "stop whatever uses it or set PORT to a free port",
             file=sys.stderr,
         )
         raise SystemExit(1)
+    if not _testing() and settings.embedded:
+        _refuse_busy_embedded_ports(settings)
     setup(settings)
+    with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl-C after its graceful shutdown
+        _run(settings)
+
+
+def _run(settings: Settings) -> None:
+    from nicegui import ui
+
     ui.run(
         host=settings.HOST,
         port=settings.PORT,
@@ -53,6 +64,17 @@ def serve() -> None:
         storage_secret=settings.secret_key(),
         show_welcome_message=not _testing(),
     )
+
+
+def _refuse_busy_embedded_ports(settings: Settings) -> None:
+    port = settings.EMBEDDED_TEMPORAL_PORT
+    for busy in [p for p in (port, port + 1000 if settings.EMBEDDED_TEMPORAL_UI else None) if p and port_in_use(p)]:
+        print(
+            f"release-console: port {busy} is already in use, so the embedded Temporal server cannot start; "
+            "set EMBEDDED_TEMPORAL_PORT to a free port, or TEMPORAL_ADDRESS to use a running Temporal",
+            file=sys.stderr,
+        )
+        raise SystemExit(1)
 
 
 async def _worker(settings: Settings) -> None:
@@ -81,7 +103,5 @@ def main(argv: list[str] | None = None) -> None:
         return
     settings = _settings_or_exit()
     runner = _worker if args.command == "worker" else _demo
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         asyncio.run(runner(settings))
-    except KeyboardInterrupt:
-        pass

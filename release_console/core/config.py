@@ -88,7 +88,9 @@ class Settings(BaseSettings):
         if self.is_local:
             return self
         if self.SECRET_KEY.get_secret_value() in {DEFAULT_SECRET, ""} or len(self.SECRET_KEY.get_secret_value()) < 32:
-            raise ValueError(f"SECRET_KEY must be set to a random value of 32+ characters when ENVIRONMENT={self.ENVIRONMENT}")
+            raise ValueError(
+                f"SECRET_KEY must be set to a random value of 32+ characters when ENVIRONMENT={self.ENVIRONMENT}"
+            )
         admin = self.FIRST_ADMIN_PASSWORD.get_secret_value() if self.FIRST_ADMIN_PASSWORD else None
         if admin is not None and admin == DEFAULT_SECRET:
             raise ValueError(f"FIRST_ADMIN_PASSWORD may not be {DEFAULT_SECRET!r} when ENVIRONMENT={self.ENVIRONMENT}")

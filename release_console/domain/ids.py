@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 
 MAX_ID_PART_LENGTH = 128
 MAX_ENTITY_ID_LENGTH = len("cluster:") + MAX_ID_PART_LENGTH
 _ID_PART = re.compile(r"[A-Za-z0-9._-]{1,128}")
 
 
-class EntityType(str, Enum):
+class EntityType(StrEnum):
     """The five levels of a release, top to bottom."""
 
     RELEASE = "release"
@@ -65,12 +65,15 @@ class EntityId:
         if not sep:
             raise InvalidEntityId(f"entity id {shown} has no ':'; expected 'type:id', e.g. 'release:rel-001'")
         if type_name not in TYPE_NAMES:
-            raise InvalidEntityId(f"entity id {shown} has unknown type {_shorten(type_name)}; expected one of {', '.join(TYPE_NAMES)}")
+            raise InvalidEntityId(
+                f"entity id {shown} has unknown type {_shorten(type_name)}; expected one of {', '.join(TYPE_NAMES)}"
+            )
         if not key:
             raise InvalidEntityId(f"entity id {shown} has an empty id part after '{type_name}:'")
         if not _ID_PART.fullmatch(key):
             raise InvalidEntityId(
-                f"entity id {shown}: the id part must be 1-{MAX_ID_PART_LENGTH} characters of A-Z, a-z, 0-9, '.', '_' or '-'"
+                f"entity id {shown}: the id part must be 1-{MAX_ID_PART_LENGTH} characters "
+                "of A-Z, a-z, 0-9, '.', '_' or '-'"
             )
         if key in {".", ".."}:
             raise InvalidEntityId(f"entity id {shown}: the id part may not be '.' or '..'")

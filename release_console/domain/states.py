@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 
 MAX_STATE_LENGTH = 64
 
 
-class StateKind(str, Enum):
+class StateKind(StrEnum):
     """How the console treats a state: still moving, settled, in trouble, or not one it knows."""
 
     WAITING = "waiting"

@@ -25,7 +25,7 @@ def _tls(settings: Settings) -> TLSConfig | bool:
     )
 
 
-async def connect(settings: Settings, *, address: str | None = None) -> Client:
+async def connect(settings: Settings, *, address: str | None = None, lazy: bool = False) -> Client:
     """A client for the configured namespace; fails within the RPC timeout when Temporal is down."""
     api_key = settings.TEMPORAL_API_KEY.get_secret_value() if settings.TEMPORAL_API_KEY else None
     return await Client.connect(
@@ -35,4 +35,5 @@ async def connect(settings: Settings, *, address: str | None = None) -> Client:
         tls=_tls(settings) if api_key is None else (_tls(settings) or True),
         data_converter=DATA_CONVERTER,
         connect_timeout=timedelta(seconds=settings.TEMPORAL_RPC_TIMEOUT_SECONDS),
+        lazy=lazy,
     )

