@@ -12,9 +12,11 @@ from nicegui import app
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import services as services_module
+from .api.docs import install_api
 from .api.main import api_router
 from .core.config import Settings
 from .services import Services
+from .ui.auth import install_page_guard
 from .ui.pages import routers as page_routers
 
 STARTUP_WAIT_SECONDS = 90.0
@@ -41,10 +43,16 @@ class HoldUntilStarted:
 
 def setup(settings: Settings) -> None:
     """Register routes, pages and start/stop hooks on the global NiceGUI app."""
+    lifespan = app.router.lifespan_context
     app.include_router(api_router)
+    install_api(app)  # read API: JSON error handlers and offline /docs (issue 4)
     for router in page_routers():
         app.include_router(router)
-    app.add_middleware(HoldUntilStarted)
+    # include_router wraps the app's lifespan each time; setup() runs on every start (NiceGUI's test
+    # fixtures re-run main.py per test), so keep the original or the nesting overflows the stack.
+    app.router.lifespan_context = lifespan
+    install_page_guard()
+    app.add_middleware(HoldUntilStarted)  # added last, so it runs first
 
     async def startup() -> None:
         services = Services(settings)

@@ -31,8 +31,6 @@ def _testing() -> bool:
 
 def serve() -> None:
     """Start the console (and, with no TEMPORAL_ADDRESS, an embedded Temporal dev server)."""
-    from nicegui import ui
-
     from .app import setup
 
     settings = _settings_or_exit()
@@ -53,6 +51,8 @@ def serve() -> None:
 def _run(settings: Settings) -> None:
     from nicegui import ui
 
+    from .ui.auth import session_middleware_kwargs
+
     ui.run(
         host=settings.HOST,
         port=settings.PORT,
@@ -62,6 +62,7 @@ def _run(settings: Settings) -> None:
         show=False,
         dark=None,
         storage_secret=settings.secret_key(),
+        session_middleware_kwargs=session_middleware_kwargs(settings),
         show_welcome_message=not _testing(),
     )
 

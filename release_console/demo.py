@@ -123,7 +123,15 @@ class _Driver:
     async def halt(self, plan: PlanNode, failed_wave: PlanNode) -> None:
         """Stop the release after a failed wave: later waves are cancelled, the release rolled back."""
         later = plan.children[plan.children.index(failed_wave) + 1 :]
-        await self.send([(w.id, "cancelled") for w in later])
+        await self.send([(node.id, "cancelled") for wave in later for node in _subtree(wave)])
         await self.send([(plan.id, "rolling_back")])
         await self.pause()
         await self.send([(plan.id, "rolled_back")])
+
+
+def _subtree(node: PlanNode) -> list[PlanNode]:
+    """A node and all its descendants."""
+    nodes = [node]
+    for child in node.children:
+        nodes.extend(_subtree(child))
+    return nodes

@@ -128,3 +128,58 @@ async def client(settings: Settings) -> AsyncIterator:
 def unique() -> str:
     """A short unique suffix for release ids, so tests never collide."""
     return uuid.uuid4().hex[:8]
+
+
+# --- auth fixtures (issue 3) ---
+os.environ.setdefault("BCRYPT_ROUNDS", "4")  # fast hashing in tests (the production default is 12)
+
+
+@pytest.fixture
+async def api(request: pytest.FixtureRequest) -> AsyncIterator:
+    """An httpx.AsyncClient on the console app with its lifespan running (main.py run as NiceGUI's ``user`` does).
+
+    Do not combine with the ``user`` fixture in one test (both own the global app); use ``user.http_client`` there.
+    """
+    from nicegui.testing.general_fixtures import get_path_to_main_file
+    from nicegui.testing.user_simulation import user_simulation
+
+    async with user_simulation(main_file=get_path_to_main_file(request)) as simulated:
+        yield simulated.http_client
+
+
+async def login_headers(api, username: str, password: str) -> dict[str, str]:
+    """Bearer headers for a user, via POST /api/v1/login/access-token."""
+    response = await api.post("/api/v1/login/access-token", data={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+@pytest.fixture
+async def admin_headers(api) -> dict[str, str]:
+    """Bearer headers of the first admin from the test environment."""
+    return await login_headers(api, ADMIN_USERNAME, ADMIN_PASSWORD)
+
+
+@pytest.fixture
+async def viewer_headers(api, admin_headers: dict[str, str]) -> dict[str, str]:
+    """Bearer headers of a fresh viewer account (unique per test)."""
+    username, password = f"viewer-{uuid.uuid4().hex[:8]}", "viewer-password-1"
+    created = await api.post(
+        "/api/v1/users", json={"username": username, "password": password, "role": "viewer"}, headers=admin_headers
+    )
+    assert created.status_code == 201, created.text
+    return await login_headers(api, username, password)
+
+
+# --- browser tests (issue 5) ---
+@pytest.fixture(scope="session")
+def nicegui_chrome_options(nicegui_chrome_options):
+    """NiceGUI's Chrome options plus the flags this machine needs (headless Debian chromium, no sandbox)."""
+    for flag in (
+        "headless", "no-sandbox", "disable-gpu", "disable-dev-shm-usage", "disable-background-networking",
+        "disable-component-update", "disable-sync", "no-first-run", "window-size=1400,1000",
+    ):
+        nicegui_chrome_options.add_argument(flag)
+    if os.path.exists("/usr/bin/chromium"):
+        nicegui_chrome_options.binary_location = "/usr/bin/chromium"
+    return nicegui_chrome_options

@@ -62,6 +62,10 @@ def _start(env: dict[str, str], log: Path) -> subprocess.Popen:
     )
 
 
+def _run_console(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+
+
 def _wait_http(port: int, process: subprocess.Popen, log: Path, timeout: float = 60) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -134,7 +138,7 @@ def test_console_port_in_use_gives_clear_message(tmp_path: Path):
         busy.listen()
         port = busy.getsockname()[1]
         env = _env(tmp_path / "data", port, _free_port_pair())
-        result = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        result = _run_console(env)
     assert result.returncode == 1
     assert f"port {port} is already in use" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
@@ -146,7 +150,7 @@ def test_embedded_temporal_port_in_use_gives_clear_message(tmp_path: Path):
         busy.listen()
         port = busy.getsockname()[1]
         env = _env(tmp_path / "data", _free_port(), port, EMBEDDED_TEMPORAL_UI="false")
-        result = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        result = _run_console(env)
     assert result.returncode == 1
     assert f"port {port} is already in use" in result.stderr
     assert "EMBEDDED_TEMPORAL_PORT" in result.stderr
@@ -156,7 +160,7 @@ def test_embedded_temporal_port_in_use_gives_clear_message(tmp_path: Path):
 def test_default_secret_refused_outside_local_mode(tmp_path: Path):
     env = _env(tmp_path / "data", _free_port(), _free_port_pair(), ENVIRONMENT="production")
     env.pop("SECRET_KEY", None)
-    result = subprocess.run([sys.executable, "main.py"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    result = _run_console(env)
     assert result.returncode == 2
     assert "SECRET_KEY" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout

@@ -45,7 +45,8 @@ class Settings(BaseSettings):
     DEMO: Literal["auto", "on", "off"] = "auto"
 
     # Read path
-    MIRROR_POLL_SECONDS: float = Field(1.0, gt=0, le=60)
+    MIRROR_POLL_SECONDS: float = Field(0.5, gt=0, le=60)
+    """How often each watched release's one poller asks for changes: a change is visible within about this + 0.1 s."""
     MIRROR_IDLE_SECONDS: float = Field(120.0, gt=0)
     RELEASE_LIST_REFRESH_SECONDS: float = Field(2.0, gt=0, le=300)
 
@@ -58,6 +59,8 @@ class Settings(BaseSettings):
     FIRST_ADMIN_PASSWORD: SecretStr | None = None
     LOGIN_MAX_FAILURES: int = Field(5, ge=1)
     LOGIN_LOCKOUT_SECONDS: int = Field(300, ge=1)
+    BCRYPT_ROUNDS: int = Field(12, ge=4, le=16)
+    ACCOUNTS_REFRESH_SECONDS: float = Field(2.0, gt=0, le=60)
 
     @property
     def is_local(self) -> bool:

@@ -151,23 +151,53 @@ class ReleaseTree:
             entity.state = state
         entity.updated_at = at
 
-    def changes_since(self, since: int, limit: int) -> tuple[list[Change], int, bool, bool]:
-        """Changes after ``since``, whole batches, about ``limit`` at most.
+    def changes_since(
+        self, since: int, limit: int, max_bytes: int | None = None
+    ) -> tuple[list[Change], int, bool, bool]:
+        """Changes after ``since`` in whole batches: at most ``limit`` changes (and ``max_bytes`` of JSON).
 
-        Returns (changes, version reached, more to come, reload needed).
+        A batch is never split: the first batch is returned whole even when it alone passes the limits,
+        later batches only if they fit. Returns (changes, version reached, more to come, reload needed).
         """
         if since < self.log_floor or since > self.version:
             return [], self.version, False, True
         picked: list[Change] = []
-        reached = since
+        size = 0
+        batch: list[Change] = []
+        batch_size = 0
         for change in self.changes:
             if change.version <= since:
                 continue
-            if change.version != reached and len(picked) >= limit:
-                return picked, reached, True, False
-            picked.append(change)
-            reached = change.version
-        return picked, self.version, False, False
+            if batch and change.version != batch[0].version:
+                if not self._fits(picked, size, batch, batch_size, limit, max_bytes):
+                    return picked, picked[-1].version, True, False
+                picked += batch
+                size += batch_size
+                batch, batch_size = [], 0
+            batch.append(change)
+            batch_size += change_json_size(change)
+        if batch and not self._fits(picked, size, batch, batch_size, limit, max_bytes):
+            return picked, picked[-1].version, True, False
+        return picked + batch, self.version, False, False
+
+    @staticmethod
+    def _fits(
+        picked: list[Change], size: int, batch: list[Change], batch_size: int, limit: int, max_bytes: int | None
+    ) -> bool:
+        """Whether one more whole batch may join a page (the first batch always does)."""
+        if not picked:
+            return True
+        return len(picked) + len(batch) <= limit and (max_bytes is None or size + batch_size <= max_bytes)
+
+
+def change_json_size(change: Change) -> int:
+    """About how many bytes one change takes in a JSON query result."""
+    return 64 + len(change.id) + len(change.state) + len(change.updated_at)
+
+
+def row_json_size(row: EntityRow) -> int:
+    """About how many bytes one ``[id, parent, state, updated_at]`` row takes in JSON."""
+    return 24 + sum(len(part) for part in row if part)
 
 
 def _bump(counts: Counts, type_name: str, state: str, delta: int) -> None:
@@ -181,4 +211,13 @@ def _bump(counts: Counts, type_name: str, state: str, delta: int) -> None:
             counts.pop(type_name, None)
 
 
-__all__ = ["Change", "Counts", "Entity", "InvalidEntityId", "ReleaseTree", "UnknownEntity"]
+__all__ = [
+    "Change",
+    "Counts",
+    "Entity",
+    "InvalidEntityId",
+    "ReleaseTree",
+    "UnknownEntity",
+    "change_json_size",
+    "row_json_size",
+]

@@ -19,6 +19,7 @@ from temporalio.common import (
 from ..core.config import Settings
 from ..domain.plan import PlanNode, validate_plan
 from ..workflows.contract import (
+    DEFAULT_WORKFLOW_TYPE,
     SA_APPS_FAILED,
     SA_APPS_TOTAL,
     SA_PROGRESS,
@@ -41,7 +42,7 @@ async def start_release(
     validate_plan(plan)
     apps = sum(1 for _ in _apps(plan))
     return await client.start_workflow(
-        settings.RELEASE_WORKFLOW_TYPE,
+        DEFAULT_WORKFLOW_TYPE,  # the reference workflow, whatever type the console is set to list
         ReleaseWorkflowInput(plan=plan, max_updates_per_run=max_updates_per_run),
         id=plan.id,
         task_queue=settings.TEMPORAL_TASK_QUEUE,

@@ -6,6 +6,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from ..core.config import Settings
+from ..workflows.accounts import AccountsWorkflow
 from ..workflows.release import ReleaseWorkflow
 
 
@@ -14,5 +15,5 @@ def build_worker(client: Client, settings: Settings) -> Worker:
     return Worker(
         client,
         task_queue=settings.TEMPORAL_TASK_QUEUE,
-        workflows=[ReleaseWorkflow],
+        workflows=[ReleaseWorkflow, AccountsWorkflow],
     )

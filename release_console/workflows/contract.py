@@ -5,11 +5,13 @@ Any workflow, in any SDK, that answers these queries with these shapes appears i
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from temporalio.common import SearchAttributeKey
 
-from ..domain.plan import PlanNode
+from ..domain.plan import PlanNode, plan_from_data
 
 DEFAULT_WORKFLOW_TYPE = "ReleaseWorkflow"
 
@@ -24,6 +26,10 @@ MAX_CHILDREN_PAGE = 1000
 MAX_SNAPSHOT_PAGE = 4000
 MAX_CHANGES_PAGE = 2000
 MAX_BATCH_TRANSITIONS = 1000
+MAX_SUMMARY_WAVES = 200
+RESULT_BYTES_BUDGET = 192 * 1024
+"""Pages (children, snapshot, changes) end early once their JSON reaches about this size, so every result stays
+plain JSON (below the codec's compression threshold) and far below Temporal's limits, whatever the ids' length."""
 
 Counts = dict[str, dict[str, int]]
 
@@ -174,6 +180,26 @@ class ReleaseWorkflowInput:
     carried: CarriedState | None = None
     max_updates_per_run: int = 1000
     changes_kept: int = 5000
+
+
+def workflow_input_from_data(data: Mapping[str, Any]) -> ReleaseWorkflowInput:
+    """ReleaseWorkflowInput from its JSON form, built directly (generic conversion takes seconds for big plans)."""
+    plan = data.get("plan")
+    carried = data.get("carried")
+    return ReleaseWorkflowInput(
+        plan=plan_from_data(plan) if plan is not None else None,
+        carried=CarriedState(
+            rows=carried["rows"],
+            version=int(carried["version"]),
+            log_floor=int(carried["log_floor"]),
+            changes=carried.get("changes") or [],
+            started_at=carried.get("started_at"),
+        )
+        if carried is not None
+        else None,
+        max_updates_per_run=int(data.get("max_updates_per_run", 1000)),
+        changes_kept=int(data.get("changes_kept", 5000)),
+    )
 
 
 def parse_offset_cursor(cursor: str | None, total: int) -> int:

@@ -7,6 +7,7 @@ the run continues-as-new when Temporal suggests it or after ``max_updates_per_ru
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -44,6 +45,7 @@ with workflow.unsafe.imports_passed_through():
         SnapshotRequest,
         TransitionBatch,
         TransitionResult,
+        workflow_input_from_data,
     )
 
 
@@ -52,26 +54,33 @@ class ReleaseWorkflow:
     """One release: Release → Waves → Clusters → one Bundle each → Apps."""
 
     @workflow.init
-    def __init__(self, input: ReleaseWorkflowInput) -> None:
-        """Load the state before any handler runs (updates may arrive with the first task of a run)."""
-        self.input = input
+    def __init__(self, input: dict[str, Any]) -> None:
+        """Load the state before any handler runs (updates may arrive with the first task of a run).
+
+        The argument is a ReleaseWorkflowInput in JSON form; it is converted here by hand because generic
+        dataclass conversion of a 100,000-entity plan takes longer than the worker's deadlock timeout.
+        """
         self.updates_this_run = 0
         self.started_at: str | None = None
         self.tree: ReleaseTree | None = None
-        self.tree = self._load(input)
+        try:
+            self.input = workflow_input_from_data(input)
+        except (InvalidPlan, KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ApplicationError(f"invalid workflow input: {exc}", type="InvalidPlan", non_retryable=True) from None
+        self.tree = self._load(self.input)
 
     @workflow.run
-    async def run(self, input: ReleaseWorkflowInput) -> ReleaseSummary:
+    async def run(self, input: dict[str, Any]) -> ReleaseSummary:
         self._publish()
         await workflow.wait_condition(lambda: self._finished() or self._should_continue_as_new())
         await workflow.wait_condition(workflow.all_handlers_finished)
         if self._finished():
-            return views.summary_view(self.tree)
+            return views.summary_view(self._tree())
         workflow.continue_as_new(
             ReleaseWorkflowInput(
                 carried=self._carry(),
-                max_updates_per_run=input.max_updates_per_run,
-                changes_kept=input.changes_kept,
+                max_updates_per_run=self.input.max_updates_per_run,
+                changes_kept=self.input.changes_kept,
             )
         )
 

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from ..domain.ids import EntityType
-from ..domain.tree import Entity, ReleaseTree
+from ..domain.tree import Entity, ReleaseTree, row_json_size
 from .contract import (
     MAX_CHANGES_PAGE,
     MAX_CHILDREN_PAGE,
     MAX_SNAPSHOT_PAGE,
+    MAX_SUMMARY_WAVES,
+    RESULT_BYTES_BUDGET,
     ChangesRequest,
     ChangesResult,
     ChangeView,
@@ -48,7 +53,7 @@ def summary_view(tree: ReleaseTree) -> ReleaseSummary:
         entity_count=len(tree.entities),
         apps_total=total,
         apps_done=done,
-        waves=[entity_view(w) for w in tree.children_of(root.id) if w.type is EntityType.WAVE],
+        waves=[entity_view(w) for w in tree.children_of(root.id)[:MAX_SUMMARY_WAVES] if w.type is EntityType.WAVE],
     )
 
 
@@ -62,7 +67,7 @@ def children_view(tree: ReleaseTree, request: ChildrenRequest) -> ChildrenPage:
     limit = _check_limit(request.limit, MAX_CHILDREN_PAGE)
     kids = tree.children_of(request.parent_id, request.state)
     start = parse_offset_cursor(request.cursor, len(kids))
-    page = kids[start : start + limit]
+    page = _within_budget(kids[start : start + limit], _entity_json_size)
     return ChildrenPage(
         parent_id=request.parent_id,
         version=tree.version,
@@ -75,7 +80,7 @@ def children_view(tree: ReleaseTree, request: ChildrenRequest) -> ChildrenPage:
 def changes_view(tree: ReleaseTree, request: ChangesRequest) -> ChangesResult:
     """Changes after a version, or reload=True when that version is no longer in the log."""
     limit = _check_limit(request.limit, MAX_CHANGES_PAGE)
-    changes, reached, more, reload = tree.changes_since(request.since_version, limit)
+    changes, reached, more, reload = tree.changes_since(request.since_version, limit, RESULT_BYTES_BUDGET)
     return ChangesResult(
         version=reached,
         reload=reload,
@@ -89,7 +94,7 @@ def snapshot_view(tree: ReleaseTree, request: SnapshotRequest) -> SnapshotPage:
     limit = _check_limit(request.limit, MAX_SNAPSHOT_PAGE)
     total = len(tree.entities)
     start = parse_offset_cursor(request.cursor, total)
-    rows = tree.row_slice(start, start + limit)
+    rows = _within_budget(tree.row_slice(start, start + limit), row_json_size)
     return SnapshotPage(
         version=tree.version,
         total=total,
@@ -102,3 +107,19 @@ def _check_limit(limit: int, maximum: int) -> int:
     if not isinstance(limit, int) or isinstance(limit, bool) or not 1 <= limit <= maximum:
         raise ValueError(f"limit must be an integer from 1 to {maximum}, got {limit!r}")
     return limit
+
+
+def _within_budget(items: list, size_of: Callable[[Any], int]) -> list:
+    """The longest prefix of ``items`` (at least one) whose JSON stays within RESULT_BYTES_BUDGET."""
+    total = 0
+    for index, item in enumerate(items):
+        total += size_of(item)
+        if total > RESULT_BYTES_BUDGET and index > 0:
+            return items[:index]
+    return items
+
+
+def _entity_json_size(entity: Entity) -> int:
+    """About how many bytes an entity's EntityView takes in JSON."""
+    counts = sum(12 + len(t) + sum(12 + len(s) for s in by_state) for t, by_state in entity.counts.items())
+    return 110 + len(entity.id) + len(entity.parent or "") + len(entity.state) + len(entity.updated_at or "") + counts

@@ -1,0 +1,28 @@
+"""Example: a page inside the console's frame listing one release's failed apps, read from the shared mirror."""
+
+from nicegui import APIRouter, ui
+
+from release_console import services
+from release_console.readpath.errors import ReadPathError
+from release_console.ui.components.badges import state_badge
+from release_console.ui.components.errors import error_card
+from release_console.ui.frame import frame
+
+router = APIRouter()
+
+
+@router.page("/examples/failed/{release_id}")
+async def failed_apps(release_id: str) -> None:
+    with frame(f"Failed apps of {release_id}"):
+        await ui.context.client.connected()
+        try:
+            mirror = await services.current().mirrors.get(release_id)  # shared: no extra Temporal queries
+        except ReadPathError as exc:
+            error_card(exc.code, str(exc))
+            return
+        failed = [e for e in mirror.tree.entities.values() if e.type.value == "app" and e.state == "failed"]
+        ui.label(f"{len(failed)} failed apps in {release_id}")
+        for app in failed[:200]:
+            with ui.row().classes("items-center"):
+                ui.link(app.id, f"/releases/{release_id}?node={app.id}")
+                state_badge(app.state)

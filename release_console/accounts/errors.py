@@ -1,0 +1,60 @@
+"""Account errors, each with the HTTP status and a message that is safe to show (never a secret)."""
+
+from __future__ import annotations
+
+
+class AccountError(Exception):
+    """A refused account operation."""
+
+    status = 400
+    code = "account_error"
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+class InvalidAccountData(AccountError):
+    status = 422
+    code = "invalid"
+
+
+class UserExists(AccountError):
+    status = 409
+    code = "conflict"
+
+
+class UserNotFound(AccountError):
+    status = 404
+    code = "not_found"
+
+
+class LastAdmin(AccountError):
+    status = 409
+    code = "last_admin"
+
+
+class LoginFailed(AccountError):
+    """Wrong username or password (the same message for both)."""
+
+    status = 401
+    code = "login_failed"
+
+
+class LoginThrottled(AccountError):
+    status = 429
+    code = "too_many_attempts"
+
+
+class AccountsUnavailable(AccountError):
+    status = 503
+    code = "accounts_unavailable"
+
+
+BY_WORKFLOW_TYPE: dict[str, type[AccountError]] = {
+    "invalid": InvalidAccountData,
+    "conflict": UserExists,
+    "not_found": UserNotFound,
+    "last_admin": LastAdmin,
+}

@@ -1,0 +1,44 @@
+"""What the rest of the console sees of an account (never the hash)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from pydantic import BaseModel
+
+from ..workflows.accounts import AccountRecord
+
+Role = Literal["admin", "viewer"]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller."""
+
+    username: str
+    role: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class UserPublic(BaseModel):
+    """An account as the API and UI show it."""
+
+    username: str
+    role: Role
+    enabled: bool
+    created_at: str | None = None
+    last_login_at: str | None = None
+
+    @classmethod
+    def of(cls, record: AccountRecord) -> UserPublic:
+        return cls(
+            username=record.username,
+            role=record.role,  # type: ignore[arg-type]
+            enabled=record.enabled,
+            created_at=record.created_at,
+            last_login_at=record.last_login_at,
+        )

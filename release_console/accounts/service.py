@@ -1,0 +1,331 @@
+"""AccountsService: the console's cached view of AccountsWorkflow.
+
+Reads never touch Temporal per request: the users live in memory and are refreshed when the workflow's version
+changes (one cheap version query every ACCOUNTS_REFRESH_SECONDS per console process). Changes go through the
+workflow's Updates; each returns the new snapshot, so the cache is current as soon as a change returns.
+Passwords are hashed here (in a thread) before anything reaches Temporal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+from loguru import logger
+from temporalio.client import (
+    Client,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
+
+from ..core.config import Settings
+from ..core.security import hash_password, password_problem, verify_password
+from ..workflows.accounts import (
+    QUERY_SNAPSHOT,
+    QUERY_VERSION,
+    ROLES,
+    UPDATE_CREATE,
+    UPDATE_DELETE,
+    UPDATE_ENABLED,
+    UPDATE_ENSURE_ADMIN,
+    UPDATE_LOGIN,
+    UPDATE_PASSWORD,
+    UPDATE_ROLE,
+    USERNAME_PATTERN,
+    USERNAME_RULE,
+    AccountRecord,
+    AccountsInput,
+    AccountsSnapshot,
+    AccountsWorkflow,
+    CreateUser,
+    SetEnabled,
+    SetPassword,
+    SetRole,
+    UserRef,
+)
+from .errors import (
+    BY_WORKFLOW_TYPE,
+    AccountError,
+    AccountsUnavailable,
+    InvalidAccountData,
+    LoginFailed,
+    LoginThrottled,
+    UserNotFound,
+)
+from .models import Principal, UserPublic
+from .throttle import LoginThrottle
+
+LOGIN_FAILED = "Incorrect username or password"
+MAX_USERNAME_INPUT = 64
+MAX_PASSWORD_INPUT = 1024
+UNAVAILABLE = "accounts are unavailable: Temporal or its worker did not answer in time; try again shortly"
+
+
+def normalize_username(username: str) -> str:
+    """Usernames are case-insensitive: stored and compared in lowercase."""
+    return username.strip().lower()
+
+
+class AccountsService:
+    """Users, login and account changes for one console process."""
+
+    def __init__(self, client: Client, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
+        self.client = client
+        self.settings = settings
+        self.clock = clock
+        self.throttle = LoginThrottle(settings.LOGIN_MAX_FAILURES, settings.LOGIN_LOCKOUT_SECONDS, self._now)
+        self.users: dict[str, AccountRecord] = {}
+        self.version = -1
+        self.loaded = asyncio.Event()
+        self.queries = 0
+        self._rpc_timeout = timedelta(seconds=settings.TEMPORAL_RPC_TIMEOUT_SECONDS)
+        self._tasks: set[asyncio.Task] = set()
+        self._dummy_hash: str | None = None
+        self._on_first_load: Callable[[], Any] | None = None
+
+    def _now(self) -> float:
+        return self.clock()
+
+    # ---- lifecycle -------------------------------------------------------------------------------
+    async def start(self, on_first_load: Callable[[], Any] | None = None) -> None:
+        """Start (or attach to) the workflow and load the users, then run ``on_first_load`` (its errors propagate).
+
+        When Temporal or its worker does not answer, start-up goes on: loading (and ``on_first_load``) is retried in
+        the background and logins answer 503 until then.
+        """
+        try:
+            await self._ensure_started()
+            await self.refresh(force=True)
+        except AccountsUnavailable as exc:
+            logger.error("accounts not loaded yet ({}); retrying every {}s",
+                         exc, self.settings.ACCOUNTS_REFRESH_SECONDS)
+            self._on_first_load = on_first_load
+        else:
+            if on_first_load is not None:
+                await _call(on_first_load)
+        self._spawn(self._poll(), "accounts-poll")
+        self._spawn(self._dummy(), "accounts-dummy-hash")  # so the first unknown-user login is not slower
+
+    async def stop(self) -> None:
+        """Stop polling and pending background changes."""
+        for task in list(self._tasks):
+            task.cancel()
+        for task in list(self._tasks):
+            with contextlib.suppress(BaseException):
+                await task
+        self._tasks.clear()
+
+    def _spawn(self, coro: Any, name: str) -> None:
+        task = asyncio.create_task(coro, name=name)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _ensure_started(self) -> None:
+        try:
+            await self.client.start_workflow(
+                AccountsWorkflow.run,
+                AccountsInput(),
+                id=self.settings.ACCOUNTS_WORKFLOW_ID,
+                task_queue=self.settings.TEMPORAL_TASK_QUEUE,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+                rpc_timeout=self._rpc_timeout,
+            )
+        except (RPCError, RuntimeError) as exc:  # RuntimeError: a lazy client could not connect
+            raise AccountsUnavailable(UNAVAILABLE) from exc
+
+    async def _poll(self) -> None:
+        failing = False
+        while True:
+            await asyncio.sleep(self.settings.ACCOUNTS_REFRESH_SECONDS)
+            try:
+                if not self.loaded.is_set():
+                    await self._ensure_started()
+                first = not self.loaded.is_set()
+                await self.refresh()
+                if first and self._on_first_load is not None:
+                    try:
+                        await _call(self._on_first_load)
+                    except Exception as exc:
+                        logger.error("first-admin set-up failed: {}", exc)
+                if failing:
+                    logger.info("accounts reachable again")
+                failing = False
+            except AccountError as exc:
+                if not failing:
+                    logger.warning("accounts refresh failed: {}", exc.message)
+                failing = True
+
+    async def refresh(self, *, force: bool = False) -> None:
+        """Reload the users if the workflow's version changed (one small query; a second one only on change)."""
+        handle = self.client.get_workflow_handle(self.settings.ACCOUNTS_WORKFLOW_ID)
+        try:
+            self.queries += 1
+            version = await handle.query(QUERY_VERSION, result_type=int, rpc_timeout=self._rpc_timeout)
+            if force or version != self.version:
+                self.queries += 1
+                snapshot = await handle.query(
+                    QUERY_SNAPSHOT, result_type=AccountsSnapshot, rpc_timeout=self._rpc_timeout
+                )
+                self._apply(snapshot, force=True)
+        except Exception as exc:  # query failures of every kind (no worker, RPC timeout, not found)
+            raise AccountsUnavailable(UNAVAILABLE) from exc
+
+    def _apply(self, snapshot: AccountsSnapshot, *, force: bool = False) -> None:
+        if not force and snapshot.version < self.version:
+            return
+        self.users = {u.username: u for u in snapshot.users}
+        self.version = snapshot.version
+        self.loaded.set()
+
+    # ---- reads (memory only) ---------------------------------------------------------------------
+    def principal(self, username: str | None) -> Principal | None:
+        """The enabled user's current role, or None when unknown, disabled or deleted."""
+        record = self.users.get(username) if username else None
+        if record is None or not record.enabled:
+            return None
+        return Principal(record.username, record.role)
+
+    def list_users(self) -> list[UserPublic]:
+        """Every user, sorted by username."""
+        return [UserPublic.of(u) for u in sorted(self.users.values(), key=lambda u: u.username)]
+
+    def get_user(self, username: str) -> UserPublic:
+        """One user; UserNotFound otherwise."""
+        record = self.users.get(normalize_username(username))
+        if record is None:
+            raise UserNotFound(f"user {normalize_username(username)!r} does not exist")
+        return UserPublic.of(record)
+
+    def has_enabled_admin(self) -> bool:
+        """True when at least one enabled admin exists."""
+        return any(u.role == "admin" and u.enabled for u in self.users.values())
+
+    # ---- login -----------------------------------------------------------------------------------
+    async def authenticate(self, username: str, password: str, address: str | None) -> Principal:
+        """The principal for valid credentials; LoginFailed (one message for unknown user and wrong password),
+        LoginThrottled after repeated failures, AccountsUnavailable before the users are loaded."""
+        name = normalize_username(username)[: MAX_USERNAME_INPUT + 1]
+        wait = self.throttle.retry_after(name, address)
+        if wait is not None:
+            raise LoginThrottled(f"Too many failed logins; try again in {int(wait)} seconds", retry_after=wait)
+        if not self.loaded.is_set():
+            raise AccountsUnavailable(UNAVAILABLE)
+        record = self.users.get(name)
+        hashed = record.password_hash if record is not None else await self._dummy()
+        ok = await asyncio.to_thread(verify_password, password[:MAX_PASSWORD_INPUT], hashed)
+        if not ok or record is None or not record.enabled:
+            self.throttle.failed(name, address)
+            raise LoginFailed(LOGIN_FAILED)
+        self.throttle.succeeded(name)
+        self._spawn(self._record_login(name), "accounts-record-login")
+        return Principal(record.username, record.role)
+
+    async def _dummy(self) -> str:
+        if self._dummy_hash is None:
+            self._dummy_hash = await asyncio.to_thread(
+                hash_password, "not-a-real-password", rounds=self.settings.BCRYPT_ROUNDS
+            )
+        return self._dummy_hash
+
+    async def _record_login(self, username: str) -> None:
+        with contextlib.suppress(AccountError):
+            await self._update(UPDATE_LOGIN, UserRef(username))
+
+    # ---- changes ---------------------------------------------------------------------------------
+    async def create_user(self, username: str, password: str, role: str) -> UserPublic:
+        """A new enabled user."""
+        name = _check_username(username)
+        _check_role(role)
+        hashed = await self._hash(password)
+        await self._update(UPDATE_CREATE, CreateUser(name, hashed, role))
+        return self.get_user(name)
+
+    async def set_role(self, username: str, role: str) -> UserPublic:
+        """Change a user's role (the last enabled admin cannot be demoted)."""
+        _check_role(role)
+        await self._update(UPDATE_ROLE, SetRole(normalize_username(username), role))
+        return self.get_user(username)
+
+    async def set_password(self, username: str, password: str) -> UserPublic:
+        """Reset a user's password."""
+        hashed = await self._hash(password)
+        await self._update(UPDATE_PASSWORD, SetPassword(normalize_username(username), hashed))
+        return self.get_user(username)
+
+    async def set_enabled(self, username: str, enabled: bool) -> UserPublic:
+        """Enable or disable a user (the last enabled admin cannot be disabled)."""
+        await self._update(UPDATE_ENABLED, SetEnabled(normalize_username(username), enabled))
+        return self.get_user(username)
+
+    async def delete_user(self, username: str) -> None:
+        """Delete a user (never the last enabled admin)."""
+        await self._update(UPDATE_DELETE, UserRef(normalize_username(username)))
+
+    async def ensure_first_admin(self, username: str, password: str) -> bool:
+        """Create ``username`` as admin unless an enabled admin exists; True when created."""
+        name = _check_username(username)
+        hashed = await self._hash(password)
+        handle = self.client.get_workflow_handle(self.settings.ACCOUNTS_WORKFLOW_ID)
+        try:
+            created = await handle.execute_update(
+                UPDATE_ENSURE_ADMIN, CreateUser(name, hashed, "admin"), result_type=bool, rpc_timeout=self._rpc_timeout
+            )
+        except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError, WorkflowUpdateFailedError) as exc:
+            raise AccountsUnavailable(UNAVAILABLE) from exc
+        await self.refresh(force=True)
+        return created
+
+    async def _hash(self, password: str) -> str:
+        problem = password_problem(password)
+        if problem:
+            raise InvalidAccountData(problem)
+        return await asyncio.to_thread(hash_password, password, rounds=self.settings.BCRYPT_ROUNDS)
+
+    async def _update(self, name: str, arg: Any) -> AccountsSnapshot:
+        handle = self.client.get_workflow_handle(self.settings.ACCOUNTS_WORKFLOW_ID)
+        for attempt in (1, 2):
+            try:
+                snapshot = await handle.execute_update(
+                    name, arg, result_type=AccountsSnapshot, rpc_timeout=self._rpc_timeout
+                )
+            except WorkflowUpdateFailedError as exc:
+                cause = exc.cause
+                if isinstance(cause, ApplicationError) and cause.type in BY_WORKFLOW_TYPE:
+                    raise BY_WORKFLOW_TYPE[cause.type](cause.message) from None
+                raise AccountsUnavailable("the accounts workflow could not apply the change") from None
+            except RPCError as exc:
+                if exc.status == RPCStatusCode.NOT_FOUND and attempt == 1:
+                    await self._ensure_started()
+                    continue
+                raise AccountsUnavailable(UNAVAILABLE) from None
+            except WorkflowUpdateRPCTimeoutOrCancelledError:
+                raise AccountsUnavailable(UNAVAILABLE) from None
+            self._apply(snapshot)
+            return snapshot
+        raise AccountsUnavailable(UNAVAILABLE)
+
+
+def _check_username(username: str) -> str:
+    name = normalize_username(username)
+    if not USERNAME_PATTERN.match(name):
+        raise InvalidAccountData(USERNAME_RULE)
+    return name
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise InvalidAccountData(f"role must be one of {', '.join(ROLES)}")
+
+
+async def _call(callback: Callable[[], Any]) -> None:
+    result = callback()
+    if asyncio.iscoroutine(result):
+        await result
+

@@ -1,0 +1,143 @@
+"""Dependencies of the REST API: the running services, the authenticated caller and its role.
+
+``CurrentUser`` and ``AdminUser`` resolve the bearer token against the in-memory accounts cache (no Temporal call
+per request), so a disabled, deleted or demoted user is refused at their next request. Both write the audit line
+for the call.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import OAuth2PasswordBearer
+
+from .. import services as services_module
+from ..accounts.errors import AccountError
+from ..accounts.models import Principal
+from ..accounts.service import AccountsService
+from ..core.audit import audit
+from ..core.security import InvalidToken, decode_access_token
+from ..services import Services
+
+TOKEN_URL = "/api/v1/login/access-token"
+BEARER = {"WWW-Authenticate": "Bearer"}
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+CLOCK_SKEW_SECONDS = 5
+
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+
+
+def get_services() -> Services:
+    """The running services; 503 while the console is starting or stopping."""
+    try:
+        return services_module.current()
+    except RuntimeError:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the console is starting; try again") from None
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def get_accounts(services: ServicesDep) -> AccountsService:
+    """The accounts service; 503 until it is running."""
+    if services.accounts is None:
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "accounts are not available yet; try again")
+    return services.accounts
+
+
+AccountsDep = Annotated[AccountsService, Depends(get_accounts)]
+
+
+def request_id(request: Request) -> str:
+    """The caller's X-Request-ID when well-formed, otherwise a new id (kept on request.state)."""
+    existing = getattr(request.state, "request_id", None)
+    if existing:
+        return existing
+    given = request.headers.get("x-request-id", "")
+    value = given if REQUEST_ID.match(given) else uuid.uuid4().hex
+    request.state.request_id = value
+    return value
+
+
+def client_address(request: Request) -> str | None:
+    """The peer address of the request."""
+    return request.client.host if request.client else None
+
+
+def http_error(exc: AccountError) -> HTTPException:
+    """The HTTP form of an account error (429 carries Retry-After)."""
+    headers = {"Retry-After": str(int(exc.retry_after or 1))} if exc.status == 429 else None
+    if exc.status == 401:
+        headers = BEARER
+    return HTTPException(exc.status, exc.message, headers=headers)
+
+
+def _refuse(request: Request, reason: str) -> HTTPException:
+    audit(
+        "api.auth_failed",
+        user=None,
+        role=None,
+        target=f"{request.method} {request.url.path}",
+        outcome="denied",
+        client=client_address(request),
+        request_id=request_id(request),
+        reason=reason,
+    )
+    return HTTPException(status.HTTP_401_UNAUTHORIZED, f"Not authenticated: {reason}", headers=BEARER)
+
+
+def authenticated(
+    request: Request, accounts: AccountsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+) -> Principal:
+    """The caller of a bearer token that is valid now; 401 with WWW-Authenticate: Bearer otherwise."""
+    if not token:
+        raise _refuse(request, "missing bearer token")
+    try:
+        payload = decode_access_token(token, secret=accounts.settings.secret_key())
+    except InvalidToken as exc:
+        raise _refuse(request, str(exc)) from None
+    if not accounts.loaded.is_set():
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "accounts are not loaded yet; try again")
+    principal = accounts.principal(payload.sub)
+    if principal is None:
+        raise _refuse(request, "account disabled or removed")
+    changed_at = accounts.users[principal.username].password_changed_at
+    if changed_at and payload.iat + CLOCK_SKEW_SECONDS < datetime.fromisoformat(changed_at).timestamp():
+        raise _refuse(request, "token issued before the password was changed")
+    return principal
+
+
+def get_current_user(request: Request, principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
+    """Any signed-in user; the call is audit-logged."""
+    _audit_call(request, principal, "ok")
+    return principal
+
+
+def get_admin_user(request: Request, principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
+    """Admins only: 403 for viewers; the call is audit-logged either way."""
+    if not principal.is_admin:
+        _audit_call(request, principal, "denied")
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this needs the admin role")
+    _audit_call(request, principal, "ok")
+    return principal
+
+
+def _audit_call(request: Request, principal: Principal, outcome: str) -> None:
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    audit(
+        "api.call",
+        user=principal.username,
+        role=principal.role,
+        target=f"{request.method} {target}",
+        outcome=outcome,
+        client=client_address(request),
+        request_id=request_id(request),
+    )
+
+
+CurrentUser = Annotated[Principal, Depends(get_current_user)]
+AdminUser = Annotated[Principal, Depends(get_admin_user)]

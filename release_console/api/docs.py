@@ -1,0 +1,83 @@
+"""The API's OpenAPI schema at /api/v1/openapi.json and a Swagger UI at /docs served without any CDN.
+
+Swagger UI's files come from the ``swagger-ui-bundle`` package and are served by the console itself, so the docs
+page works on a machine without internet access.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, HTTPException
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
+from swagger_ui_bundle import swagger_ui_path
+
+from .main import API_PREFIX, api_router
+
+ASSETS = Path(swagger_ui_path)
+ASSET_NAMES = frozenset({"swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"})
+OPENAPI_URL = f"{API_PREFIX}/openapi.json"
+DESCRIPTION = """Read-only access to the releases tracked by Temporal workflows.
+
+Authenticate with `POST /api/v1/login/access-token` (form fields `username`, `password`) and send
+`Authorization: Bearer <access_token>` on every other call (the **Authorize** button does this here).
+Every answer carries `version` (the workflow's state version) and `as_of` (when the console last confirmed it).
+Errors are `{"detail": ..., "code": ...}`; 503 answers carry `Retry-After`.
+"""
+
+docs_router = APIRouter(include_in_schema=False)
+_schema: dict[str, Any] | None = None
+
+
+def api_schema() -> dict[str, Any]:
+    """The OpenAPI schema of the /api/v1 routes (built once)."""
+    global _schema
+    if _schema is None:
+        _schema = get_openapi(
+            title="Release Console API", version="1", description=DESCRIPTION, routes=api_router.routes
+        )
+    return _schema
+
+
+@docs_router.get(OPENAPI_URL)
+async def openapi_json() -> JSONResponse:
+    """The schema."""
+    return JSONResponse(api_schema())
+
+
+@docs_router.get("/docs")
+async def swagger_ui() -> HTMLResponse:
+    """Swagger UI with local assets."""
+    return get_swagger_ui_html(
+        openapi_url=OPENAPI_URL,
+        title="Release Console API",
+        swagger_js_url="/docs/assets/swagger-ui-bundle.js",
+        swagger_css_url="/docs/assets/swagger-ui.css",
+        swagger_favicon_url="/docs/assets/favicon-32x32.png",
+        swagger_ui_parameters={"persistAuthorization": True},
+    )
+
+
+@docs_router.get(f"{API_PREFIX}/docs")
+async def api_docs_redirect() -> RedirectResponse:
+    """The docs page also answers under the API prefix."""
+    return RedirectResponse("/docs")
+
+
+@docs_router.get("/docs/assets/{name}")
+async def swagger_asset(name: str) -> FileResponse:
+    """One Swagger UI file from the installed bundle."""
+    if name not in ASSET_NAMES:
+        raise HTTPException(404, "no such asset")
+    return FileResponse(ASSETS / name, headers={"Cache-Control": "public, max-age=86400"})
+
+
+def install_api(app: FastAPI) -> None:
+    """Register the API's error handlers and the offline docs on the app."""
+    from .errors import register_error_handlers
+
+    register_error_handlers(app)
+    app.include_router(docs_router)

@@ -1,0 +1,126 @@
+"""Error responses of the REST API: always JSON ``{"detail": ..., "code": ...}``, never a stack trace.
+
+503s carry ``Retry-After``. Handlers only reshape errors under /api; pages keep NiceGUI's own handling.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from loguru import logger
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from ..readpath.errors import ReadPathError
+from .main import API_PREFIX
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "request_too_large",
+    422: "invalid_parameter",
+    429: "too_many_requests",
+    503: "unavailable",
+}
+
+
+class ApiError(Exception):
+    """An error a route raises on purpose: status, stable code, message and optional extra fields."""
+
+    def __init__(self, status: int, code: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any):
+        super().__init__(detail)
+        self.status, self.code, self.detail, self.headers, self.extra = status, code, detail, headers, extra
+
+
+def invalid(detail: str, code: str = "invalid_parameter") -> ApiError:
+    """A 422 for a malformed id or parameter."""
+    return ApiError(422, code, detail)
+
+
+def error_response(
+    status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> Response:
+    """The JSON error body used by every API error."""
+    return JSONResponse({"detail": detail, "code": code, **extra}, status_code=status, headers=headers)
+
+
+def read_path_response(exc: ReadPathError) -> Response:
+    """A ReadPathError as a response (503 with Retry-After)."""
+    headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))} if exc.retry_after else None
+    if exc.status == 503 and headers is None:
+        headers = {"Retry-After": "5"}
+    return error_response(exc.status, exc.code, exc.message, headers)
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith(API_PREFIX)
+
+
+def register_error_handlers(app: FastAPI) -> None:
+    """Install the API's exception handlers on the app (page requests fall through to NiceGUI's)."""
+    existing = app.exception_handlers.get(Exception)
+    # setup() runs again for every test on the same app: keep NiceGUI's page handler, not our previous one
+    page_500: Callable[[Request, Exception], Awaitable[Response]] | None = getattr(existing, "page_500", existing)
+
+    async def on_read_path_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ReadPathError)
+        return read_path_response(exc)
+
+    async def on_api_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ApiError)
+        return error_response(exc.status, exc.code, exc.detail, exc.headers, **exc.extra)
+
+    async def on_validation_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        if not _is_api(request):
+            return await request_validation_exception_handler(request, exc)
+        errors = [
+            {"loc": [str(p) for p in e.get("loc", ())], "msg": str(e.get("msg", ""))[:300], "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+        where = ".".join(first["loc"][1:] or first["loc"]) or "request"
+        return error_response(422, "invalid_parameter", f"{where}: {first['msg']}", errors=errors)
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
+        code = HTTP_CODES.get(exc.status_code, "http_error")
+        return error_response(exc.status_code, code, detail, dict(exc.headers or {}) or None)
+
+    async def on_unexpected(request: Request, exc: Exception) -> Response:
+        if _is_api(request):
+            logger.opt(exception=exc).error("unexpected error on {} {}", request.method, request.url.path)
+            return error_response(500, "internal_error", "internal error; it has been logged")
+        if page_500 is not None:
+            return await page_500(request, exc)
+        raise exc
+
+    on_unexpected.page_500 = page_500  # type: ignore[attr-defined]
+    existing_404 = app.exception_handlers.get(404)
+    page_404: Callable[[Request, Exception], Awaitable[Response]] | None
+    page_404 = getattr(existing_404, "page_404", existing_404)
+
+    async def on_not_found(request: Request, exc: Exception) -> Response:
+        if _is_api(request) and isinstance(exc, StarletteHTTPException):
+            return await on_http_error(request, exc)
+        if page_404 is not None:
+            return await page_404(request, exc)
+        return error_response(404, "not_found", "not found")
+
+    on_not_found.page_404 = page_404  # type: ignore[attr-defined]
+    app.add_exception_handler(404, on_not_found)
+    app.add_exception_handler(ReadPathError, on_read_path_error)
+    app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(Exception, on_unexpected)

@@ -1,0 +1,24 @@
+"""/audit: the latest audit entries (admins only)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from ...core.audit import read_entries
+from ..deps import AdminUser, ServicesDep
+
+router = APIRouter(prefix="/audit", tags=["audit"])
+
+
+@router.get("")
+def list_audit_entries(
+    admin: AdminUser,
+    services: ServicesDep,
+    user: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> list[dict[str, Any]]:
+    """Newest first; ``user`` matches exactly, ``action`` by prefix (e.g. ``login``)."""
+    return read_entries(services.settings, limit=limit, user=user or None, action=action or None)

@@ -1,0 +1,138 @@
+"""GET /releases/{release_id}/events: Server-Sent Events of state changes, fed by the release's shared mirror.
+
+Each change is one ``change`` event ``{"id", "state", "version", "updated_at"}``; the last event of every batch
+carries ``id: <version>``, so a reconnecting client (Last-Event-ID, or ``?since=<version>``) resumes exactly there.
+``reload`` means the resume point is too old (fetch the release again); ``status`` reports the workflow closing or
+the data going stale; the stream ends after the release closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import StreamingResponse
+
+from ...domain.ids import EntityType
+from ...readpath.mirror import ReleaseMirror
+from ...workflows.contract import ChangeView
+from ..deps import CurrentUser
+from ..errors import invalid
+from ..reading import MirrorsDep, parse_id
+from .releases import ERRORS
+
+KEEPALIVE_SECONDS = 15.0
+QUEUE_LIMIT = 10_000
+MAX_VERSION = 2**53
+
+router = APIRouter(tags=["events"], responses=ERRORS)  # type: ignore[arg-type]
+
+
+@router.get(
+    "/releases/{release_id}/events",
+    summary="Live changes of a release (Server-Sent Events)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
+)
+async def release_events(
+    release_id: str,
+    user: CurrentUser,
+    mirrors: MirrorsDep,
+    since: Annotated[int | None, Query(ge=0, le=MAX_VERSION, description="Resume after this version.")] = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)] = None,
+) -> StreamingResponse:
+    """A text/event-stream of changes (entity id, new state, version), resumable."""
+    rid = parse_id(release_id, EntityType.RELEASE)
+    resume = since if since is not None else _parse_last_event_id(last_event_id)
+    mirror = await mirrors.get(rid)
+    return StreamingResponse(
+        _stream(mirror, resume),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )
+
+
+def _parse_last_event_id(value: str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    if not value.isdigit() or int(value) > MAX_VERSION:
+        raise invalid(f"Last-Event-ID {value[:20]!r} is not a version number", code="invalid_cursor")
+    return int(value)
+
+
+async def _stream(mirror: ReleaseMirror, resume: int | None) -> AsyncIterator[str]:
+    queue: asyncio.Queue[list[ChangeView] | None] = asyncio.Queue()
+
+    def on_change(_mirror: ReleaseMirror, changes: list[ChangeView]) -> None:
+        if queue.qsize() >= QUEUE_LIMIT:
+            queue.put_nowait(None)  # too far behind: the client must reload
+        else:
+            queue.put_nowait(list(changes))
+
+    remove = mirror.add_listener(on_change)
+    try:
+        # Computed right after subscribing, with no await in between: nothing is missed or sent twice.
+        version = mirror.version
+        backlog, reload = _backlog(mirror, resume)
+        yield "retry: 2000\n\n"
+        yield _event("hello", _status(mirror), event_id=version if resume is None or reload else None)
+        if reload:
+            yield _event("reload", {"version": version, "reason": "resume point is no longer in the change log"})
+        for chunk in _changes(backlog):
+            yield chunk
+        while True:
+            if mirror.closed and queue.empty():
+                yield _event("status", _status(mirror))
+                return
+            try:
+                item = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+            except TimeoutError:
+                yield ": keepalive\n\n"
+                continue
+            if item is None:
+                yield _event("reload", {"version": mirror.version, "reason": "client fell behind"}, mirror.version)
+                return
+            if item:
+                for chunk in _changes(item):
+                    yield chunk
+            elif not mirror.closed:
+                yield _event("status", _status(mirror))
+    finally:
+        remove()
+
+
+def _backlog(mirror: ReleaseMirror, resume: int | None) -> tuple[list[ChangeView], bool]:
+    if resume is None or resume == mirror.version:
+        return [], False
+    changes, _reached, _more, reload = mirror.tree.changes_since(resume, QUEUE_LIMIT)
+    if reload:
+        return [], True
+    return [ChangeView(c.version, c.id, c.state, c.updated_at) for c in changes], False
+
+
+def _changes(changes: list[ChangeView]) -> list[str]:
+    out = []
+    for index, change in enumerate(changes):
+        last_of_batch = index + 1 == len(changes) or changes[index + 1].version != change.version
+        data = {"id": change.id, "state": change.state, "version": change.version, "updated_at": change.updated_at}
+        out.append(_event("change", data, change.version if last_of_batch else None))
+    return out
+
+
+def _status(mirror: ReleaseMirror) -> dict[str, Any]:
+    return {
+        "release_id": mirror.release_id,
+        "version": mirror.version,
+        "status": mirror.status,
+        "state": mirror.tree.root.state,
+        "stale": mirror.stale,
+        "as_of": mirror.as_of.isoformat(),
+    }
+
+
+def _event(name: str, data: dict[str, Any], event_id: int | None = None) -> str:
+    head = f"id: {event_id}\n" if event_id is not None else ""
+    return f"{head}event: {name}\ndata: {json.dumps(data)}\n\n"

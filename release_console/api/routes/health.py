@@ -1,0 +1,53 @@
+"""GET /health (liveness, no auth), GET /ready (Temporal reachable, no auth), GET /stats (read-path call counts)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from ...readpath.errors import TemporalUnavailable
+from ..deps import CurrentUser, ServicesDep
+from ..schemas import ErrorResponse, HealthResponse, MirrorStats, ReadyResponse, StatsResponse
+
+router = APIRouter(tags=["operations"])
+
+
+@router.get("/health", response_model=HealthResponse, summary="Liveness (no auth)")
+async def health() -> HealthResponse:
+    """200 while the process serves requests."""
+    return HealthResponse(status="ok")
+
+
+@router.get(
+    "/ready",
+    response_model=ReadyResponse,
+    summary="Readiness: Temporal reachable (no auth)",
+    responses={503: {"model": ErrorResponse, "description": "Temporal cannot be reached (see Retry-After)"}},
+)
+async def ready(services: ServicesDep) -> ReadyResponse:
+    """200 when Temporal answers a cheap call within the RPC timeout, else 503 with Retry-After."""
+    if services.gateway is None:
+        raise TemporalUnavailable("the read path is not running yet")
+    await services.gateway.check()
+    return ReadyResponse(status="ready", temporal="ok")
+
+
+@router.get("/stats", response_model=StatsResponse, summary="Temporal calls made by the read path")
+async def stats(user: CurrentUser, services: ServicesDep) -> StatsResponse:
+    """Counts of queries, describe and list calls since start-up, and the mirrors currently kept."""
+    mirrors = services.mirrors.mirrors if services.mirrors else []
+    release_list = services.release_list
+    return StatsResponse(
+        **services.stats.snapshot(),  # type: ignore[arg-type]
+        mirrors=[
+            MirrorStats(
+                release_id=m.release_id,
+                version=m.version,
+                status=m.status,
+                listeners=m.listener_count,
+                stale=m.stale,
+                as_of=m.as_of,
+            )
+            for m in mirrors
+        ],
+        release_list_size=len(release_list.items) if release_list else 0,
+    )

@@ -1,0 +1,122 @@
+"""/users: the caller's own account, and account management for admins."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field
+
+from ...accounts.errors import AccountError
+from ...accounts.models import Principal, Role, UserPublic
+from ...core.audit import audit
+from ..deps import AccountsDep, AdminUser, CurrentUser, client_address, http_error, request_id
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+class UserCreate(BaseModel):
+    """A new account; the password is hashed by the console before it reaches Temporal."""
+
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(min_length=1, max_length=1024)
+    role: Role = "viewer"
+
+
+class UserChange(BaseModel):
+    """Any of: a new role, a new password, enabled or disabled."""
+
+    model_config = ConfigDict(extra="forbid")
+    role: Role | None = None
+    password: str | None = Field(default=None, min_length=1, max_length=1024)
+    enabled: bool | None = None
+
+
+def _audit_change(request: Request, admin: Principal, action: str, target: str, outcome: str, **extra: object) -> None:
+    audit(
+        action,
+        user=admin.username,
+        role=admin.role,
+        target=target,
+        outcome=outcome,
+        client=client_address(request),
+        request_id=request_id(request),
+        **extra,
+    )
+
+
+@router.get("/me", response_model=UserPublic)
+def read_me(user: CurrentUser, accounts: AccountsDep) -> UserPublic:
+    """The caller's account."""
+    try:
+        return accounts.get_user(user.username)
+    except AccountError as exc:
+        raise http_error(exc) from None
+
+
+@router.get("", response_model=list[UserPublic])
+def list_users(admin: AdminUser, accounts: AccountsDep) -> list[UserPublic]:
+    """Every account (admins only)."""
+    return accounts.list_users()
+
+
+@router.post("", response_model=UserPublic, status_code=status.HTTP_201_CREATED)
+async def create_user(body: UserCreate, request: Request, admin: AdminUser, accounts: AccountsDep) -> UserPublic:
+    """Create an account (admins only)."""
+    target = body.username.strip().lower()
+    try:
+        created = await accounts.create_user(body.username, body.password, body.role)
+    except AccountError as exc:
+        _audit_change(request, admin, "account.create", target, "denied", reason=exc.message)
+        raise http_error(exc) from None
+    _audit_change(request, admin, "account.create", created.username, "ok", new_role=created.role)
+    return created
+
+
+@router.get("/{username}", response_model=UserPublic)
+def read_user(username: str, admin: AdminUser, accounts: AccountsDep) -> UserPublic:
+    """One account (admins only)."""
+    try:
+        return accounts.get_user(username)
+    except AccountError as exc:
+        raise http_error(exc) from None
+
+
+@router.patch("/{username}", response_model=UserPublic)
+async def change_user(
+    username: str, body: UserChange, request: Request, admin: AdminUser, accounts: AccountsDep
+) -> UserPublic:
+    """Change role, reset password and/or enable/disable (never demote or disable the last admin)."""
+    if body.role is None and body.password is None and body.enabled is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "nothing to change: give role, password or enabled")
+    target = username.strip().lower()
+    steps = []
+    if body.password is not None:
+        steps.append(("account.password", lambda: accounts.set_password(username, body.password or ""), {}))
+    if body.role is not None:
+        steps.append(("account.role", lambda: accounts.set_role(username, body.role or ""), {"new_role": body.role}))
+    if body.enabled is not None:
+        action = "account.enable" if body.enabled else "account.disable"
+        steps.append((action, lambda: accounts.set_enabled(username, bool(body.enabled)), {}))
+    result: UserPublic | None = None
+    for action, change, extra in steps:
+        try:
+            result = await change()
+        except AccountError as exc:
+            _audit_change(request, admin, action, target, "denied", reason=exc.message, **extra)
+            raise http_error(exc) from None
+        _audit_change(request, admin, action, target, "ok", **extra)
+    assert result is not None
+    return result
+
+
+@router.delete("/{username}", status_code=status.HTTP_204_NO_CONTENT)
+async def delete_user(username: str, request: Request, admin: AdminUser, accounts: AccountsDep) -> Response:
+    """Delete an account (never the last admin)."""
+    target = username.strip().lower()
+    try:
+        await accounts.delete_user(username)
+    except AccountError as exc:
+        _audit_change(request, admin, "account.delete", target, "denied", reason=exc.message)
+        raise http_error(exc) from None
+    _audit_change(request, admin, "account.delete", target, "ok")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

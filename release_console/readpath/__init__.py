@@ -1,0 +1,1 @@
+"""The read path: Temporal → gateway → shared mirrors and release list → REST and UI."""

@@ -1,0 +1,56 @@
+"""The read path's own errors: each carries an HTTP status, a stable code and, for 503s, a Retry-After."""
+
+from __future__ import annotations
+
+
+class ReadPathError(Exception):
+    """Base class: a problem reading release data; ``str(err)`` is safe to show to users."""
+
+    code: str = "read_path_error"
+    status: int = 500
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+
+class ReleaseNotFound(ReadPathError):
+    """No release workflow with this id."""
+
+    code = "release_not_found"
+    status = 404
+
+
+class EntityNotFound(ReadPathError):
+    """The release exists but holds no entity with this id."""
+
+    code = "entity_not_found"
+    status = 404
+
+
+class WorkerNotResponding(ReadPathError):
+    """Temporal is up but no worker answered the query in time."""
+
+    code = "worker_not_responding"
+    status = 503
+
+    def __init__(self, message: str, *, retry_after: float | None = 5.0) -> None:
+        super().__init__(message, retry_after=retry_after)
+
+
+class TemporalUnavailable(ReadPathError):
+    """Temporal itself cannot be reached (or refused the call)."""
+
+    code = "temporal_unavailable"
+    status = 503
+
+    def __init__(self, message: str, *, retry_after: float | None = 5.0) -> None:
+        super().__init__(message, retry_after=retry_after)
+
+
+class InvalidReleaseData(ReadPathError):
+    """A workflow answered with data that breaks the query contract; only that release is marked broken."""
+
+    code = "release_data_invalid"
+    status = 502

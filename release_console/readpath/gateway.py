@@ -1,0 +1,172 @@
+"""TemporalGateway: the only module that reads from Temporal.
+
+Every call has a short deadline, is counted in ReadPathStats, and maps Temporal's errors to ReadPathError
+subclasses so nothing above this module sees gRPC codes. Workflows are addressed by id only (no run id),
+so a release that continues-as-new is followed transparently.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+from temporalio.client import Client, WorkflowExecution, WorkflowQueryFailedError, WorkflowQueryRejectedError
+from temporalio.service import RPCError, RPCStatusCode
+
+from ..core.config import Settings
+from ..workflows.contract import (
+    MAX_CHANGES_PAGE,
+    MAX_SNAPSHOT_PAGE,
+    MEMO_SUMMARY,
+    QUERY_CHANGES,
+    QUERY_SNAPSHOT,
+    ChangesRequest,
+    ChangesResult,
+    SnapshotPage,
+    SnapshotRequest,
+)
+from . import validation
+from .errors import InvalidReleaseData, ReadPathError, ReleaseNotFound, TemporalUnavailable, WorkerNotResponding
+from .stats import ReadPathStats
+
+T = TypeVar("T")
+LIST_PAGE_SIZE = 1000
+CLOSED_STATUSES = frozenset({"completed", "failed", "terminated", "canceled", "timed_out", "continued_as_new"})
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseDescription:
+    """What describe tells about a release workflow (its latest run)."""
+
+    release_id: str
+    run_id: str
+    status: str
+    start_time: datetime | None
+    close_time: datetime | None
+    memo_summary: dict[str, Any] | None
+
+    @property
+    def closed(self) -> bool:
+        """True once the workflow will not change any more."""
+        return self.status in CLOSED_STATUSES
+
+
+def status_name(execution: WorkflowExecution) -> str:
+    """``running``, ``completed``, ``terminated`` … (``unknown`` when Temporal gives none)."""
+    return execution.status.name.lower() if execution.status is not None else "unknown"
+
+
+async def memo_summary(execution: WorkflowExecution) -> dict[str, Any] | None:
+    """The release's memo summary if present and an object, else None."""
+    try:
+        memo = await execution.memo()
+    except Exception:
+        return None
+    value = memo.get(MEMO_SUMMARY)
+    return value if isinstance(value, dict) else None
+
+
+class TemporalGateway:
+    """Queries, describe and visibility list calls with deadlines, error mapping and counting."""
+
+    def __init__(self, client: Client, settings: Settings, stats: ReadPathStats) -> None:
+        self.client = client
+        self.settings = settings
+        self.stats = stats
+        self.timeout = settings.TEMPORAL_RPC_TIMEOUT_SECONDS
+
+    # ---- workflows --------------------------------------------------------------------------------
+    async def describe(self, release_id: str, *, origin: str = "load") -> ReleaseDescription:
+        """Status, run and memo of a release's latest run; ReleaseNotFound for other workflow types."""
+        handle = self.client.get_workflow_handle(release_id)
+        description = await self._call("describe", release_id, handle.describe(rpc_timeout=self._rpc_timeout), origin)
+        if description.workflow_type != self.settings.RELEASE_WORKFLOW_TYPE:
+            raise ReleaseNotFound(f"release {release_id} not found (that workflow is not a release)")
+        return ReleaseDescription(
+            release_id=release_id,
+            run_id=description.run_id,
+            status=status_name(description),
+            start_time=description.start_time,
+            close_time=description.close_time,
+            memo_summary=await memo_summary(description),
+        )
+
+    async def snapshot(self, release_id: str, cursor: str | None, *, origin: str = "load") -> SnapshotPage:
+        """One validated page of the whole tree."""
+        request = SnapshotRequest(cursor=cursor, limit=MAX_SNAPSHOT_PAGE)
+        return validation.snapshot_page(release_id, await self._query(release_id, QUERY_SNAPSHOT, request, origin))
+
+    async def changes(self, release_id: str, since: int, *, origin: str = "poll") -> ChangesResult:
+        """Validated changes after version ``since``."""
+        request = ChangesRequest(since_version=since, limit=MAX_CHANGES_PAGE)
+        raw = await self._query(release_id, QUERY_CHANGES, request, origin)
+        return validation.changes_result(release_id, raw, since)
+
+    async def _query(self, release_id: str, name: str, arg: object, origin: str) -> Any:
+        handle = self.client.get_workflow_handle(release_id)
+        call = handle.query(name, arg, rpc_timeout=self._rpc_timeout)
+        return await self._call(f"query:{name}", release_id, call, origin)
+
+    # ---- visibility ---------------------------------------------------------------------------------
+    async def list_releases(self) -> list[WorkflowExecution]:
+        """Every release workflow execution in visibility (all pages; one counted call per page)."""
+        query = f'WorkflowType="{self.settings.RELEASE_WORKFLOW_TYPE}"'
+        iterator = self.client.list_workflows(query, page_size=LIST_PAGE_SIZE, rpc_timeout=self._rpc_timeout)
+        executions: list[WorkflowExecution] = []
+        while True:
+            await self._call("list", None, iterator.fetch_next_page())
+            executions.extend(iterator.current_page or [])
+            if iterator.next_page_token is None:
+                return executions
+
+    async def check(self) -> None:
+        """Raise TemporalUnavailable unless Temporal answers a cheap call."""
+        call = self.client.workflow_service.get_system_info(GetSystemInfoRequest(), timeout=self._rpc_timeout)
+        await self._call("health", None, call)
+
+    # ---- plumbing -----------------------------------------------------------------------------------
+    @property
+    def _rpc_timeout(self) -> timedelta:
+        return timedelta(seconds=self.timeout)
+
+    async def _call(self, kind: str, release_id: str | None, call: Awaitable[T], origin: str | None = None) -> T:
+        self.stats.count(kind, release_id, origin)
+        try:
+            return await asyncio.wait_for(call, self.timeout + 2)
+        except ReadPathError:
+            self.stats.fail(kind)
+            raise
+        except Exception as exc:
+            self.stats.fail(kind)
+            raise map_error(exc, kind, release_id) from None
+
+
+def map_error(exc: BaseException, kind: str, release_id: str | None) -> ReadPathError:
+    """Translate a Temporal/SDK error into the read path's own error."""
+    what = release_id or "Temporal"
+    is_query = kind.startswith("query:")
+    if isinstance(exc, RPCError):
+        if exc.status is RPCStatusCode.NOT_FOUND and release_id is not None:
+            return ReleaseNotFound(f"release {release_id} not found")
+        if exc.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED) and is_query:
+            return WorkerNotResponding(f"no worker answered the {kind[6:]} query of {what} in time")
+        if exc.status is RPCStatusCode.RESOURCE_EXHAUSTED:
+            return WorkerNotResponding(f"Temporal is overloaded answering {what}; retry shortly")
+        if exc.status is RPCStatusCode.INVALID_ARGUMENT and release_id is not None:
+            return ReleaseNotFound(f"release {release_id} not found ({exc.message[:120]})")
+        return TemporalUnavailable(f"Temporal did not answer ({kind}): {exc.status.name.lower()}")
+    if isinstance(exc, TimeoutError):
+        if is_query:
+            return WorkerNotResponding(f"no worker answered the {kind[6:]} query of {what} in time")
+        return TemporalUnavailable(f"Temporal did not answer ({kind}) in time")
+    if isinstance(exc, WorkflowQueryFailedError):
+        return InvalidReleaseData(f"{what} could not answer the {kind[6:]} query: {exc.message[:200]}")
+    if isinstance(exc, WorkflowQueryRejectedError):
+        return WorkerNotResponding(f"{what} rejected the query ({exc.status})")
+    if isinstance(exc, (ValueError, TypeError, KeyError)):
+        return InvalidReleaseData(f"{what} returned data the console cannot decode ({kind})")
+    return TemporalUnavailable(f"Temporal call failed ({kind}): {type(exc).__name__}")

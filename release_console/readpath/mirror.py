@@ -1,0 +1,380 @@
+"""One shared, in-memory mirror per watched release, kept fresh by a single background poller.
+
+First load: ``snapshot`` pages, then ``changes`` since the first page's version to converge. Afterwards one
+poller per release calls ``changes`` every MIRROR_POLL_SECONDS (``reload=True`` → load again). Readers — REST
+requests, UI clients, SSE streams — only read the mirror, so N readers cost what one reader costs.
+A closed release is loaded once (a query on a closed workflow replays its history) and never polled again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from loguru import logger
+
+from ..core.config import Settings
+from ..domain.ids import EntityType
+from ..domain.states import TERMINAL_RELEASE_STATES
+from ..domain.tree import Change, ReleaseTree
+from ..workflows.contract import ChangesResult, ChangeView
+from . import validation
+from .errors import InvalidReleaseData, ReadPathError, ReleaseNotFound
+from .gateway import ReleaseDescription, TemporalGateway
+
+Listener = Callable[["ReleaseMirror", list[ChangeView]], None]
+LOAD_ATTEMPTS = 3
+CHANGES_KEPT = 5000
+
+
+class ReleaseMirror:
+    """The console's copy of one release: tree, version, status and when it was last confirmed."""
+
+    def __init__(self, release_id: str, gateway: TemporalGateway, settings: Settings) -> None:
+        self.release_id = release_id
+        self.gateway = gateway
+        self.poll_seconds = settings.MIRROR_POLL_SECONDS
+        self.describe_seconds = max(5.0, 10 * settings.MIRROR_POLL_SECONDS)
+        self.tree: ReleaseTree = ReleaseTree([(release_id, None, "unknown", None)])
+        self.as_of: datetime = datetime.now(UTC)
+        self.status = "running"
+        self.final_summary: dict[str, Any] | None = None
+        self.error: ReadPathError | None = None
+        self.partial = False
+        """True when only the memo summary could be served (closed release whose query failed)."""
+        self.last_used = time.monotonic()
+        self._listeners: list[Listener] = []
+        self._changed = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self._last_describe = 0.0
+        self._status_changed = False
+        """Set by a poll that changed status or reloaded: listeners hear ``[]`` after the poll's changes."""
+
+    # ---- reading --------------------------------------------------------------------------------
+    @property
+    def version(self) -> int:
+        """The workflow state version this mirror reflects."""
+        return self.tree.version
+
+    @property
+    def closed(self) -> bool:
+        """True once the workflow is closed (no more polling)."""
+        return self.status != "running"
+
+    @property
+    def stale(self) -> bool:
+        """True when the latest attempt to confirm the data with Temporal failed."""
+        return self.error is not None
+
+    @property
+    def listener_count(self) -> int:
+        """Number of live subscribers (UI clients, SSE streams)."""
+        return len(self._listeners)
+
+    def touch(self) -> None:
+        """Mark the mirror as in use (keeps it from being stopped as idle)."""
+        self.last_used = time.monotonic()
+
+    def add_listener(self, callback: Listener) -> Callable[[], None]:
+        """Call ``callback(mirror, changes)`` after each applied poll; returns a function that unsubscribes."""
+        self._listeners.append(callback)
+        self.touch()
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._listeners.remove(callback)
+            self.touch()
+
+        return remove
+
+    async def wait_for_version(self, after: int, timeout: float) -> int:
+        """Wait until the version exceeds ``after`` (or ``timeout`` passes); return the current version."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while self.version <= after:
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                break
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._changed.wait(), remaining)
+        return self.version
+
+    # ---- lifecycle --------------------------------------------------------------------------------
+    async def load(self) -> None:
+        """Describe and fully load the release; raise ReadPathError when nothing can be served."""
+        description = await self.gateway.describe(self.release_id)
+        self._take_description(description)
+        try:
+            await self._load_tree()
+        except ReadPathError as exc:
+            if not (self.closed and self._load_from_memo(description.memo_summary)):
+                raise
+            self.error = exc
+            logger.warning("{} is {}; query failed, serving its memo summary: {}", self.release_id, self.status, exc)
+        self.as_of = datetime.now(UTC)
+
+    def start_polling(self) -> None:
+        """Start the one background poller (not for closed releases)."""
+        if self._task is None and not self.closed:
+            self._task = asyncio.create_task(self._poll_loop(), name=f"mirror {self.release_id}")
+
+    async def stop(self) -> None:
+        """Stop polling; the data stays readable."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(BaseException):
+                await self._task
+            self._task = None
+
+    # ---- loading ----------------------------------------------------------------------------------
+    async def _load_tree(self) -> None:
+        for _attempt in range(LOAD_ATTEMPTS):
+            tree = await self._snapshot_tree()
+            if await self._catch_up(tree, origin="load") is not None:
+                self.tree = tree
+                self.partial = False
+                return
+        raise InvalidReleaseData(f"{self.release_id} changed too fast to load a consistent copy; retry")
+
+    async def _snapshot_tree(self) -> ReleaseTree:
+        first = await self.gateway.snapshot(self.release_id, None)
+        rows = list(first.rows)
+        cursor = first.next_cursor
+        while cursor is not None:
+            page = await self.gateway.snapshot(self.release_id, cursor)
+            if page.total != first.total or page.version < first.version:
+                raise InvalidReleaseData(f"{self.release_id} returned inconsistent snapshot pages")
+            rows.extend(page.rows)
+            cursor = page.next_cursor
+        if len(rows) != first.total or not rows:
+            raise InvalidReleaseData(f"{self.release_id} returned {len(rows)} snapshot rows of {first.total}")
+        known: dict[str, EntityType] = {}
+        for row in rows:
+            validation.check_tree_row(self.release_id, tuple(row), known)  # type: ignore[arg-type]
+        tree = ReleaseTree((tuple(r) for r in rows), version=first.version, changes_kept=CHANGES_KEPT)  # type: ignore[misc]
+        tree.log_floor = first.version
+        return tree
+
+    async def _catch_up(self, tree: ReleaseTree, *, origin: str) -> list[ChangeView] | None:
+        """Apply every change after the tree's version; None when the workflow says reload."""
+        applied: list[ChangeView] = []
+        while True:
+            result = await self.gateway.changes(self.release_id, tree.version, origin=origin)
+            if result.reload:
+                return None
+            applied.extend(self._apply(tree, result))
+            if not result.more:
+                return applied
+
+    def _apply(self, tree: ReleaseTree, result: ChangesResult) -> list[ChangeView]:
+        unknown = next((c.id for c in result.changes if c.id not in tree.entities), None)
+        if unknown is not None:
+            raise InvalidReleaseData(f"{self.release_id} reported a change of {unknown}, which is not in its tree")
+        for change in result.changes:
+            tree.set_state(change.id, change.state, change.updated_at)
+            tree.changes.append(Change(change.version, change.id, change.state, change.updated_at))
+        while len(tree.changes) > tree.changes_kept:
+            tree.log_floor = tree.changes.popleft().version
+        tree.version = max(tree.version, result.version)
+        return result.changes
+
+    def _load_from_memo(self, memo: dict[str, Any] | None) -> bool:
+        """Serve the release node alone, with the memo's rollups; False when the memo is unusable."""
+        if not memo or not isinstance(memo.get("state"), str) or not isinstance(memo.get("version", 0), int):
+            return False
+        counts = memo.get("counts") or {}
+        if not _valid_counts(counts):
+            return False
+        tree = ReleaseTree([(self.release_id, None, memo["state"], _str_or_none(memo.get("updated_at")))])
+        tree.version = tree.log_floor = memo.get("version", 0)
+        tree.root.counts = {t: dict(s) for t, s in counts.items()}
+        self.tree = tree
+        self.partial = True
+        return True
+
+    def _take_description(self, description: ReleaseDescription) -> None:
+        self.status = description.status
+        self.final_summary = description.memo_summary if description.closed else None
+        self._last_describe = time.monotonic()
+
+    # ---- polling ----------------------------------------------------------------------------------
+    async def _poll_loop(self) -> None:
+        while not self.closed:
+            await asyncio.sleep(self.poll_seconds)
+            try:
+                changes = await self.poll_once()
+            except asyncio.CancelledError:
+                raise
+            except ReadPathError as exc:
+                self._set_error(exc)
+            except Exception as exc:
+                logger.exception("mirror {} poll failed", self.release_id)
+                self._set_error(InvalidReleaseData(f"{self.release_id}: unexpected {type(exc).__name__} while polling"))
+            else:
+                self.as_of = datetime.now(UTC)
+                recovered = self.error is not None
+                self.error = None
+                if changes or recovered:
+                    self._notify(changes)
+            if self._status_changed:
+                self._status_changed = False
+                self._notify([])
+
+    async def poll_once(self) -> list[ChangeView]:
+        """One poll: changes (or a reload), and a describe now and then to notice the workflow closing."""
+        applied = await self._catch_up(self.tree, origin="poll")
+        if applied is None:
+            await self._reload()
+            self._status_changed = True
+            return []
+        due = time.monotonic() - self._last_describe >= self.describe_seconds
+        if due or self.tree.root.state in TERMINAL_RELEASE_STATES:
+            applied += await self._refresh_status()
+        return applied
+
+    async def _reload(self) -> None:
+        tree = await self._snapshot_tree()
+        if await self._catch_up(tree, origin="poll") is not None:
+            self.tree = tree
+
+    async def _refresh_status(self) -> list[ChangeView]:
+        """Describe the workflow; when it has just closed, apply its last changes and stop polling."""
+        try:
+            description = await self.gateway.describe(self.release_id, origin="poll")
+        except ReleaseNotFound:
+            self.status = "deleted"
+            self._status_changed = True
+            return []
+        was = self.status
+        self._take_description(description)
+        if not (description.closed and was == "running"):
+            return []
+        # Everything the workflow recorded happened before it closed: one last catch-up, then stop.
+        last: list[ChangeView] = []
+        with contextlib.suppress(ReadPathError):
+            last = await self._catch_up(self.tree, origin="poll") or []
+        self._status_changed = True
+        return last
+
+    def _set_error(self, exc: ReadPathError) -> None:
+        first = self.error is None
+        self.error = exc
+        if first:
+            logger.warning("mirror {} is stale: {}", self.release_id, exc)
+            self._notify([])
+
+    def _notify(self, changes: list[ChangeView]) -> None:
+        self._changed.set()
+        self._changed = asyncio.Event()
+        for callback in list(self._listeners):
+            try:
+                callback(self, changes)
+            except Exception:
+                logger.exception("mirror {} listener failed", self.release_id)
+
+
+def _valid_counts(counts: object) -> bool:
+    return isinstance(counts, dict) and all(
+        isinstance(t, str) and isinstance(s, dict) and all(isinstance(k, str) and type(n) is int for k, n in s.items())
+        for t, s in counts.items()
+    )
+
+
+def _str_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+class MirrorRegistry:
+    """One mirror per release, created on first use and shared by every reader; idle mirrors are stopped."""
+
+    def __init__(self, gateway: TemporalGateway, settings: Settings) -> None:
+        self.gateway = gateway
+        self.settings = settings
+        self.idle_seconds = settings.MIRROR_IDLE_SECONDS
+        self.failure_ttl = max(1.0, settings.MIRROR_POLL_SECONDS)
+        self._mirrors: dict[str, ReleaseMirror] = {}
+        self._loading: dict[str, asyncio.Task[ReleaseMirror]] = {}
+        self._failures: dict[str, tuple[float, ReadPathError]] = {}
+        self._reaper: asyncio.Task | None = None
+
+    def start(self) -> None:
+        """Start the idle reaper."""
+        if self._reaper is None:
+            self._reaper = asyncio.create_task(self._reap_loop(), name="mirror reaper")
+
+    async def stop(self) -> None:
+        """Stop the reaper, every load in flight and every poller."""
+        tasks = [t for t in [self._reaper, *self._loading.values()] if t is not None]
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(BaseException):
+                await task
+        self._reaper = None
+        for mirror in list(self._mirrors.values()):
+            await mirror.stop()
+        self._mirrors.clear()
+
+    @property
+    def mirrors(self) -> list[ReleaseMirror]:
+        """The mirrors currently kept."""
+        return list(self._mirrors.values())
+
+    def peek(self, release_id: str) -> ReleaseMirror | None:
+        """The mirror if already loaded (no Temporal call)."""
+        return self._mirrors.get(release_id)
+
+    async def get(self, release_id: str) -> ReleaseMirror:
+        """The shared mirror of a release, loading it once for all concurrent callers; raises ReadPathError."""
+        mirror = self._mirrors.get(release_id)
+        if mirror is not None:
+            mirror.touch()
+            return mirror
+        failure = self._failures.get(release_id)
+        if failure is not None:
+            if failure[0] > time.monotonic():
+                raise failure[1]
+            del self._failures[release_id]
+        task = self._loading.get(release_id)
+        if task is None:
+            task = asyncio.create_task(self._load(release_id), name=f"load {release_id}")
+            self._loading[release_id] = task
+        return await asyncio.shield(task)
+
+    async def _load(self, release_id: str) -> ReleaseMirror:
+        try:
+            mirror = ReleaseMirror(release_id, self.gateway, self.settings)
+            await mirror.load()
+        except ReadPathError as exc:
+            # Remember the failure briefly so a crowd of readers does not turn into a crowd of calls.
+            self._failures[release_id] = (time.monotonic() + self.failure_ttl, exc)
+            raise
+        except Exception as exc:
+            logger.exception("loading {} failed", release_id)
+            error = InvalidReleaseData(f"{release_id} could not be loaded ({type(exc).__name__})")
+            self._failures[release_id] = (time.monotonic() + self.failure_ttl, error)
+            raise error from None
+        finally:
+            self._loading.pop(release_id, None)
+        self._mirrors[release_id] = mirror
+        mirror.start_polling()
+        return mirror
+
+    async def _reap_loop(self) -> None:
+        interval = min(5.0, max(0.5, self.idle_seconds / 4))
+        while True:
+            await asyncio.sleep(interval)
+            await self.reap()
+
+    async def reap(self) -> None:
+        """Stop and forget mirrors nobody used for MIRROR_IDLE_SECONDS and nobody listens to."""
+        now = time.monotonic()
+        for release_id, mirror in list(self._mirrors.items()):
+            if mirror.listener_count == 0 and now - mirror.last_used > self.idle_seconds:
+                del self._mirrors[release_id]
+                await mirror.stop()
+                logger.debug("mirror {} stopped after {:.0f}s idle", release_id, now - mirror.last_used)
+        self._failures = {k: v for k, v in self._failures.items() if v[0] > now}

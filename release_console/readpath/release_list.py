@@ -1,0 +1,253 @@
+"""The release list: one shared list from Temporal visibility (search attributes + memo), refreshed periodically.
+
+Never one query per release: a refresh is one visibility list call per 1000 releases. The list is refreshed every
+RELEASE_LIST_REFRESH_SECONDS while someone asked for it recently (or listens), and not at all while idle.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import contextlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from loguru import logger
+from temporalio.client import WorkflowExecution
+
+from ..core.config import Settings
+from ..domain.ids import EntityId, EntityType, InvalidEntityId
+from ..workflows.contract import SA_APPS_TOTAL, SA_PROGRESS, SA_STATE, SA_UPDATED_AT
+from .errors import ReadPathError
+from .gateway import TemporalGateway, memo_summary, status_name
+
+ListListener = Callable[["ReleaseList"], None]
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseListItem:
+    """One release as the list shows it."""
+
+    id: str
+    state: str
+    status: str
+    updated_at: str | None
+    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    apps_total: int = 0
+    apps_done: int = 0
+    progress: int = 0
+    version: int | None = None
+    start_time: datetime | None = None
+    close_time: datetime | None = None
+
+    @property
+    def sort_key(self) -> tuple[int, str]:
+        """Newest first: start time, then id."""
+        started = self.start_time or _EPOCH
+        return int((started - _EPOCH).total_seconds() * 1_000_000), self.id
+
+
+class InvalidCursor(ValueError):
+    """A release list cursor this server did not produce."""
+
+
+def encode_cursor(key: tuple[int, str]) -> str:
+    """Opaque cursor pointing just after the item with this sort key."""
+    return base64.urlsafe_b64encode(f"{key[0]}|{key[1]}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[int, str]:
+    """The sort key inside a cursor; InvalidCursor when forged or malformed."""
+    if not cursor or len(cursor) > 400:
+        raise InvalidCursor("cursor is empty or too long")
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode("ascii")
+        micros, _, release_id = text.partition("|")
+        if not micros.isdigit() or len(micros) > 20:
+            raise ValueError
+        EntityId.parse(release_id, expected=EntityType.RELEASE)
+    except (ValueError, binascii.Error, UnicodeDecodeError, InvalidEntityId):
+        raise InvalidCursor(f"cursor {cursor[:40]!r} is not a cursor this server issued") from None
+    return int(micros), release_id
+
+
+class ReleaseList:
+    """All releases, newest first, shared by every reader."""
+
+    def __init__(self, gateway: TemporalGateway, settings: Settings) -> None:
+        self.gateway = gateway
+        self.refresh_seconds = settings.RELEASE_LIST_REFRESH_SECONDS
+        self.idle_seconds = settings.MIRROR_IDLE_SECONDS
+        self.items: list[ReleaseListItem] = []
+        self.as_of: datetime | None = None
+        self.error: ReadPathError | None = None
+        self.last_asked = time.monotonic() - self.idle_seconds - 1  # idle until someone asks
+        self._refreshed_at = 0.0
+        self._listeners: list[ListListener] = []
+        self._wake = asyncio.Event()
+        self._refreshing: asyncio.Task | None = None
+        self._task: asyncio.Task | None = None
+
+    # ---- lifecycle ----------------------------------------------------------------------------------
+    def start(self) -> None:
+        """Start the periodic refresher."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="release list")
+
+    async def stop(self) -> None:
+        """Stop refreshing."""
+        for task in (self._task, self._refreshing):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+        self._task = self._refreshing = None
+
+    # ---- reading ----------------------------------------------------------------------------------
+    def touch(self) -> None:
+        """Someone looked at the list: keep (or start again) refreshing it."""
+        self.last_asked = time.monotonic()
+        self._wake.set()
+
+    def add_listener(self, callback: ListListener) -> Callable[[], None]:
+        """Call ``callback(release_list)`` after each refresh that changed something; returns the unsubscribe."""
+        self._listeners.append(callback)
+        self.touch()
+
+        def remove() -> None:
+            with contextlib.suppress(ValueError):
+                self._listeners.remove(callback)
+
+        return remove
+
+    @property
+    def fresh(self) -> bool:
+        """True when the last successful refresh is within the refresh interval."""
+        return self.as_of is not None and time.monotonic() - self._refreshed_at <= self.refresh_seconds
+
+    async def ensure_fresh(self) -> None:
+        """Refresh now unless the list is fresh (concurrent callers share one refresh); never raises."""
+        self.touch()
+        if not self.fresh:
+            await self.refresh()
+
+    def get(self, release_id: str) -> ReleaseListItem | None:
+        """The list entry of one release, if listed."""
+        return next((item for item in self.items if item.id == release_id), None)
+
+    def page(
+        self, limit: int, cursor: str | None = None, state: str | None = None
+    ) -> tuple[list[ReleaseListItem], str | None]:
+        """Up to ``limit`` items after ``cursor`` (InvalidCursor if forged), optionally in one state."""
+        self.touch()
+        items = self.items if state is None else [i for i in self.items if i.state == state]
+        if cursor:
+            after = decode_cursor(cursor)
+            items = [i for i in items if i.sort_key < after]
+        page = items[:limit]
+        next_cursor = encode_cursor(page[-1].sort_key) if len(items) > limit else None
+        return page, next_cursor
+
+    # ---- refreshing -------------------------------------------------------------------------------
+    async def refresh(self) -> None:
+        """One visibility listing (shared by concurrent callers); errors are kept in ``.error``."""
+        if self._refreshing is None or self._refreshing.done():
+            self._refreshing = asyncio.create_task(self._refresh(), name="release list refresh")
+        await asyncio.shield(self._refreshing)
+
+    async def _refresh(self) -> None:
+        try:
+            executions = await self.gateway.list_releases()
+            items = await _items(executions)
+        except ReadPathError as exc:
+            changed = self.error is None
+            self.error = exc
+            if changed:
+                logger.warning("release list is stale: {}", exc)
+                self._notify()
+            return
+        changed = items != self.items or self.error is not None
+        self.items, self.error = items, None
+        self.as_of = datetime.now(UTC)
+        self._refreshed_at = time.monotonic()
+        if changed:
+            self._notify()
+
+    async def _loop(self) -> None:
+        while True:
+            idle = not self._listeners and time.monotonic() - self.last_asked > self.idle_seconds
+            if idle:
+                self._wake.clear()
+                await self._wake.wait()
+            else:
+                await asyncio.sleep(self.refresh_seconds)
+            with contextlib.suppress(Exception):
+                await self.refresh()
+
+    def _notify(self) -> None:
+        for callback in list(self._listeners):
+            try:
+                callback(self)
+            except Exception:
+                logger.exception("release list listener failed")
+
+
+async def _items(executions: list[WorkflowExecution]) -> list[ReleaseListItem]:
+    """List items, one per release id (the latest run wins), newest first."""
+    latest: dict[str, WorkflowExecution] = {}
+    for execution in executions:
+        try:
+            EntityId.parse(execution.id, expected=EntityType.RELEASE)
+        except InvalidEntityId:
+            continue
+        known = latest.get(execution.id)
+        if known is None or execution.start_time > known.start_time:
+            latest[execution.id] = execution
+    items = [await _item(e) for e in latest.values()]
+    return sorted(items, key=lambda i: i.sort_key, reverse=True)
+
+
+async def _item(execution: WorkflowExecution) -> ReleaseListItem:
+    memo = await memo_summary(execution) or {}
+    attrs = execution.typed_search_attributes
+    state = attrs.get(SA_STATE) or _typed(memo.get("state"), str) or "unknown"
+    apps_total = _typed(memo.get("apps_total"), int) or attrs.get(SA_APPS_TOTAL) or 0
+    apps_done = _typed(memo.get("apps_done"), int) or 0
+    progress = attrs.get(SA_PROGRESS)
+    if progress is None:
+        progress = 100 * apps_done // apps_total if apps_total else 0
+    updated = _typed(memo.get("updated_at"), str)
+    if updated is None and (stamp := attrs.get(SA_UPDATED_AT)) is not None:
+        updated = stamp.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return ReleaseListItem(
+        id=execution.id,
+        state=state,
+        status=status_name(execution),
+        updated_at=updated,
+        counts=_counts(memo.get("counts")),
+        apps_total=apps_total,
+        apps_done=apps_done,
+        progress=max(0, min(100, progress)),
+        version=_typed(memo.get("version"), int),
+        start_time=execution.start_time,
+        close_time=execution.close_time,
+    )
+
+
+def _typed(value: Any, kind: type) -> Any:
+    return value if type(value) is kind else None
+
+
+def _counts(value: Any) -> dict[str, dict[str, int]]:
+    if not isinstance(value, dict):
+        return {}
+    return {
+        t: {s: n for s, n in by_state.items() if isinstance(s, str) and type(n) is int}
+        for t, by_state in value.items()
+        if isinstance(t, str) and isinstance(by_state, dict)
+    }

@@ -1,0 +1,39 @@
+"""State badges and per-state count chips, coloured by state kind."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from nicegui import ui
+
+from ...domain.states import state_meaning
+from ..theme import state_color, state_rank
+
+
+def state_badge(state: str) -> ui.badge:
+    """A badge showing ``state`` in its kind's colour, its meaning on hover."""
+    badge = ui.badge(state, color=state_color(state)).classes("text-xs")
+    badge.tooltip(state_meaning(state))
+    return badge
+
+
+def set_badge_state(badge: ui.badge, state: str) -> None:
+    """Re-point an existing badge at a new state."""
+    badge.set_text(state)
+    badge.props(f"color={state_color(state)}")
+
+
+def ordered_states(counts: Mapping[str, int]) -> list[tuple[str, int]]:
+    """Non-zero (state, count) pairs, failures first."""
+    return sorted(((s, n) for s, n in counts.items() if n), key=lambda item: (state_rank(item[0]), item[0]))
+
+
+def count_chips(counts: Mapping[str, int], on_click: Callable[[str], None] | None = None) -> None:
+    """One small chip per state with its count (clickable when ``on_click`` is given)."""
+    with ui.row().classes("gap-1 items-center no-wrap"):
+        for state, number in ordered_states(counts):
+            chip = ui.chip(f"{number} {state}", color=state_color(state), text_color="white").props("dense square")
+            chip.classes("text-xs m-0")
+            if on_click is not None:
+                chip.props("clickable").on("click", lambda _, s=state: on_click(s))
+                chip.tooltip(f"show only {state}")

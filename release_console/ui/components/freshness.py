@@ -1,0 +1,46 @@
+"""The "updated Ns ago" indicator: plain while data is fresh, a warning when it is older than a few intervals."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from nicegui import ui
+
+from .time_ago import age_seconds, exact_time, format_duration
+
+STALE_INTERVALS = 4
+MIN_STALE_SECONDS = 5.0
+
+
+def stale_after(interval: float) -> float:
+    """Seconds after which data counts as stale."""
+    return max(MIN_STALE_SECONDS, STALE_INTERVALS * interval)
+
+
+class FreshnessLabel:
+    """A chip saying how old the shown data is."""
+
+    def __init__(self, interval: float) -> None:
+        self.limit = stale_after(interval)
+        self.chip = ui.chip("", icon="sync").props("dense outline").classes("text-xs").mark("freshness")
+        self.stale = False
+
+    def final(self, status: str) -> None:
+        """The data will not change any more: say so instead of counting seconds."""
+        self.chip.set_text(f"final state (workflow {status})")
+        self.chip.props("color=grey-7 icon=flag")
+        self.stale = False
+
+    def update(self, as_of: datetime | None) -> None:
+        """Show the age of ``as_of``; switch to warning colours when stale."""
+        age = age_seconds(as_of)
+        stale = age is None or age > self.limit
+        text = "no data yet" if age is None else f"updated {format_duration(age)} ago"
+        if stale:
+            text = f"stale: {text}"
+        self.chip.set_text(text)
+        if stale != self.stale or not self.chip.props.get("color"):
+            self.chip.props(f"color={'orange-9' if stale else 'grey-7'} icon={'warning' if stale else 'sync'}")
+            self.stale = stale
+        self.chip.props["title"] = f"data as of {exact_time(as_of)}"
+        self.chip.update()

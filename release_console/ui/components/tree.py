@@ -1,0 +1,345 @@
+"""The lazy release tree: rows are rendered only for expanded nodes, children a page at a time.
+
+The browser never receives the whole hierarchy: a node's children are loaded from the mirror's in-memory
+tree when it is expanded, ``page_size`` at a time with a "show more" button. Branches with failures sort
+first and open on their own; settled branches stay collapsed. ``refresh()`` patches only rendered rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import pairwise
+
+from nicegui import ui
+
+from ...domain.ids import EntityType
+from ...domain.states import DONE_STATES, StateKind
+from ...domain.tree import Entity, ReleaseTree
+from ..theme import KIND_ORDER, state_rank
+from .badges import count_chips, set_badge_state, state_badge
+from .progress import progress_bar, update_progress
+from .time_ago import exact_time, time_ago
+
+PAGE_SIZE = 100
+AUTO_EXPAND_PER_LEVEL = 3
+MAX_RENDERED_ROWS = 1500
+TYPE_ICONS: dict[EntityType, str] = {
+    EntityType.RELEASE: "rocket_launch",
+    EntityType.WAVE: "waves",
+    EntityType.CLUSTER: "hub",
+    EntityType.BUNDLE: "inventory_2",
+    EntityType.APP: "apps",
+}
+FAILED_RANK = KIND_ORDER.index(StateKind.FAILED)
+ACTIVE_RANK = KIND_ORDER.index(StateKind.ACTIVE)
+
+
+def branch_rank(entity: Entity) -> int:
+    """The most urgent state kind in a node and everything below it (0 = some failure)."""
+    ranks = [state_rank(entity.state)]
+    ranks.extend(state_rank(s) for by_state in entity.counts.values() for s, n in by_state.items() if n)
+    return min(ranks)
+
+
+def matches_filter(entity: Entity, state: str | None) -> bool:
+    """True if the node is in ``state`` or has a descendant in it."""
+    return state is None or entity.state == state or any(by_state.get(state) for by_state in entity.counts.values())
+
+
+def app_counts(entity: Entity) -> dict[str, int]:
+    """Apps below a node by state (the app's own state for an app)."""
+    if entity.type is EntityType.APP:
+        return {}
+    return dict(entity.counts.get(EntityType.APP.value, {}))
+
+
+def signature(entity: Entity) -> tuple:
+    """What a rendered row shows; the row is patched only when this changes."""
+    return entity.state, entity.updated_at, tuple(sorted(app_counts(entity).items()))
+
+
+@dataclass(eq=False)
+class NodeRow:
+    """The rendered elements of one node."""
+
+    entity_id: str
+    header: ui.row
+    badge: ui.badge
+    time_label: ui.label
+    counts_box: ui.row
+    children_box: ui.column
+    expander: ui.button | None = None
+    bar: ui.linear_progress | None = None
+    bar_label: ui.label | None = None
+    expanded: bool = False
+    child_ids: list[str] = field(default_factory=list)
+    shown: int = 0
+    more_button: ui.button | None = None
+    signature: tuple = ()
+
+
+class ReleaseTreeView:
+    """An expandable, paged, failure-first view of a ReleaseTree."""
+
+    def __init__(
+        self,
+        get_tree: Callable[[], ReleaseTree],
+        *,
+        on_select: Callable[[str], None],
+        state_filter: str | None = None,
+        page_size: int = PAGE_SIZE,
+    ) -> None:
+        self.get_tree = get_tree
+        self.on_select = on_select
+        self.state_filter = state_filter
+        self.page_size = page_size
+        self.rows: dict[str, NodeRow] = {}
+        self.selected: str | None = None
+        self._tree: ReleaseTree | None = None
+        self.box = ui.column().classes("w-full gap-0").mark("release-tree")
+
+    # ---- building ------------------------------------------------------------------------------
+    def build(self) -> None:
+        """(Re)render from the root: root expanded, troubled branches opened, settled ones closed."""
+        self._tree = self.get_tree()
+        self.rows.clear()
+        self.box.clear()
+        root = self._tree.root
+        self._render_row(root, self.box)
+        self._auto_expand(root.id, budget=[24])
+        if self.selected and self.selected in self._tree.entities:
+            self.reveal(self.selected, notify=False)
+
+    def _auto_expand(self, entity_id: str, budget: list[int]) -> None:
+        self.expand(entity_id)
+        row = self.rows[entity_id]
+        tree = self.get_tree()
+        candidates = [tree.entities[c] for c in row.child_ids[: row.shown]]
+        candidates = [e for e in candidates if e.children]
+        failing = [e for e in candidates if branch_rank(e) == FAILED_RANK]
+        picked = failing[:AUTO_EXPAND_PER_LEVEL]
+        if self.state_filter is not None:
+            picked = candidates[:AUTO_EXPAND_PER_LEVEL]
+        elif not picked:
+            picked = [e for e in candidates if branch_rank(e) == ACTIVE_RANK][:1]
+        for child in picked:
+            if budget[0] <= 0 or len(self.rows) >= MAX_RENDERED_ROWS:
+                return
+            budget[0] -= 1
+            self._auto_expand(child.id, budget)
+
+    def _render_row(self, entity: Entity, parent_box: ui.column) -> NodeRow:
+        entity_id = entity.id
+        with parent_box, ui.column().classes("w-full gap-0"):
+            with ui.row().classes("items-center gap-2 no-wrap w-full px-1 rounded").mark(f"node {entity_id}") as header:
+                expander = None
+                if entity.children:
+                    expander = ui.button(icon="chevron_right", on_click=lambda: self.toggle(entity_id))
+                    expander.props("flat round dense size=sm").mark(f"toggle {entity_id}")
+                else:
+                    ui.element("div").classes("w-8")
+                ui.icon(TYPE_ICONS[entity.type]).classes("opacity-60")
+                label = ui.label(entity_id).classes("font-mono text-sm cursor-pointer hover:underline")
+                label.on("click", lambda: self.select(entity_id)).mark(f"select {entity_id}")
+                badge = state_badge(entity.state)
+                time_label = ui.label(_time_in_state(entity)).classes("text-xs opacity-60 whitespace-nowrap")
+                time_label.tooltip(f"last transition {exact_time(entity.updated_at)}")
+                counts_box = ui.row().classes("gap-1 no-wrap")
+                bar = bar_label = None
+                if entity.type is EntityType.WAVE:
+                    done, total, failed = _progress(entity)
+                    bar = progress_bar(done, total, failed=failed, width="w-32")
+                    bar_label = ui.label(f"{done}/{total}").classes("text-xs opacity-70")
+            children_box = ui.column().classes("w-full gap-0 pl-5 ml-4 border-l border-grey-4")
+            children_box.set_visibility(False)
+        row = NodeRow(entity_id, header, badge, time_label, counts_box, children_box, expander, bar, bar_label)
+        self._fill_counts(row, entity)
+        row.signature = signature(entity)
+        if entity_id == self.selected:
+            header.classes("bg-blue-2 text-black")
+        self.rows[entity_id] = row
+        return row
+
+    def _fill_counts(self, row: NodeRow, entity: Entity) -> None:
+        row.counts_box.clear()
+        with row.counts_box:
+            count_chips(app_counts(entity))
+
+    # ---- expanding -----------------------------------------------------------------------------
+    def toggle(self, entity_id: str) -> None:
+        """Expand a collapsed node or collapse an expanded one."""
+        row = self.rows.get(entity_id)
+        if row is None:
+            return
+        if row.expanded:
+            self.collapse(entity_id)
+        else:
+            self.expand(entity_id)
+
+    def expand(self, entity_id: str) -> None:
+        """Show the first page of a node's children (failure-first, filtered)."""
+        row = self.rows.get(entity_id)
+        if row is None or row.expanded or row.expander is None:
+            return
+        tree = self.get_tree()
+        kids = tree.children_of(entity_id)
+        if self.state_filter is not None:
+            kids = [k for k in kids if matches_filter(k, self.state_filter)]
+        kids.sort(key=branch_rank)
+        row.child_ids = [k.id for k in kids]
+        row.shown = 0
+        row.expanded = True
+        if row.expander is not None:
+            row.expander.props("icon=expand_more")
+        row.children_box.clear()
+        row.more_button = None
+        if not row.child_ids:
+            with row.children_box:
+                ui.label("no children match the filter").classes("text-xs opacity-60 px-2")
+        self.show_more(entity_id)
+        row.children_box.set_visibility(True)
+
+    def show_more(self, entity_id: str) -> None:
+        """Render the next page of a node's children."""
+        row = self.rows[entity_id]
+        tree = self.get_tree()
+        if row.more_button is not None:
+            row.more_button.delete()
+            row.more_button = None
+        stop = min(len(row.child_ids), row.shown + self.page_size)
+        for child_id in row.child_ids[row.shown : stop]:
+            if child_id not in self.rows and child_id in tree.entities:
+                self._render_row(tree.entities[child_id], row.children_box)
+        row.shown = stop
+        remaining = len(row.child_ids) - stop
+        if remaining > 0:
+            with row.children_box:
+                text = f"Show {min(remaining, self.page_size)} more ({remaining} of {len(row.child_ids)} not shown)"
+                row.more_button = ui.button(text, on_click=lambda: self.show_more(entity_id))
+                row.more_button.props("flat dense no-caps size=sm").mark(f"more {entity_id}")
+
+    def collapse(self, entity_id: str) -> None:
+        """Hide a node's children and drop their rows (they are rebuilt when expanded again)."""
+        row = self.rows.get(entity_id)
+        if row is None or not row.expanded:
+            return
+        self._forget_descendants(row)
+        row.children_box.clear()
+        row.children_box.set_visibility(False)
+        row.expanded = False
+        row.more_button = None
+        if row.expander is not None:
+            row.expander.props("icon=chevron_right")
+
+    def _forget_descendants(self, row: NodeRow) -> None:
+        for child_id in row.child_ids:
+            child = self.rows.pop(child_id, None)
+            if child is not None:
+                self._forget_descendants(child)
+        row.child_ids = []
+        row.shown = 0
+
+    def expand_all(self) -> int:
+        """Expand every rendered node level by level until MAX_RENDERED_ROWS rows; returns rows rendered."""
+        frontier = [r.entity_id for r in self.rows.values() if r.expander is not None]
+        while frontier and len(self.rows) < MAX_RENDERED_ROWS:
+            next_frontier: list[str] = []
+            for entity_id in frontier:
+                if len(self.rows) >= MAX_RENDERED_ROWS:
+                    break
+                self.expand(entity_id)
+                row = self.rows[entity_id]
+                shown = row.child_ids[: row.shown]
+                next_frontier.extend(c for c in shown if c in self.rows and self.rows[c].expander is not None)
+            frontier = next_frontier
+        return len(self.rows)
+
+    def collapse_all(self) -> None:
+        """Collapse everything below the release."""
+        root_id = self._root_id()
+        root = self.rows.get(root_id) if root_id else None
+        if root is None:
+            return
+        for child_id in list(root.child_ids[: root.shown]):
+            self.collapse(child_id)
+
+    def _root_id(self) -> str | None:
+        return self._tree.root_id if self._tree is not None else None
+
+    # ---- selecting -----------------------------------------------------------------------------
+    def select(self, entity_id: str) -> None:
+        """Highlight a node and tell the page."""
+        self._highlight(entity_id)
+        self.on_select(entity_id)
+
+    def _highlight(self, entity_id: str | None) -> None:
+        if self.selected and self.selected in self.rows:
+            self.rows[self.selected].header.classes(remove="bg-blue-2 text-black")
+        self.selected = entity_id
+        if entity_id and entity_id in self.rows:
+            self.rows[entity_id].header.classes("bg-blue-2 text-black")
+
+    def reveal(self, entity_id: str, *, notify: bool = True) -> bool:
+        """Expand the path to a node, render it even if beyond the loaded pages, and highlight it."""
+        tree = self.get_tree()
+        entity = tree.entities.get(entity_id)
+        if entity is None:
+            return False
+        path = [*(a.id for a in reversed(list(tree.ancestors(entity)))), entity_id]
+        for parent_id, child_id in pairwise(path):
+            row = self.rows.get(parent_id)
+            if row is None:
+                return False
+            self.expand(parent_id)
+            if child_id not in self.rows:
+                if child_id not in row.child_ids:
+                    if notify:
+                        ui.notify(f"{entity_id} is hidden by the state filter", type="info")
+                    return False
+                self._render_row(tree.entities[child_id], row.children_box)
+        self._highlight(entity_id)
+        return True
+
+    # ---- live updates --------------------------------------------------------------------------
+    def refresh(self) -> None:
+        """Patch rendered rows whose entity changed; rebuild if the mirror replaced its tree."""
+        tree = self.get_tree()
+        if tree is not self._tree:
+            self.build()
+            return
+        for entity_id, row in list(self.rows.items()):
+            entity = tree.entities.get(entity_id)
+            if entity is None:
+                continue
+            sig = signature(entity)
+            if sig == row.signature:
+                continue
+            row.signature = sig
+            set_badge_state(row.badge, entity.state)
+            row.time_label.set_text(_time_in_state(entity))
+            self._fill_counts(row, entity)
+            if row.bar is not None and row.bar_label is not None:
+                done, total, failed = _progress(entity)
+                update_progress(row.bar, done, total, failed=failed)
+                row.bar_label.set_text(f"{done}/{total}")
+
+    def refresh_times(self) -> None:
+        """Advance the "time in state" labels of rendered rows."""
+        tree = self.get_tree()
+        for entity_id, row in self.rows.items():
+            entity = tree.entities.get(entity_id)
+            if entity is not None:
+                row.time_label.set_text(_time_in_state(entity))
+
+
+def _time_in_state(entity: Entity) -> str:
+    text = time_ago(entity.updated_at)
+    return "" if text == "—" else f"for {text.removesuffix(' ago')}" if text != "just now" else "just now"
+
+
+def _progress(entity: Entity) -> tuple[int, int, int]:
+    apps = entity.counts.get(EntityType.APP.value, {})
+    done = sum(n for s, n in apps.items() if s in DONE_STATES)
+    failed = sum(n for s, n in apps.items() if state_rank(s) == FAILED_RANK)
+    return done, sum(apps.values()), failed

@@ -1,0 +1,125 @@
+"""The one page frame: header (product, user and role, admin links, API docs, dark mode, logout) and a banner area.
+
+Every page does ``with frame("Title") as page: ...``; ``page.banner`` is where pages put "data as of …" or
+"Temporal unreachable" messages. The auth module is imported lazily so the frame works before it exists.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import ModuleType
+from typing import Any
+
+from nicegui import app, ui
+
+from .theme import apply_theme
+
+PRODUCT_NAME = "Release Console"
+ADMIN_LINKS: tuple[tuple[str, str], ...] = (("Users", "/admin/users"), ("Audit log", "/admin/audit"))
+DARK_MODE_KEY = "dark_mode"
+
+
+@dataclass
+class Frame:
+    """Handles a page gets from :func:`frame`."""
+
+    banner: ui.column
+    content: ui.column
+
+
+def _auth_module() -> ModuleType | None:
+    """``release_console.ui.auth`` if installed (imported lazily: the frame works without it)."""
+    try:
+        return importlib.import_module(f"{__package__}.auth")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"{__package__}.auth":
+            raise
+        return None
+
+
+def signed_in_user() -> Any | None:
+    """The signed-in user (``.username``, ``.role``) or None when no one is, or auth is not installed."""
+    auth = _auth_module()
+    if auth is None:
+        return None
+    try:
+        return auth.current_user()
+    except RuntimeError:  # outside a page's context (e.g. a background task): nobody is signed in
+        return None
+
+
+def _logout() -> None:
+    auth = _auth_module()
+    if auth is None:
+        ui.navigate.to("/login")
+        return
+    auth.logout()
+
+
+def _dark_mode_storage() -> dict | None:
+    try:
+        return app.storage.user
+    except (AssertionError, RuntimeError):  # no storage_secret / no request: fall back to the browser's setting
+        return None
+
+
+def _dark_mode_toggle() -> None:
+    storage = _dark_mode_storage()
+    dark = ui.dark_mode(storage.get(DARK_MODE_KEY) if storage is not None else None)
+
+    def toggle() -> None:
+        dark.value = not dark.value
+        if storage is not None:
+            storage[DARK_MODE_KEY] = dark.value
+        button.props(f"icon={'light_mode' if dark.value else 'dark_mode'}")
+
+    button = ui.button(icon="light_mode" if dark.value else "dark_mode", on_click=toggle)
+    button.props("flat round dense color=white").tooltip("Dark mode").mark("dark-mode-toggle")
+
+
+@contextmanager
+def frame(title: str) -> Iterator[Frame]:
+    """Render the shared header around a page's content."""
+    apply_theme()
+    ui.page_title(f"{title} · {PRODUCT_NAME}")
+    user = signed_in_user()
+    with ui.header(elevated=True).classes("items-center gap-3 px-4 py-2 bg-primary"):
+        ui.link(PRODUCT_NAME, "/").classes("text-lg font-bold text-white no-underline").mark("product-link")
+        ui.label(title).classes("text-white opacity-80 max-sm:hidden")
+        ui.space()
+        if user is not None and getattr(user, "role", None) == "admin":
+            for text, target in ADMIN_LINKS:
+                ui.link(text, target).classes("text-white no-underline")
+        ui.link("API docs", "/docs", new_tab=True).classes("text-white no-underline")
+        _dark_mode_toggle()
+        if user is not None:
+            with ui.row().classes("items-center gap-1 no-wrap"):
+                ui.icon("person").classes("text-white")
+                ui.label(str(user.username)).classes("text-white").mark("current-user")
+                ui.badge(str(getattr(user, "role", "") or ""), color="white", text_color="primary").mark("current-role")
+            ui.button("Log out", icon="logout", on_click=_logout).props("flat dense color=white").mark("logout")
+    banner = ui.column().classes("w-full gap-1").mark("banner")
+    with ui.column().classes("w-full gap-3 p-2 max-w-screen-2xl mx-auto") as content:
+        yield Frame(banner=banner, content=content)
+
+
+def show_banner(container: ui.column, message: str, *, kind: str = "warning") -> None:
+    """Replace the banner's content by one message (kind: info, warning, negative)."""
+    container.clear()
+    add_banner(container, message, kind=kind)
+
+
+def add_banner(container: ui.column, message: str, *, kind: str = "warning") -> None:
+    """Append one message to the banner area."""
+    colors = {
+        "info": "bg-blue-1 text-blue-10",
+        "warning": "bg-amber-2 text-amber-10",
+        "negative": "bg-red-1 text-red-10",
+    }
+    icons = {"info": "info", "warning": "warning", "negative": "error"}
+    with container, ui.row().classes(f"w-full items-center gap-2 px-4 py-2 {colors.get(kind, colors['info'])}"):
+        ui.icon(icons.get(kind, "info"))
+        ui.label(message).mark(f"banner-{kind}")

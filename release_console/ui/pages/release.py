@@ -1,0 +1,235 @@
+"""``/releases/{release_id}``: the live, lazy release tree with filters, search and a details panel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nicegui import APIRouter, ui
+
+from ... import services
+from ...domain.ids import EntityType, InvalidEntityId, parse_entity_id
+from ...domain.states import CANONICAL_STATES
+from ..components.badges import set_badge_state, state_badge
+from ..components.entity_panel import EntityPanel
+from ..components.errors import ERROR_TITLES, error_card, error_code
+from ..components.final_summary import final_summary_card
+from ..components.freshness import FreshnessLabel
+from ..components.progress import progress_bar, update_progress
+from ..components.tree import ReleaseTreeView
+from ..components.url_params import entity_param, shown, state_param, text_param
+from ..components.urls import release_path, temporal_workflow_url, with_query
+from ..frame import add_banner, frame
+
+router = APIRouter()
+
+TICK_SECONDS = 0.5
+MAX_SEARCH_RESULTS = 20
+MAX_QUERY_LENGTH = 140
+CLOSED_PROBLEMS = {"failed", "terminated", "canceled", "timed_out"}
+
+
+@router.page("/releases/{release_id}")
+async def release_page(
+    release_id: str, node: str | None = None, state: str | None = None, q: str | None = None
+) -> None:
+    """One release: header with progress, toolbar, tree and side panel, refreshed by one timer."""
+    with frame(release_id[:80]) as page:
+        try:
+            parse_entity_id(release_id, expected=EntityType.RELEASE)
+        except InvalidEntityId as exc:
+            error_card("invalid_id", str(exc))
+            return
+        spinner = ui.spinner(size="lg").classes("mx-auto mt-8")
+        await ui.context.client.connected()
+        try:
+            mirror = await services.current().mirrors.get(release_id)
+        except Exception as exc:  # the read path's errors carry a code; anything else is shown as unreachable
+            spinner.delete()
+            error_card(error_code(exc), str(exc) if hasattr(exc, "code") else "Temporal could not be reached.")
+            return
+        spinner.delete()
+        with page.banner:
+            notes = ui.column().classes("w-full gap-1").mark("url-notes")
+            status = ui.column().classes("w-full gap-1")
+        node_id, node_note = entity_param(node)
+        if node_id is not None and node_id not in mirror.tree.entities:
+            node_id, node_note = None, f"Ignored node “{shown(node_id)}”: it is not part of {release_id}."
+        state_filter, state_note = state_param(state)
+        for note in (node_note, state_note):
+            if note:
+                add_banner(notes, note, kind="info")
+        ReleaseView(mirror, status, node=node_id, state=state_filter, query=q)
+
+
+class ReleaseView:
+    """Everything on a release page after the mirror is loaded."""
+
+    def __init__(
+        self, mirror: Any, banner: ui.column, *, node: str | None, state: str | None, query: str | None
+    ) -> None:
+        self.mirror = mirror
+        self.banner = banner
+        self.settings = services.current().settings
+        self.state_filter = state
+        self.query = text_param(query, MAX_QUERY_LENGTH)
+        self.seen_version: int | None = None
+        self.banner_key: tuple = ()
+        self._ticks = 0
+        self._header()
+        self._toolbar()
+        with ui.row().classes("w-full items-start gap-4 no-wrap max-md:flex-wrap"):
+            with ui.card().classes("grow min-w-0 overflow-x-auto"):
+                self.tree = ReleaseTreeView(
+                    lambda: self.mirror.tree, on_select=self.select, state_filter=self.state_filter
+                )
+            with ui.column().classes("w-96 max-md:w-full shrink-0"):
+                self.panel = EntityPanel(on_select=self.select)
+        self.tree.selected = node if node else None
+        self.tree.build()
+        self.panel.show(self.mirror.tree, self.tree.selected)
+        self._search(self.query)
+        self._apply()
+        self._update_banner()
+        ui.timer(TICK_SECONDS, self._tick)
+
+    # ---- layout --------------------------------------------------------------------------------
+    def _header(self) -> None:
+        tree = self.mirror.tree
+        root = tree.root
+        done, total = tree.progress()
+        with ui.row().classes("w-full items-center gap-3"):
+            ui.label(root.id).classes("text-2xl font-bold font-mono break-all").mark("release-title")
+            self.state_badge = state_badge(root.state).classes("text-base").mark("release-state")
+            self.bar = progress_bar(done, total, failed=self._failed(), width="w-64")
+            self.progress_label = ui.label(f"{done}/{total} apps done").mark("release-progress")
+            ui.space()
+            self.freshness = FreshnessLabel(self.settings.MIRROR_POLL_SECONDS)
+            link = temporal_workflow_url(self.settings.temporal_ui_url, self.settings.TEMPORAL_NAMESPACE, root.id)
+            if link:
+                ui.link("Open in Temporal", link, new_tab=True).mark("temporal-link")
+
+    def _toolbar(self) -> None:
+        tree = self.mirror.tree
+        present = {s for by_state in tree.root.counts.values() for s in by_state} | {tree.root.state}
+        options = {None: "all states", **{s: s for s in sorted(present | set(CANONICAL_STATES))}}
+        if self.state_filter and self.state_filter not in options:
+            options[self.state_filter] = self.state_filter
+        with ui.row().classes("w-full items-center gap-2"):
+            ui.select(
+                options, value=self.state_filter, label="Filter by state", on_change=lambda e: self.set_filter(e.value)
+            ).classes("w-48")
+            ui.input("Search entity id", value=self.query, on_change=lambda e: self._search(e.value or "")).props(
+                "clearable dense debounce=300"
+            ).classes("w-72").mark("search")
+            ui.button("Expand all", icon="unfold_more", on_click=self._expand_all).props("flat no-caps").mark(
+                "expand-all"
+            )
+            ui.button("Collapse all", icon="unfold_less", on_click=self.tree_collapse).props("flat no-caps").mark(
+                "collapse-all"
+            )
+        self.results = ui.column().classes("w-full gap-0").mark("search-results")
+
+    # ---- actions -------------------------------------------------------------------------------
+    def select(self, entity_id: str) -> None:
+        """Select a node: reveal it in the tree, show its details, keep it in the URL."""
+        self.tree.reveal(entity_id)
+        self.panel.show(self.mirror.tree, entity_id)
+        self.tree.selected = entity_id
+        self._update_url()
+
+    def set_filter(self, state: str | None) -> None:
+        """Show only nodes in ``state`` (or with a descendant in it)."""
+        self.state_filter = state or None
+        self.tree.state_filter = self.state_filter
+        self.tree.build()
+        self._update_url()
+
+    def tree_collapse(self) -> None:
+        """Collapse everything below the release."""
+        self.tree.collapse_all()
+
+    def _expand_all(self) -> None:
+        rows = self.tree.expand_all()
+        ui.notify(f"{rows} rows shown; use the filter or search to narrow large releases", type="info")
+
+    def _search(self, text: str) -> None:
+        self.query = text_param(text, MAX_QUERY_LENGTH)
+        self.results.clear()
+        if self.query:
+            needle = self.query.lower()
+            hits = [e for e in self.mirror.tree.entities if needle in e.lower()]
+            with self.results:
+                ui.label(f"{len(hits)} match{'es' if len(hits) != 1 else ''} for “{self.query}”").classes("text-sm")
+                with ui.row().classes("gap-1"):
+                    for entity_id in hits[:MAX_SEARCH_RESULTS]:
+                        ui.button(entity_id, on_click=lambda _, e=entity_id: self.select(e)).props(
+                            "flat dense no-caps size=sm"
+                        ).classes("font-mono").mark(f"hit {entity_id}")
+                if len(hits) > MAX_SEARCH_RESULTS:
+                    ui.label(f"… and {len(hits) - MAX_SEARCH_RESULTS} more; refine the search").classes("text-xs")
+        self._update_url()
+
+    def _update_url(self) -> None:
+        params = {"node": self.tree.selected, "state": self.state_filter, "q": self.query}
+        ui.navigate.history.replace(with_query(release_path(self.mirror.release_id), params))
+
+    # ---- live updates --------------------------------------------------------------------------
+    def _tick(self) -> None:
+        self.mirror.touch()
+        self._ticks += 1
+        if self.mirror.version != self.seen_version:
+            self._apply()
+        elif self._ticks % 10 == 0:
+            self.tree.refresh_times()
+        if self.mirror.status in (None, "running"):
+            self.freshness.update(self.mirror.as_of)
+        else:
+            self.freshness.final(self.mirror.status)
+        self._update_banner()
+
+    def _apply(self) -> None:
+        self.seen_version = self.mirror.version
+        tree = self.mirror.tree
+        done, total = tree.progress()
+        set_badge_state(self.state_badge, tree.root.state)
+        update_progress(self.bar, done, total, failed=self._failed())
+        self.progress_label.set_text(f"{done}/{total} apps done")
+        self.tree.refresh()
+        self.panel.refresh(tree)
+
+    def _failed(self) -> int:
+        from ..components.tree import FAILED_RANK
+        from ..theme import state_rank
+
+        apps = self.mirror.tree.root.counts.get("app", {})
+        return sum(n for s, n in apps.items() if state_rank(s) == FAILED_RANK)
+
+    def _update_banner(self) -> None:
+        error = self.mirror.error
+        status = self.mirror.status
+        partial = bool(getattr(self.mirror, "partial", False))
+        key = (status, str(error) if error else None, partial)
+        if key == self.banner_key:
+            return
+        self.banner_key = key
+        banner = self.banner
+        banner.clear()
+        if status in CLOSED_PROBLEMS:
+            add_banner(banner, f"The release workflow {status}; showing its last known state.", kind="negative")
+            self._final_summary(status)
+        elif status == "deleted":
+            add_banner(banner, "The release workflow no longer exists in Temporal; showing its last known state.")
+        elif status not in (None, "running", "continued_as_new"):
+            add_banner(banner, f"The release workflow has {status}; its state no longer changes.", kind="info")
+        if partial:
+            add_banner(banner, "Only the release's final summary could be read; the tree is incomplete.")
+        if error is not None:
+            cause = ERROR_TITLES.get(error_code(error), "read error")
+            add_banner(banner, f"Cannot refresh ({cause}): {error}. Showing the data as of the time shown; retrying.")
+
+    def _final_summary(self, status: str) -> None:
+        summary = self.mirror.final_summary
+        if not isinstance(summary, dict) or not summary:
+            return
+        with self.banner, ui.element("div").classes("w-full px-4"):
+            final_summary_card(summary, status)

@@ -1,0 +1,267 @@
+"""AccountsWorkflow: the console's users, kept in Temporal (one workflow per namespace).
+
+Changes arrive as Updates with validators (a rejected update records nothing); reads are queries. Only bcrypt
+hashes reach the workflow — plain passwords never do. Every update returns the new snapshot so callers can refresh
+their cache without a query. The run continues-as-new when Temporal suggests it or after ``max_updates_per_run``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError
+
+WORKFLOW_TYPE = "AccountsWorkflow"
+ROLES = ("admin", "viewer")
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
+USERNAME_RULE = "usernames are 1–64 characters: lowercase letters, digits and . _ @ -, starting with a letter or digit"
+BCRYPT_HASH = re.compile(r"^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$")
+
+QUERY_VERSION = "accounts_version"
+QUERY_SNAPSHOT = "accounts_snapshot"
+UPDATE_CREATE = "create_user"
+UPDATE_ENSURE_ADMIN = "ensure_first_admin"
+UPDATE_ROLE = "set_role"
+UPDATE_PASSWORD = "set_password"
+UPDATE_ENABLED = "set_enabled"
+UPDATE_DELETE = "delete_user"
+UPDATE_LOGIN = "record_login"
+
+# error types carried by rejected updates (ApplicationError.type)
+ERR_INVALID = "invalid"
+ERR_CONFLICT = "conflict"
+ERR_NOT_FOUND = "not_found"
+ERR_LAST_ADMIN = "last_admin"
+
+
+@dataclass
+class AccountRecord:
+    """One user; ``password_hash`` is a bcrypt hash."""
+
+    username: str
+    password_hash: str
+    role: str
+    enabled: bool = True
+    created_at: str | None = None
+    last_login_at: str | None = None
+    password_changed_at: str | None = None
+
+
+@dataclass
+class AccountsSnapshot:
+    """Every user and the version (incremented by each change)."""
+
+    version: int
+    users: list[AccountRecord]
+
+
+@dataclass
+class AccountsInput:
+    """Start (or continue-as-new) input."""
+
+    users: list[AccountRecord] = field(default_factory=list)
+    version: int = 0
+    max_updates_per_run: int = 500
+
+
+@dataclass
+class CreateUser:
+    username: str
+    password_hash: str
+    role: str
+
+
+@dataclass
+class SetRole:
+    username: str
+    role: str
+
+
+@dataclass
+class SetPassword:
+    username: str
+    password_hash: str
+
+
+@dataclass
+class SetEnabled:
+    username: str
+    enabled: bool
+
+
+@dataclass
+class UserRef:
+    username: str
+
+
+def _reject(message: str, kind: str) -> ApplicationError:
+    return ApplicationError(message, type=kind, non_retryable=True)
+
+
+@workflow.defn(name=WORKFLOW_TYPE)
+class AccountsWorkflow:
+    """Holds the users; never completes (continues-as-new to keep history short)."""
+
+    @workflow.init
+    def __init__(self, input: AccountsInput) -> None:
+        """Load the carried users before any handler runs."""
+        self.input = input
+        self.users: dict[str, AccountRecord] = {u.username: u for u in input.users}
+        self.version = input.version
+        self.updates_this_run = 0
+
+    @workflow.run
+    async def run(self, input: AccountsInput) -> None:
+        await workflow.wait_condition(self._should_continue_as_new)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        workflow.continue_as_new(
+            AccountsInput(
+                users=list(self.users.values()), version=self.version, max_updates_per_run=input.max_updates_per_run
+            )
+        )
+
+    # ---- queries ---------------------------------------------------------------------------------
+    @workflow.query(name=QUERY_VERSION)
+    def get_version(self) -> int:
+        """The current version: cheap to poll."""
+        return self.version
+
+    @workflow.query(name=QUERY_SNAPSHOT)
+    def snapshot(self) -> AccountsSnapshot:
+        """Every user."""
+        return self._snapshot()
+
+    # ---- updates ---------------------------------------------------------------------------------
+    @workflow.update(name=UPDATE_CREATE)
+    def create_user(self, change: CreateUser) -> AccountsSnapshot:
+        now = self._now()
+        self.users[change.username] = AccountRecord(
+            change.username, change.password_hash, change.role, True, now, None, now
+        )
+        return self._changed()
+
+    @create_user.validator
+    def _validate_create(self, change: CreateUser) -> None:
+        _check_username(change.username)
+        _check_role(change.role)
+        _check_hash(change.password_hash)
+        if change.username in self.users:
+            raise _reject(f"user {change.username!r} already exists", ERR_CONFLICT)
+
+    @workflow.update(name=UPDATE_ENSURE_ADMIN)
+    def ensure_first_admin(self, change: CreateUser) -> bool:
+        """Create the first admin only when no enabled admin exists; True when created."""
+        if self._enabled_admins():
+            return False
+        now = self._now()
+        self.users[change.username] = AccountRecord(
+            change.username, change.password_hash, "admin", True, now, None, now
+        )
+        self._changed()
+        return True
+
+    @ensure_first_admin.validator
+    def _validate_ensure_admin(self, change: CreateUser) -> None:
+        _check_username(change.username)
+        _check_hash(change.password_hash)
+
+    @workflow.update(name=UPDATE_ROLE)
+    def set_role(self, change: SetRole) -> AccountsSnapshot:
+        self.users[change.username].role = change.role
+        return self._changed()
+
+    @set_role.validator
+    def _validate_role(self, change: SetRole) -> None:
+        _check_role(change.role)
+        user = self._existing(change.username)
+        if user.role == "admin" and change.role != "admin":
+            self._keep_an_admin(user, "demote")
+
+    @workflow.update(name=UPDATE_PASSWORD)
+    def set_password(self, change: SetPassword) -> AccountsSnapshot:
+        user = self.users[change.username]
+        user.password_hash = change.password_hash
+        user.password_changed_at = self._now()
+        return self._changed()
+
+    @set_password.validator
+    def _validate_password(self, change: SetPassword) -> None:
+        self._existing(change.username)
+        _check_hash(change.password_hash)
+
+    @workflow.update(name=UPDATE_ENABLED)
+    def set_enabled(self, change: SetEnabled) -> AccountsSnapshot:
+        self.users[change.username].enabled = change.enabled
+        return self._changed()
+
+    @set_enabled.validator
+    def _validate_enabled(self, change: SetEnabled) -> None:
+        user = self._existing(change.username)
+        if not change.enabled:
+            self._keep_an_admin(user, "disable")
+
+    @workflow.update(name=UPDATE_DELETE)
+    def delete_user(self, ref: UserRef) -> AccountsSnapshot:
+        del self.users[ref.username]
+        return self._changed()
+
+    @delete_user.validator
+    def _validate_delete(self, ref: UserRef) -> None:
+        self._keep_an_admin(self._existing(ref.username), "delete")
+
+    @workflow.update(name=UPDATE_LOGIN)
+    def record_login(self, ref: UserRef) -> AccountsSnapshot:
+        self.users[ref.username].last_login_at = self._now()
+        return self._changed()
+
+    @record_login.validator
+    def _validate_login(self, ref: UserRef) -> None:
+        self._existing(ref.username)
+
+    # ---- helpers ---------------------------------------------------------------------------------
+    def _existing(self, username: str) -> AccountRecord:
+        user = self.users.get(username) if isinstance(username, str) else None
+        if user is None:
+            raise _reject(f"user {username!r} does not exist", ERR_NOT_FOUND)
+        return user
+
+    def _enabled_admins(self) -> list[AccountRecord]:
+        return [u for u in self.users.values() if u.role == "admin" and u.enabled]
+
+    def _keep_an_admin(self, user: AccountRecord, verb: str) -> None:
+        if user.role == "admin" and user.enabled and len(self._enabled_admins()) <= 1:
+            raise _reject(f"cannot {verb} {user.username!r}: it is the last enabled admin", ERR_LAST_ADMIN)
+
+    def _changed(self) -> AccountsSnapshot:
+        self.version += 1
+        self.updates_this_run += 1
+        return self._snapshot()
+
+    def _snapshot(self) -> AccountsSnapshot:
+        return AccountsSnapshot(version=self.version, users=sorted(self.users.values(), key=lambda u: u.username))
+
+    def _now(self) -> str:
+        return workflow.now().isoformat().replace("+00:00", "Z")
+
+    def _should_continue_as_new(self) -> bool:
+        return (
+            workflow.info().is_continue_as_new_suggested()
+            or self.updates_this_run >= self.input.max_updates_per_run
+        )
+
+
+def _check_username(username: str) -> None:
+    if not isinstance(username, str) or not USERNAME_PATTERN.match(username):
+        raise _reject(USERNAME_RULE, ERR_INVALID)
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise _reject(f"role must be one of {', '.join(ROLES)}", ERR_INVALID)
+
+
+def _check_hash(password_hash: str) -> None:
+    if not isinstance(password_hash, str) or not BCRYPT_HASH.match(password_hash):
+        raise _reject("password_hash must be a bcrypt hash", ERR_INVALID)

@@ -1,0 +1,95 @@
+"""AccountsWorkflow on the real Temporal server and worker: validators, last-admin rule, continue-as-new, history."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.common import WorkflowIDConflictPolicy
+
+from release_console.core.config import Settings
+from release_console.core.security import hash_password
+from release_console.workflows.accounts import (
+    QUERY_SNAPSHOT,
+    UPDATE_CREATE,
+    UPDATE_DELETE,
+    UPDATE_ENABLED,
+    UPDATE_ENSURE_ADMIN,
+    UPDATE_PASSWORD,
+    UPDATE_ROLE,
+    AccountsInput,
+    AccountsSnapshot,
+    AccountsWorkflow,
+    CreateUser,
+    SetEnabled,
+    SetPassword,
+    SetRole,
+    UserRef,
+)
+
+HASH = hash_password("first-password-1", rounds=4)
+
+
+async def start(client: Client, settings: Settings, unique: str, max_updates: int = 500) -> WorkflowHandle:
+    return await client.start_workflow(
+        AccountsWorkflow.run,
+        AccountsInput(max_updates_per_run=max_updates),
+        id=f"accounts-test-{unique}",
+        task_queue=settings.TEMPORAL_TASK_QUEUE,
+        id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+        execution_timeout=timedelta(minutes=10),
+    )
+
+
+async def update(handle: WorkflowHandle, name: str, arg: object) -> AccountsSnapshot:
+    return await handle.execute_update(name, arg, result_type=AccountsSnapshot)
+
+
+async def rejected(handle: WorkflowHandle, name: str, arg: object) -> str:
+    with pytest.raises(WorkflowUpdateFailedError) as info:
+        await update(handle, name, arg)
+    return f"{info.value.cause.type}: {info.value.cause.message}"
+
+
+async def test_users_changes_and_validators(client: Client, settings: Settings, unique: str) -> None:
+    handle = await start(client, settings, unique)
+    assert await handle.execute_update(UPDATE_ENSURE_ADMIN, CreateUser("root", HASH, "admin"), result_type=bool)
+    assert not await handle.execute_update(UPDATE_ENSURE_ADMIN, CreateUser("other", HASH, "admin"), result_type=bool)
+    snap = await update(handle, UPDATE_CREATE, CreateUser("bob", HASH, "viewer"))
+    assert [u.username for u in snap.users] == ["bob", "root"] and snap.version == 2
+    assert "conflict" in await rejected(handle, UPDATE_CREATE, CreateUser("bob", HASH, "viewer"))
+    assert "invalid" in await rejected(handle, UPDATE_CREATE, CreateUser("Bad Name", HASH, "viewer"))
+    assert "invalid" in await rejected(handle, UPDATE_CREATE, CreateUser("carol", HASH, "owner"))
+    assert "invalid" in await rejected(handle, UPDATE_CREATE, CreateUser("carol", "plain-text-password", "viewer"))
+    assert "not_found" in await rejected(handle, UPDATE_ROLE, SetRole("nobody", "admin"))
+    for name, arg in [(UPDATE_DELETE, UserRef("root")), (UPDATE_ROLE, SetRole("root", "viewer")),
+                      (UPDATE_ENABLED, SetEnabled("root", False))]:
+        assert "last_admin" in await rejected(handle, name, arg)
+    await update(handle, UPDATE_ROLE, SetRole("bob", "admin"))
+    snap = await update(handle, UPDATE_DELETE, UserRef("root"))  # bob is an admin now, so root may go
+    assert [(u.username, u.role) for u in snap.users] == [("bob", "admin")]
+    after = await handle.query(QUERY_SNAPSHOT, result_type=AccountsSnapshot)
+    assert after.version == snap.version  # rejected updates recorded nothing
+
+
+async def test_continue_as_new_keeps_users(client: Client, settings: Settings, unique: str) -> None:
+    handle = await start(client, settings, unique, max_updates=3)
+    first = (await handle.describe()).run_id
+    await handle.execute_update(UPDATE_ENSURE_ADMIN, CreateUser("root", HASH, "admin"), result_type=bool)
+    for name in ("u1", "u2", "u3", "u4"):
+        await update(handle, UPDATE_CREATE, CreateUser(name, HASH, "viewer"))
+    snap = await handle.query(QUERY_SNAPSHOT, result_type=AccountsSnapshot)
+    assert [u.username for u in snap.users] == ["root", "u1", "u2", "u3", "u4"] and snap.version == 5
+    assert (await handle.describe()).run_id != first
+
+
+async def test_no_plain_password_in_history(client: Client, settings: Settings, unique: str) -> None:
+    handle = await start(client, settings, unique)
+    plain = f"plain-secret-{unique}"
+    hashed = hash_password(plain, rounds=4)
+    await handle.execute_update(UPDATE_ENSURE_ADMIN, CreateUser("root", hashed, "admin"), result_type=bool)
+    await update(handle, UPDATE_PASSWORD, SetPassword("root", hash_password(plain + "2", rounds=4)))
+    raw = b"".join(event.SerializeToString() for event in (await handle.fetch_history()).events)
+    assert hashed.encode() in raw  # we do look at the payloads
+    assert plain.encode() not in raw

@@ -1,0 +1,166 @@
+"""SSE: a change made through the workflow's Update reaches the event stream, and streams resume by version."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import AsyncIterator
+
+import httpx
+from nicegui import app as nicegui_app
+
+from release_console.temporal.releases import build_plan, report, start_release
+
+API = "/api/v1"
+
+
+class StreamingASGITransport(httpx.AsyncBaseTransport):
+    """Like httpx.ASGITransport, but yields the body while the app is still sending it (needed for SSE)."""
+
+    def __init__(self, app) -> None:
+        self.app = app
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = b"".join([part async for part in request.stream])
+        scope = {
+            "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": request.method,
+            "headers": [(k.lower(), v) for k, v in request.headers.raw], "scheme": "http",
+            "path": request.url.path, "raw_path": request.url.raw_path.split(b"?")[0],
+            "query_string": request.url.query, "server": ("test", 80), "client": ("127.0.0.1", 123), "root_path": "",
+        }
+        chunks: asyncio.Queue[bytes | None] = asyncio.Queue()
+        started: asyncio.Future = asyncio.get_running_loop().create_future()
+        disconnected = asyncio.Event()
+        sent_request = False
+
+        async def receive():
+            nonlocal sent_request
+            if not sent_request:
+                sent_request = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await disconnected.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message):
+            if message["type"] == "http.response.start":
+                started.set_result(message)
+            elif message["type"] == "http.response.body":
+                chunks.put_nowait(message.get("body", b""))
+                if not message.get("more_body", False):
+                    chunks.put_nowait(None)
+
+        task = asyncio.create_task(self.app(scope, receive, send))
+        task.add_done_callback(lambda t: chunks.put_nowait(None))
+        start = await started
+
+        class Body(httpx.AsyncByteStream):
+            async def __aiter__(self) -> AsyncIterator[bytes]:
+                while (chunk := await chunks.get()) is not None:
+                    yield chunk
+
+            async def aclose(self) -> None:
+                disconnected.set()
+                try:
+                    await asyncio.wait_for(task, 5)
+                except (TimeoutError, asyncio.CancelledError):
+                    task.cancel()
+
+        return httpx.Response(start["status"], headers=start.get("headers", []), stream=Body())
+
+
+class EventReader:
+    """Parses SSE events from a streaming response in the background; ``until`` collects them."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.events: asyncio.Queue[dict] = asyncio.Queue()
+        self.task = asyncio.create_task(self._pump(response))
+
+    async def _pump(self, response: httpx.Response) -> None:
+        current: dict = {}
+        async for line in response.aiter_lines():
+            if line == "":
+                if current.get("event"):
+                    self.events.put_nowait(current)
+                current = {}
+            elif not line.startswith(":") and ":" in line:
+                field, _, value = line.partition(":")
+                current[field] = json.loads(value.strip()) if field == "data" else value.strip()
+
+    async def until(self, done, timeout: float = 10.0) -> list[dict]:
+        """Events received until ``done(events)`` is true or the deadline passes."""
+        got: list[dict] = []
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not (got and done(got)):
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                break
+            try:
+                got.append(await asyncio.wait_for(self.events.get(), remaining))
+            except TimeoutError:
+                break
+        return got
+
+    async def close(self) -> None:
+        self.task.cancel()
+        with contextlib.suppress(BaseException):
+            await self.task
+
+
+@contextlib.asynccontextmanager
+async def event_stream(url: str, headers: dict[str, str]) -> AsyncIterator[EventReader]:
+    """An SSE stream of the console app read with httpx."""
+    async with (
+        httpx.AsyncClient(transport=StreamingASGITransport(nicegui_app)) as sse,
+        sse.stream("GET", url, headers=headers) as response,
+    ):
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        reader = EventReader(response)
+        try:
+            yield reader
+        finally:
+            await reader.close()
+
+
+async def test_update_appears_in_event_stream_and_resume(api, admin_headers, client, settings, unique):
+    key = f"sse-{unique}"
+    plan = build_plan(key, waves=1, clusters_per_wave=1, apps_per_bundle=3)
+    await start_release(client, settings, plan)
+    url = f"http://test{API}/releases/{plan.id}/events"
+    async with event_stream(url, admin_headers) as stream:
+        hello = await stream.until(lambda e: e[-1]["event"] == "hello")
+        assert hello[-1]["data"]["version"] == 0 and hello[-1]["id"] == "0"
+        loop = asyncio.get_running_loop()
+        sent_at = loop.time()
+        result = await report(client, plan.id, [(f"app:{key}-w1-c1-a1", "deployed"), (f"app:{key}-w1-c1-a2", "failed")])
+        changes = await stream.until(lambda e: len(e) >= 2)
+        delay = loop.time() - sent_at
+    assert [(e["data"]["id"], e["data"]["state"], e["data"]["version"]) for e in changes] == [
+        (f"app:{key}-w1-c1-a1", "deployed", result.version),
+        (f"app:{key}-w1-c1-a2", "failed", result.version),
+    ]
+    assert "id" not in changes[0] and changes[1]["id"] == str(result.version)  # id only on the batch's last event
+    assert delay < 1.0 + 4 * settings.MIRROR_POLL_SECONDS
+
+    second = await report(client, plan.id, [(f"app:{key}-w1-c1-a3", "deploying")])
+    async with event_stream(url, {**admin_headers, "Last-Event-ID": str(result.version)}) as stream:
+        resumed = await stream.until(lambda e: any(x["event"] == "change" for x in e))
+    async with event_stream(f"{url}?since=0", admin_headers) as stream:
+        replayed = await stream.until(lambda e: sum(x["event"] == "change" for x in e) >= 3)
+    assert [(e["data"]["id"], e["data"]["version"]) for e in resumed if e["event"] == "change"] == [
+        (f"app:{key}-w1-c1-a3", second.version)
+    ]
+    assert [e["data"]["version"] for e in replayed if e["event"] == "change"] == [1, 1, 2]
+
+
+async def test_stream_ends_when_release_closes(api, admin_headers, client, settings, unique):
+    plan = build_plan(f"sse-end-{unique}", waves=1, clusters_per_wave=1, apps_per_bundle=1)
+    await start_release(client, settings, plan)
+    async with event_stream(f"http://test{API}/releases/{plan.id}/events", admin_headers) as stream:
+        await stream.until(lambda e: e[-1]["event"] == "hello")
+        await report(client, plan.id, [(plan.id, "deployed")])
+        events = await stream.until(lambda e: any(x["event"] == "status" for x in e), timeout=20)
+    status = next(e for e in events if e["event"] == "status")
+    assert status["data"]["status"] == "completed" and status["data"]["state"] == "deployed"
+    assert any(e["event"] == "change" and e["data"]["id"] == plan.id for e in events)

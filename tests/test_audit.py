@@ -1,0 +1,80 @@
+"""The audit log: one JSON line per event (API calls, page views, logins, account changes), never a secret."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import httpx
+from nicegui.testing import User
+
+from release_console.core.audit import audit_path, read_entries
+from release_console.core.config import get_settings
+from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, login_headers
+from tests.test_auth_ui import WAIT, log_in
+
+FIELDS = {"time", "user", "role", "action", "target", "outcome", "client", "request_id"}
+
+
+def lines() -> list[dict]:
+    path = audit_path(get_settings())
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def assert_no_secrets(*secrets: str) -> None:
+    text = audit_path(get_settings()).read_text()
+    for secret in secrets:
+        assert secret not in text
+    assert "$2b$" not in text  # no bcrypt hash either
+
+
+async def test_api_events_are_audited_without_secrets(api: httpx.AsyncClient) -> None:
+    username, password = f"audit-{uuid.uuid4().hex[:8]}", f"pw-{uuid.uuid4().hex}"
+    admin = await login_headers(api, ADMIN_USERNAME, ADMIN_PASSWORD)
+    rid = uuid.uuid4().hex
+    created = await api.post("/api/v1/users", json={"username": username, "password": password},
+                             headers={**admin, "X-Request-ID": rid})
+    assert created.status_code == 201
+    await api.post("/api/v1/login/access-token", data={"username": username, "password": "wrong-" + password})
+    token = (await login_headers(api, username, password))["Authorization"]
+    await api.get("/api/v1/users/me", headers={"Authorization": token})
+    await api.get("/api/v1/users", headers={"Authorization": token})  # a viewer: denied
+    await api.get("/api/v1/users/me", headers={"Authorization": "Bearer not-a-token"})
+
+    entries = lines()
+    assert all(set(e) >= FIELDS for e in entries)
+    mine = [e for e in entries if username in (e["user"], e["target"])]
+    kinds = {(e["action"], e["outcome"]) for e in mine}
+    assert {("account.create", "ok"), ("login.failure", "denied"), ("login.success", "ok"), ("api.call", "ok"),
+            ("api.call", "denied")} <= kinds
+    create = next(e for e in mine if e["action"] == "account.create")
+    assert (create["user"], create["role"], create["request_id"], create["client"]) == ("admin", "admin", rid,
+                                                                                         "127.0.0.1")
+    assert any(e["action"] == "api.auth_failed" and e["outcome"] == "denied" for e in entries)
+    assert_no_secrets(password, token.removeprefix("Bearer "), ADMIN_PASSWORD)
+
+    listed = await api.get("/api/v1/audit", params={"user": username, "action": "login"}, headers=admin)
+    assert listed.status_code == 200
+    assert {e["action"] for e in listed.json()} == {"login.success", "login.failure"}
+    assert listed.json()[0]["time"] >= listed.json()[-1]["time"]  # newest first
+
+
+async def test_ui_events_are_audited_and_shown_on_the_admin_page(user: User) -> None:
+    await log_in(user, ADMIN_USERNAME, "definitely-wrong-password")
+    await user.should_see("Incorrect username or password", retries=WAIT)
+    await log_in(user, ADMIN_USERNAME, ADMIN_PASSWORD, "/admin/audit")
+    await user.should_see(marker="audit-table", retries=WAIT)
+    entries = read_entries(get_settings(), limit=50, user=ADMIN_USERNAME)
+    actions = [e["action"] for e in entries]
+    assert "page.view" in actions and "login.success" in actions and "login.failure" in actions
+    view = next(e for e in entries if e["action"] == "page.view")
+    assert view["target"] == "/admin/audit" and view["role"] == "admin"
+
+    user.find(marker="filter-action").type("login.failure")
+    user.find(marker="apply-filter").click()
+    table = user.find(marker="audit-table").elements.pop()
+    assert table.rows and {r["action"] for r in table.rows} == {"login.failure"}
+    user.find(marker="logout").click()
+    await user.should_see(marker="login-button", retries=WAIT)
+    assert read_entries(get_settings(), limit=1, user=ADMIN_USERNAME, action="logout")
+    assert_no_secrets(ADMIN_PASSWORD, "definitely-wrong-password")

@@ -1,0 +1,40 @@
+"""The extension example (examples/failed_apps_page.py) works inside the console's frame."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from nicegui import app
+from nicegui.testing import User
+from temporalio.client import Client
+
+from release_console.core.config import Settings
+from release_console.temporal.releases import report
+from tests.ui_helpers import login, see, start
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "failed_apps_page.py"
+
+
+def _example_router():
+    spec = importlib.util.spec_from_file_location("failed_apps_page_example", EXAMPLE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.router
+
+
+async def test_example_page_lists_failed_apps_in_the_frame(
+    user: User, client: Client, settings: Settings, unique: str
+) -> None:
+    assert len(EXAMPLE.read_text().splitlines()) <= 30
+    app.include_router(_example_router())
+    key = f"ex-{unique}"
+    release_id = await start(client, settings, key, waves=1, clusters=2, apps=2)
+    await report(client, release_id, [(f"app:{key}-w1-c2-a1", "failed")])
+    await login(user, f"/examples/failed/{release_id}")
+    await see(user, "1 failed apps")
+    await see(user, f"app:{key}-w1-c2-a1")
+    await see(user, marker="current-user")  # rendered inside the shared frame
+    await user.open(f"/examples/failed/release:missing-{unique}")
+    await see(user, marker="error-release_not_found")

@@ -1,0 +1,114 @@
+"""The release page with NiceGUI's user fixture against the real Temporal dev server and worker."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from nicegui import ui
+from nicegui.testing import User
+from temporalio.client import Client
+
+from release_console.core.config import Settings
+from release_console.domain.plan import PlanNode
+from release_console.services import current
+from release_console.temporal.releases import report
+from release_console.workflows.contract import ReleaseWorkflowInput
+from tests.ui_helpers import login, see, start
+
+
+async def test_tree_opens_failures_first_and_follows_changes(
+    user: User, client: Client, settings: Settings, unique: str
+) -> None:
+    key = f"ui-{unique}"
+    release_id = await start(client, settings, key, waves=2, clusters=2, apps=3)
+    await report(client, release_id, [(f"app:{key}-w2-c2-a1", "failed")])
+    await login(user, f"/releases/{release_id}")
+    await see(user, marker="release-title")
+    # the failing branch is open down to its apps; the settled/waiting wave 1 stays collapsed
+    await see(user, marker=f"select app:{key}-w2-c2-a1")
+    await user.should_not_see(marker=f"select cluster:{key}-w1-c1")
+    await see(user, marker=f"select wave:{key}-w1")
+    # a change made through the workflow's Update appears without reload
+    await report(client, release_id, [(f"app:{key}-w2-c2-a2", "deploying")])
+    await see(user, "deploying")
+    assert "failed" in [b.text for b in user.find(kind=ui.badge).elements]
+    assert current().stats.snapshot()  # the UI read the shared mirror; the read path counts every Temporal call
+
+
+async def test_select_filter_and_search_are_kept_in_the_url(
+    user: User, client: Client, settings: Settings, unique: str
+) -> None:
+    key = f"ui-{unique}"
+    release_id = await start(client, settings, key, waves=2, clusters=2, apps=3)
+    app_id = f"app:{key}-w1-c2-a3"
+    await login(user, f"/releases/{release_id}?node={app_id}")
+    await see(user, app_id, marker="panel-id")
+    await see(user, f"bundle:{key}-w1-c2")  # the parent, shown in the details panel
+    user.find(marker="search").type(f"{key}-w2-c1-a")
+    await see(user, "3 matches")
+    user.find(marker=f"hit app:{key}-w2-c1-a2").click()
+    await see(user, f"app:{key}-w2-c1-a2", marker="panel-id")
+
+
+async def test_state_filter_from_url_hides_other_branches(
+    user: User, client: Client, settings: Settings, unique: str
+) -> None:
+    key = f"ui-{unique}"
+    release_id = await start(client, settings, key, waves=2, clusters=2, apps=3)
+    await report(client, release_id, [(f"app:{key}-w2-c1-a3", "failed")])
+    await login(user, f"/releases/{release_id}?state=failed")
+    await see(user, marker=f"select app:{key}-w2-c1-a3")
+    await user.should_not_see(marker=f"select wave:{key}-w1")
+    await user.should_not_see(marker=f"select app:{key}-w2-c1-a1")
+
+
+async def test_large_node_is_paged(user: User, client: Client, settings: Settings, unique: str) -> None:
+    key = f"pg-{unique}"
+    release_id = await start(client, settings, key, waves=1, clusters=1, apps=250)
+    await login(user, f"/releases/{release_id}?node=bundle:{key}-w1-c1")
+    await see(user, marker=f"toggle bundle:{key}-w1-c1")
+    user.find(marker=f"toggle bundle:{key}-w1-c1").click()
+    await see(user, marker=f"more bundle:{key}-w1-c1")
+    await user.should_not_see(marker=f"select app:{key}-w1-c1-a101")
+    user.find(marker=f"more bundle:{key}-w1-c1").click()
+    await see(user, marker=f"select app:{key}-w1-c1-a101")
+    await see(user, "50 of 250 not shown")
+
+
+async def test_malformed_id_is_explained(user: User) -> None:
+    await login(user, "/releases/wave:not-a-release")
+    await see(user, marker="error-invalid_id")
+    await see(user, "expected a release id")
+    await see(user, marker="back-link")
+
+
+async def test_unknown_release_is_not_found(user: User, unique: str) -> None:
+    await login(user, f"/releases/release:nope-{unique}")
+    await see(user, marker="error-release_not_found")
+    await see(user, f"release:nope-{unique}")
+    await see(user, marker="back-link")
+
+
+async def test_release_without_worker_says_so(user: User, client: Client, unique: str) -> None:
+    release_id = f"release:noworker-{unique}"
+    await client.start_workflow(
+        "ReleaseWorkflow",
+        ReleaseWorkflowInput(plan=PlanNode(release_id, children=[PlanNode(f"wave:nw-{unique}")])),
+        id=release_id,
+        task_queue=f"nobody-polls-{unique}",
+        rpc_timeout=timedelta(seconds=5),
+    )
+    await login(user, f"/releases/{release_id}")
+    await see(user, marker="error-worker_not_responding", timeout=30)
+
+
+async def test_terminated_release_shows_final_summary(
+    user: User, client: Client, settings: Settings, unique: str
+) -> None:
+    key = f"tm-{unique}"
+    release_id = await start(client, settings, key, waves=1, clusters=1, apps=2)
+    await report(client, release_id, [(f"app:{key}-w1-c1-a1", "failed")])
+    await client.get_workflow_handle(release_id).terminate("operator stopped it")
+    await login(user, f"/releases/{release_id}")
+    await see(user, "terminated", timeout=20)
+    await see(user, marker="release-title")

@@ -1,0 +1,57 @@
+"""Helpers for the UI tests: log in through the real /login page, wait with deadlines, start releases."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+
+from nicegui import ui
+from nicegui.testing import User
+from temporalio.client import Client
+
+from release_console.core.config import Settings
+from release_console.temporal.releases import build_plan, start_release
+from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
+
+
+async def see(user: User, content: str | None = None, *, marker: str | None = None, timeout: float = 15) -> None:
+    """Wait until the page shows ``content`` / ``marker`` (NiceGUI's should_see with a deadline)."""
+    await user.should_see(content, marker=marker, retries=max(1, int(timeout / 0.1)))
+
+
+async def wait_until(predicate: Callable[[], object], *, timeout: float = 15, what: str = "condition") -> None:
+    """Poll ``predicate`` until truthy; fail with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+async def login(
+    user: User, path: str = "/", username: str = ADMIN_USERNAME, password: str = ADMIN_PASSWORD
+) -> None:
+    """Sign in through the real login page, then open ``path``."""
+    await user.open("/login")
+    user.find(marker="username").type(username)
+    user.find(marker="password").type(password)
+    user.find(marker="login-button").click()
+    await user.should_not_see(marker="login-button", retries=100)
+    await user.open(path)
+
+
+async def start(client: Client, settings: Settings, key: str, waves: int = 2, clusters: int = 2, apps: int = 3) -> str:
+    """Start a release workflow with a regular plan; returns its id."""
+    plan = build_plan(key, waves, clusters, apps)
+    await start_release(client, settings, plan)
+    return plan.id
+
+
+def texts(user: User, marker: str) -> list[str]:
+    """Texts of the elements carrying ``marker``."""
+    return [getattr(e, "text", "") for e in user.find(marker=marker).elements]
+
+
+__all__ = ["login", "see", "start", "texts", "ui", "wait_until"]
