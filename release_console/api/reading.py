@@ -8,7 +8,7 @@ from fastapi import Depends, Query
 
 from ..domain.ids import EntityId, EntityType, InvalidEntityId
 from ..domain.states import DONE_STATES, InvalidState, validate_state
-from ..domain.tree import Entity, ReleaseTree
+from ..domain.tree import Entity, ReleaseTree, percent
 from ..readpath.errors import EntityNotFound, TemporalUnavailable
 from ..readpath.mirror import MirrorRegistry, ReleaseMirror
 from ..readpath.release_list import ReleaseList
@@ -95,8 +95,7 @@ def progress(entity: Entity) -> int:
     if entity.type is EntityType.APP:
         return 100 if entity.state in DONE_STATES else 0
     apps = entity.counts.get(EntityType.APP.value, {})
-    total = sum(apps.values())
-    return 100 * sum(n for s, n in apps.items() if s in DONE_STATES) // total if total else 0
+    return percent(sum(n for s, n in apps.items() if s in DONE_STATES), sum(apps.values()))
 
 
 def ref(entity: Entity) -> EntityRef:

@@ -123,6 +123,10 @@ class ReleaseTree:
         apps = node.counts.get(EntityType.APP.value, {})
         return sum(n for s, n in apps.items() if s in DONE_STATES), sum(apps.values())
 
+    def percent_done(self, entity_id: str | None = None) -> int:
+        """Progress below a node as a whole percentage of its apps done (0 with no apps)."""
+        return percent(*self.progress(entity_id))
+
     # ---- changing ------------------------------------------------------------------------------
     def check_transitions(self, transitions: Sequence[tuple[str, str]]) -> None:
         """Raise InvalidEntityId or UnknownEntity for the first bad id; touch nothing."""
@@ -198,6 +202,11 @@ def change_json_size(change: Change) -> int:
 def row_json_size(row: EntityRow) -> int:
     """About how many bytes one ``[id, parent, state, updated_at]`` row takes in JSON."""
     return 24 + sum(len(part) for part in row if part)
+
+
+def percent(done: int, total: int) -> int:
+    """``done`` out of ``total`` as a whole percentage (0 when total is 0)."""
+    return 100 * done // total if total else 0
 
 
 def _bump(counts: Counts, type_name: str, state: str, delta: int) -> None:

@@ -21,6 +21,7 @@ from temporalio.client import WorkflowExecution
 
 from ..core.config import Settings
 from ..domain.ids import EntityId, EntityType, InvalidEntityId
+from ..domain.tree import percent
 from ..workflows.contract import SA_APPS_TOTAL, SA_PROGRESS, SA_STATE, SA_UPDATED_AT
 from .errors import ReadPathError
 from .gateway import TemporalGateway, memo_summary, status_name
@@ -220,7 +221,7 @@ async def _item(execution: WorkflowExecution) -> ReleaseListItem:
     apps_done = _typed(memo.get("apps_done"), int) or 0
     progress = attrs.get(SA_PROGRESS)
     if progress is None:
-        progress = 100 * apps_done // apps_total if apps_total else 0
+        progress = percent(apps_done, apps_total)
     updated = _typed(memo.get("updated_at"), str)
     if updated is None and (stamp := attrs.get(SA_UPDATED_AT)) is not None:
         updated = stamp.astimezone(UTC).isoformat().replace("+00:00", "Z")

@@ -16,7 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from ..domain.ids import EntityId, InvalidEntityId
     from ..domain.plan import InvalidPlan, validate_plan
     from ..domain.states import TERMINAL_RELEASE_STATES, InvalidState, validate_state
-    from ..domain.tree import Change, ReleaseTree, UnknownEntity
+    from ..domain.tree import Change, ReleaseTree, UnknownEntity, percent
     from . import views
     from .contract import (
         DEFAULT_WORKFLOW_TYPE,
@@ -206,7 +206,7 @@ class ReleaseWorkflow:
         workflow.upsert_search_attributes(
             [
                 SA_STATE.value_set(tree.root.state),
-                SA_PROGRESS.value_set(100 * done // total if total else 0),
+                SA_PROGRESS.value_set(percent(done, total)),
                 SA_APPS_TOTAL.value_set(total),
                 SA_APPS_FAILED.value_set(failed),
                 SA_UPDATED_AT.value_set(datetime.fromisoformat(updated_at) if updated_at else workflow.now()),

@@ -11,10 +11,11 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
-from ...domain.ids import EntityType
-from ...domain.tree import ReleaseTree
+from ...domain.ids import EntityType, entity_type_of
+from ...domain.tree import percent
 from ...readpath.release_list import InvalidCursor, ReleaseListItem
 from ...workflows.contract import offset_cursor
+from ...workflows.views import last_updated
 from ..deps import CurrentUser
 from ..errors import ApiError, invalid
 from ..reading import (
@@ -96,9 +97,9 @@ async def get_release(
         id=root.id,
         state=root.state,
         status=mirror.status,
-        updated_at=_last_updated(tree),
+        updated_at=last_updated(tree),
         counts={t: dict(s) for t, s in root.counts.items()},
-        progress=100 * done // total if total else 0,
+        progress=percent(done, total),
         apps_total=total,
         apps_done=done,
         entity_count=len(tree.entities),
@@ -194,20 +195,12 @@ def _list_item(item: ReleaseListItem) -> ReleaseListItemOut:
     )
 
 
-def _last_updated(tree: ReleaseTree) -> str | None:
-    return tree.changes[-1].updated_at if tree.changes else tree.root.updated_at
-
-
-def _type(entity_id: str) -> str:
-    return entity_id.partition(":")[0]
-
-
 def _csv(rows: list) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["id", "type", "parent", "state", "updated_at"])
     for index, (entity_id, parent, state, updated_at) in enumerate(rows, 1):
-        writer.writerow([entity_id, _type(entity_id), parent or "", state, updated_at or ""])
+        writer.writerow([entity_id, entity_type_of(entity_id).value, parent or "", state, updated_at or ""])
         if index % 2000 == 0:
             yield buffer.getvalue()
             buffer.seek(0)
@@ -219,7 +212,8 @@ def _json(release_id: str, rows: list, fresh: dict) -> Iterator[str]:
     head = {"release_id": release_id, **fresh, "as_of": fresh["as_of"].isoformat()}
     yield json.dumps(head)[:-1] + ', "entities": ['
     for index, (entity_id, parent, state, updated_at) in enumerate(rows):
-        row = {"id": entity_id, "type": _type(entity_id), "parent": parent, "state": state, "updated_at": updated_at}
+        kind = entity_type_of(entity_id).value
+        row = {"id": entity_id, "type": kind, "parent": parent, "state": state, "updated_at": updated_at}
         yield ("," if index else "") + json.dumps(row)
     yield "]}"
 
