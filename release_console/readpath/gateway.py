@@ -109,7 +109,11 @@ class TemporalGateway:
     async def _query(self, release_id: str, name: str, arg: object, origin: str) -> Any:
         handle = self.client.get_workflow_handle(release_id)
         call = handle.query(name, arg, rpc_timeout=self._rpc_timeout)
-        return await self._call(f"query:{name}", release_id, call, origin)
+        try:
+            return await self._call(f"query:{name}", release_id, call, origin)
+        except WorkerNotResponding:
+            await self.check()  # a timed-out query may mean Temporal itself is gone: say so (TemporalUnavailable)
+            raise
 
     # ---- visibility ---------------------------------------------------------------------------------
     async def list_releases(self) -> list[WorkflowExecution]:

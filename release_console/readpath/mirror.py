@@ -38,7 +38,8 @@ class ReleaseMirror:
         self.release_id = release_id
         self.gateway = gateway
         self.poll_seconds = settings.MIRROR_POLL_SECONDS
-        self.describe_seconds = max(5.0, 10 * settings.MIRROR_POLL_SECONDS)
+        # termination/cancellation changes no entity, so only describe notices it: keep that within SC-004's 5 s
+        self.describe_seconds = max(2.0, 4 * settings.MIRROR_POLL_SECONDS)
         self.tree: ReleaseTree = ReleaseTree([(release_id, None, "unknown", None)])
         self.as_of: datetime = datetime.now(UTC)
         self.status = "running"
