@@ -33,12 +33,14 @@ class DemoRelease:
     start_after: float = 0.0
 
 
+# A wave takes about 7 steps (more with rollbacks), so each release runs for roughly 2-4 minutes;
+# "ledger" starts moving after two minutes, so a newcomer also sees a pending release come alive.
 DEMO_RELEASES = (
-    DemoRelease("checkout-2026.11.3", waves=3, clusters=2, apps=4, step_seconds=2.0, failure_rate=0.0),
-    DemoRelease("payments-2026.11.1", waves=4, clusters=4, apps=12, step_seconds=1.5, failure_rate=0.04),
-    DemoRelease("platform-2026.47", waves=5, clusters=10, apps=25, step_seconds=1.0, failure_rate=0.01),
-    DemoRelease("search-2026.11.2", waves=2, clusters=3, apps=6, step_seconds=2.5, failure_rate=0.3, start_after=20),
-    DemoRelease("ledger-2026.12.0", waves=3, clusters=3, apps=5, step_seconds=2.0, failure_rate=0.0, start_after=600),
+    DemoRelease("checkout-2026.11.3", waves=3, clusters=2, apps=4, step_seconds=8.0, failure_rate=0.0),
+    DemoRelease("payments-2026.11.1", waves=4, clusters=4, apps=12, step_seconds=5.0, failure_rate=0.04),
+    DemoRelease("platform-2026.47", waves=5, clusters=10, apps=25, step_seconds=4.0, failure_rate=0.01),
+    DemoRelease("search-2026.11.2", waves=2, clusters=3, apps=6, step_seconds=8.0, failure_rate=0.3, start_after=20),
+    DemoRelease("ledger-2026.12.0", waves=3, clusters=3, apps=5, step_seconds=6.0, failure_rate=0.0, start_after=120),
 )
 
 

@@ -164,3 +164,15 @@ async def test_stream_ends_when_release_closes(api, admin_headers, client, setti
     status = next(e for e in events if e["event"] == "status")
     assert status["data"]["status"] == "completed" and status["data"]["state"] == "deployed"
     assert any(e["event"] == "change" and e["data"]["id"] == plan.id for e in events)
+
+
+async def test_resume_point_outside_the_log_asks_the_client_to_reload(api, admin_headers, client, settings, unique):
+    plan = build_plan(f"sse-reload-{unique}", waves=1, clusters_per_wave=1, apps_per_bundle=1)
+    await start_release(client, settings, plan)
+    await report(client, plan.id, [(f"app:sse-reload-{unique}-w1-c1-a1", "deploying")])
+    url = f"http://test{API}/releases/{plan.id}/events?since=999"  # a version this release never had
+    async with event_stream(url, admin_headers) as stream:
+        events = await stream.until(lambda e: any(x["event"] == "reload" for x in e))
+    reload = next(e for e in events if e["event"] == "reload")
+    assert reload["data"]["version"] == 1
+    assert not any(e["event"] == "change" for e in events)

@@ -107,8 +107,8 @@ async def _stream(mirror: ReleaseMirror, resume: int | None) -> AsyncIterator[st
 def _backlog(mirror: ReleaseMirror, resume: int | None) -> tuple[list[ChangeView], bool]:
     if resume is None or resume == mirror.version:
         return [], False
-    changes, _reached, _more, reload = mirror.tree.changes_since(resume, QUEUE_LIMIT)
-    if reload:
+    changes, _reached, more, reload = mirror.tree.changes_since(resume, QUEUE_LIMIT)
+    if reload or more:  # too far behind to replay in one go: the client reloads instead
         return [], True
     return [ChangeView(c.version, c.id, c.state, c.updated_at) for c in changes], False
 
