@@ -137,13 +137,18 @@ class ReleaseTree:
 
     def apply(self, transitions: Sequence[tuple[str, str]], at: str) -> int:
         """Record a batch of (id, new state) at time ``at`` as one new version; return that version."""
-        self.version += 1
-        for entity_id, state in transitions:
-            self.set_state(entity_id, state, at)
-            self.changes.append(Change(self.version, entity_id, state, at))
+        version = self.version + 1
+        self.replay([Change(version, entity_id, state, at) for entity_id, state in transitions], version)
+        return version
+
+    def replay(self, changes: Iterable[Change], version: int) -> None:
+        """Apply changes already versioned (by this tree, or by the workflow a mirror follows) up to ``version``."""
+        for change in changes:
+            self.set_state(change.id, change.state, change.updated_at)
+            self.changes.append(change)
         while len(self.changes) > self.changes_kept:
             self.log_floor = self.changes.popleft().version
-        return self.version
+        self.version = max(self.version, version)
 
     def set_state(self, entity_id: str, state: str, at: str | None) -> None:
         """Set one entity's state and time, moving its weight in every ancestor's rollup."""

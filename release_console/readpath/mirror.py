@@ -174,12 +174,7 @@ class ReleaseMirror:
         unknown = next((c.id for c in result.changes if c.id not in tree.entities), None)
         if unknown is not None:
             raise InvalidReleaseData(f"{self.release_id} reported a change of {unknown}, which is not in its tree")
-        for change in result.changes:
-            tree.set_state(change.id, change.state, change.updated_at)
-            tree.changes.append(Change(change.version, change.id, change.state, change.updated_at))
-        while len(tree.changes) > tree.changes_kept:
-            tree.log_floor = tree.changes.popleft().version
-        tree.version = max(tree.version, result.version)
+        tree.replay((Change(c.version, c.id, c.state, c.updated_at) for c in result.changes), result.version)
         return result.changes
 
     def _load_from_memo(self, memo: dict[str, Any] | None) -> bool:
