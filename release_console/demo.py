@@ -11,7 +11,7 @@ import random
 from dataclasses import dataclass
 
 from loguru import logger
-from temporalio.client import Client, WorkflowUpdateFailedError
+from temporalio.client import Client, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
@@ -46,7 +46,12 @@ DEMO_RELEASES = (
 
 async def run_demo(client: Client, settings: Settings, releases: tuple[DemoRelease, ...] = DEMO_RELEASES) -> None:
     """Drive every demo release concurrently until each is finished."""
-    await asyncio.gather(*(_drive(client, settings, r, random.Random(r.key)) for r in releases))
+    results = await asyncio.gather(
+        *(_drive(client, settings, r, random.Random(r.key)) for r in releases), return_exceptions=True
+    )
+    for spec, result in zip(releases, results, strict=True):
+        if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+            logger.warning("demo: release:{} stopped: {!r}", spec.key, result)
     logger.info("demo: all releases finished")
 
 
@@ -62,7 +67,7 @@ async def _drive(client: Client, settings: Settings, spec: DemoRelease, rng: ran
     driver = _Driver(client, plan.id, spec, rng)
     try:
         await driver.run(plan)
-    except (WorkflowUpdateFailedError, RPCError) as exc:
+    except (WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, RPCError) as exc:
         logger.warning("demo: {} stopped: {}", plan.id, exc)
 
 

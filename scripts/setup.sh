@@ -1,33 +1,42 @@
 #!/usr/bin/env bash
 # Install what the console needs on Debian with Python 3.11: a virtualenv in .venv with the package,
 # plus (with --test) the test extras and Debian's chromium + chromium-driver for the browser tests.
+# Re-running it is cheap: packages are only reinstalled when pyproject.toml changed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-with_test=0
-[[ "${1:-}" == "--test" ]] && with_test=1
+extras=""
+[[ "${1:-}" == "--test" ]] && extras="[test]"
+python=${PYTHON:-python3}
 
-apt_packages=(python3-venv)
-(( with_test )) && apt_packages+=(chromium chromium-driver)
-missing=()
-for pkg in "${apt_packages[@]}"; do
-  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
-done
-if (( ${#missing[@]} )); then
-  sudo_cmd=()
+apt_install() {
+  (( $# )) || return 0
+  local sudo_cmd=()
   if (( EUID != 0 )); then
-    command -v sudo >/dev/null || { echo "setup: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+    command -v sudo >/dev/null || { echo "setup: need root or sudo to install: $*" >&2; exit 1; }
     sudo_cmd=(sudo)
   fi
   "${sudo_cmd[@]}" apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
-fi
+  DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "$@"
+}
 
-python=${PYTHON:-python3}
+missing=()
+if [[ -n "$extras" ]]; then
+  for pkg in chromium chromium-driver; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+  done
+fi
+if [[ ! -x .venv/bin/python ]] && ! "$python" -m venv .venv >/dev/null 2>&1; then
+  rm -rf .venv
+  missing+=(python3-venv)  # Debian's python3 ships venv without ensurepip
+fi
+apt_install "${missing[@]}"
 [[ -x .venv/bin/python ]] || "$python" -m venv .venv
-.venv/bin/python -m pip install -q --upgrade pip
-if (( with_test )); then
-  .venv/bin/python -m pip install -q -e '.[test]'
-else
-  .venv/bin/python -m pip install -q -e .
+
+stamp=".venv/.installed$extras"
+wanted=$(sha256sum pyproject.toml | cut -d' ' -f1)
+if [[ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]]; then
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".$extras"
+  echo "$wanted" > "$stamp"
 fi

@@ -37,3 +37,10 @@ async def test_demo_leaves_an_existing_release_alone(client, settings, unique):
     first_run = (await handle.describe()).run_id
     await run_demo(client, settings, (spec,))
     assert (await handle.describe()).run_id == first_run
+
+
+async def test_one_failing_demo_release_does_not_stop_the_others(client, settings, unique):
+    broken = DemoRelease("not a valid id!", waves=1, clusters=1, apps=1, step_seconds=0.01, failure_rate=0.0)
+    healthy = DemoRelease(f"demo-survivor-{unique}", waves=1, clusters=1, apps=2, step_seconds=0.01, failure_rate=0.0)
+    await run_demo(client, settings, (broken, healthy))  # must not raise
+    assert (await client.get_workflow_handle(f"release:{healthy.key}").result())["state"] == "deployed"

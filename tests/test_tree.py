@@ -98,16 +98,6 @@ def test_apply_stamps_time_and_bumps_version_per_batch() -> None:
     ]
 
 
-def test_check_transitions_touches_nothing() -> None:
-    tree = small_tree()
-    with pytest.raises(UnknownEntity):
-        tree.check_transitions([("app:r-w1-c1-a1", "deployed"), ("app:nope", "deployed")])
-    with pytest.raises(ValueError, match="has no ':'"):
-        tree.check_transitions([("nope", "deployed")])
-    assert tree.version == 0 and not tree.changes
-    assert tree.get("app:r-w1-c1-a1").state == "pending"
-
-
 def test_unknown_entity_lookups() -> None:
     tree = small_tree()
     with pytest.raises(UnknownEntity):

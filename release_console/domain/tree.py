@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .ids import EntityId, EntityType, InvalidEntityId, entity_type_of
+from .ids import EntityType, InvalidEntityId, entity_type_of
 from .plan import EntityRow, PlanNode, flatten_plan
 from .states import DONE_STATES
 
@@ -128,13 +128,6 @@ class ReleaseTree:
         return percent(*self.progress(entity_id))
 
     # ---- changing ------------------------------------------------------------------------------
-    def check_transitions(self, transitions: Sequence[tuple[str, str]]) -> None:
-        """Raise InvalidEntityId or UnknownEntity for the first bad id; touch nothing."""
-        for entity_id, _state in transitions:
-            EntityId.parse(entity_id)
-            if entity_id not in self.entities:
-                raise UnknownEntity(entity_id)
-
     def apply(self, transitions: Sequence[tuple[str, str]], at: str) -> int:
         """Record a batch of (id, new state) at time ``at`` as one new version; return that version."""
         version = self.version + 1
