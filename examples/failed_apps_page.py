@@ -3,6 +3,7 @@
 from nicegui import APIRouter, ui
 
 from release_console import services
+from release_console.domain.ids import EntityId, EntityType, InvalidEntityId
 from release_console.readpath.errors import ReadPathError
 from release_console.ui.components.badges import state_badge
 from release_console.ui.components.errors import error_card
@@ -13,14 +14,19 @@ router = APIRouter()
 
 @router.page("/examples/failed/{release_id}")
 async def failed_apps(release_id: str) -> None:
-    with frame(f"Failed apps of {release_id}"):
+    with frame("Failed apps"):
+        try:
+            EntityId.parse(release_id, expected=EntityType.RELEASE)  # URL input: check it before using it
+        except InvalidEntityId as exc:
+            error_card("invalid_id", str(exc))
+            return
         await ui.context.client.connected()
         try:
             mirror = await services.current().mirrors.get(release_id)  # shared: no extra Temporal queries
         except ReadPathError as exc:
             error_card(exc.code, str(exc))
             return
-        failed = [e for e in mirror.tree.entities.values() if e.type.value == "app" and e.state == "failed"]
+        failed = [e for e in mirror.tree.entities.values() if e.type is EntityType.APP and e.state == "failed"]
         ui.label(f"{len(failed)} failed apps in {release_id}")
         for app in failed[:200]:
             with ui.row().classes("items-center"):

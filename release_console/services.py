@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from loguru import logger
 from temporalio.client import Client
@@ -53,8 +54,11 @@ class Services:
         if self.settings.embedded:
             self.embedded = await start_embedded(self.settings)
         self.client = await self._connect()
-        with contextlib.suppress(Exception):
-            added = await ensure_search_attributes(self.client)
+        try:
+            added = await ensure_search_attributes(self.client, self.settings.TEMPORAL_RPC_TIMEOUT_SECONDS)
+        except Exception as exc:
+            logger.warning("could not check/register the release search attributes ({}): {}", type(exc).__name__, exc)
+        else:
             if added:
                 logger.info("registered search attributes {}", ", ".join(added))
         if self.settings.RUN_WORKER and not self.client.service_client.config.lazy:
@@ -119,7 +123,8 @@ class Services:
             return True
         if not self.settings.embedded:
             return False
-        count = await self.client.count_workflows(f'WorkflowType="{DEFAULT_WORKFLOW_TYPE}"')
+        timeout = timedelta(seconds=self.settings.TEMPORAL_RPC_TIMEOUT_SECONDS)
+        count = await self.client.count_workflows(f'WorkflowType="{DEFAULT_WORKFLOW_TYPE}"', rpc_timeout=timeout)
         return count.count == 0
 
 

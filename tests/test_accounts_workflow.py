@@ -16,15 +16,16 @@ from release_console.workflows.accounts import (
     UPDATE_DELETE,
     UPDATE_ENABLED,
     UPDATE_ENSURE_ADMIN,
-    UPDATE_PASSWORD,
     UPDATE_ROLE,
+    UPDATE_USER,
+    AccountRecord,
     AccountsInput,
     AccountsSnapshot,
     AccountsWorkflow,
     CreateUser,
     SetEnabled,
-    SetPassword,
     SetRole,
+    UpdateUser,
     UserRef,
 )
 
@@ -54,8 +55,10 @@ async def rejected(handle: WorkflowHandle, name: str, arg: object) -> str:
 
 async def test_users_changes_and_validators(client: Client, settings: Settings, unique: str) -> None:
     handle = await start(client, settings, unique)
-    assert await handle.execute_update(UPDATE_ENSURE_ADMIN, CreateUser("root", HASH, "admin"), result_type=bool)
-    assert not await handle.execute_update(UPDATE_ENSURE_ADMIN, CreateUser("other", HASH, "admin"), result_type=bool)
+    assert await handle.execute_update(UPDATE_ENSURE_ADMIN, CreateUser("root", HASH, "admin"), result_type=str) \
+        == "created"
+    assert await handle.execute_update(UPDATE_ENSURE_ADMIN, CreateUser("other", HASH, "admin"), result_type=str) \
+        == "exists"
     snap = await update(handle, UPDATE_CREATE, CreateUser("bob", HASH, "viewer"))
     assert [u.username for u in snap.users] == ["bob", "root"] and snap.version == 2
     assert "conflict" in await rejected(handle, UPDATE_CREATE, CreateUser("bob", HASH, "viewer"))
@@ -76,7 +79,7 @@ async def test_users_changes_and_validators(client: Client, settings: Settings, 
 async def test_continue_as_new_keeps_users(client: Client, settings: Settings, unique: str) -> None:
     handle = await start(client, settings, unique, max_updates=3)
     first = (await handle.describe()).run_id
-    await handle.execute_update(UPDATE_ENSURE_ADMIN, CreateUser("root", HASH, "admin"), result_type=bool)
+    await handle.execute_update(UPDATE_ENSURE_ADMIN, CreateUser("root", HASH, "admin"), result_type=str)
     for name in ("u1", "u2", "u3", "u4"):
         await update(handle, UPDATE_CREATE, CreateUser(name, HASH, "viewer"))
     snap = await handle.query(QUERY_SNAPSHOT, result_type=AccountsSnapshot)
@@ -88,8 +91,48 @@ async def test_no_plain_password_in_history(client: Client, settings: Settings, 
     handle = await start(client, settings, unique)
     plain = f"plain-secret-{unique}"
     hashed = hash_password(plain, rounds=4)
-    await handle.execute_update(UPDATE_ENSURE_ADMIN, CreateUser("root", hashed, "admin"), result_type=bool)
-    await update(handle, UPDATE_PASSWORD, SetPassword("root", hash_password(plain + "2", rounds=4)))
+    await handle.execute_update(UPDATE_ENSURE_ADMIN, CreateUser("root", hashed, "admin"), result_type=str)
+    await update(handle, UPDATE_USER, UpdateUser("root", password_hash=hash_password(plain + "2", rounds=4)))
     raw = b"".join(event.SerializeToString() for event in (await handle.fetch_history()).events)
     assert hashed.encode() in raw  # we do look at the payloads
     assert plain.encode() not in raw
+
+
+async def test_update_user_applies_all_or_nothing(client: Client, settings: Settings, unique: str) -> None:
+    handle = await start(client, settings, unique)
+    await handle.execute_update(UPDATE_ENSURE_ADMIN, CreateUser("root", HASH, "admin"), result_type=str)
+    other = hash_password("second-password-2", rounds=4)
+    before = await handle.query(QUERY_SNAPSHOT, result_type=AccountsSnapshot)
+    # a new password together with a refused demotion: nothing of it applies
+    assert "last_admin" in await rejected(handle, UPDATE_USER, UpdateUser("root", password_hash=other, role="viewer"))
+    assert "last_admin" in await rejected(handle, UPDATE_USER, UpdateUser("root", password_hash=other, enabled=False))
+    assert "invalid" in await rejected(handle, UPDATE_USER, UpdateUser("root", password_hash=other, role="owner"))
+    assert "invalid" in await rejected(handle, UPDATE_USER, UpdateUser("root"))
+    assert "not_found" in await rejected(handle, UPDATE_USER, UpdateUser("nobody", role="admin"))
+    after = await handle.query(QUERY_SNAPSHOT, result_type=AccountsSnapshot)
+    assert after == before and after.users[0].password_hash == HASH
+    await update(handle, UPDATE_CREATE, CreateUser("bob", HASH, "admin"))
+    snap = await update(handle, UPDATE_USER, UpdateUser("root", password_hash=other, role="viewer", enabled=False))
+    root = next(u for u in snap.users if u.username == "root")
+    assert (root.password_hash, root.role, root.enabled) == (other, "viewer", False)
+    assert root.password_changed_at is not None
+
+
+async def test_ensure_first_admin_never_overwrites_an_existing_user(
+    client: Client, settings: Settings, unique: str
+) -> None:
+    kept = AccountRecord("keeper", HASH, "viewer", False, created_at="2020-01-02T03:04:05Z")
+    handle = await client.start_workflow(
+        AccountsWorkflow.run,
+        AccountsInput(users=[kept]),
+        id=f"accounts-test-{unique}",
+        task_queue=settings.TEMPORAL_TASK_QUEUE,
+        execution_timeout=timedelta(minutes=10),
+    )
+    other = hash_password("configured-password-9", rounds=4)
+    outcome = await handle.execute_update(UPDATE_ENSURE_ADMIN, CreateUser("keeper", other, "admin"), result_type=str)
+    assert outcome == "restored"
+    snap = await handle.query(QUERY_SNAPSHOT, result_type=AccountsSnapshot)
+    [keeper] = snap.users
+    assert (keeper.role, keeper.enabled) == ("admin", True)  # re-enabled and promoted...
+    assert keeper.password_hash == HASH and keeper.created_at == "2020-01-02T03:04:05Z"  # ...but not overwritten

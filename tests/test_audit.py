@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 
 import httpx
 from nicegui.testing import User
 
-from release_console.core.audit import audit_path, read_entries
+from release_console.core.audit import REQUEST_ID, audit_path, read_entries, safe_request_id
 from release_console.core.config import get_settings
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, login_headers
 from tests.test_auth_ui import WAIT, log_in
@@ -73,8 +74,26 @@ async def test_ui_events_are_audited_and_shown_on_the_admin_page(user: User) -> 
     user.find(marker="filter-action").type("login.failure")
     user.find(marker="apply-filter").click()
     table = user.find(marker="audit-table").elements.pop()
+    for _ in range(WAIT):  # the page reads the audit file in a worker thread
+        if table.rows and {r["action"] for r in table.rows} == {"login.failure"}:
+            break
+        await asyncio.sleep(0.1)
     assert table.rows and {r["action"] for r in table.rows} == {"login.failure"}
     user.find(marker="logout").click()
     await user.should_see(marker="login-button", retries=WAIT)
     assert read_entries(get_settings(), limit=1, user=ADMIN_USERNAME, action="logout")
     assert_no_secrets(ADMIN_PASSWORD, "definitely-wrong-password")
+
+
+async def test_pages_and_api_bound_the_request_id_the_same_way(user: User) -> None:
+    await log_in(user, ADMIN_USERNAME, ADMIN_PASSWORD, "/admin/users")
+    await user.should_see(marker="users-table", retries=WAIT)
+    good, bad = uuid.uuid4().hex, "forged id\",\"user\":\"root" + "x" * 100
+    for rid in (good, bad):
+        page = await user.http_client.get(f"/admin/users?rid={rid[:8]}", headers={"X-Request-ID": rid})
+        assert page.status_code == 200
+    views = [e for e in read_entries(get_settings(), limit=20, user=ADMIN_USERNAME, action="page.view")
+             if e["target"].startswith("/admin/users?rid=")]
+    assert views[1]["request_id"] == good  # newest first: the well-formed id is kept...
+    assert views[0]["request_id"] != bad and REQUEST_ID.match(views[0]["request_id"])  # ...the forged one replaced
+    assert safe_request_id(bad) != bad and safe_request_id(good) == good and safe_request_id(None)

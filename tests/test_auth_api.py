@@ -143,6 +143,25 @@ async def test_the_last_admin_is_protected(api: httpx.AsyncClient, admin_headers
         == 200
 
 
+async def test_a_refused_change_changes_nothing(api: httpx.AsyncClient, admin_headers: dict) -> None:
+    users = (await api.get("/api/v1/users", headers=admin_headers)).json()
+    for other in [u for u in users if u["role"] == "admin" and u["username"] != ADMIN_USERNAME]:
+        await api.patch(f"/api/v1/users/{other['username']}", json={"role": "viewer"}, headers=admin_headers)
+    path = f"/api/v1/users/{ADMIN_USERNAME}"
+    never = "never-applied-1"
+    for change in ({"password": never, "role": "viewer"}, {"password": never, "enabled": False}):
+        refused = await api.patch(path, json=change, headers=admin_headers)
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["code"] == "last_admin" and "last enabled admin" in refused.json()["detail"]
+    # the password of the refused change was not applied: the old one still works, the new one does not
+    assert (await api.post(LOGIN, data={"username": ADMIN_USERNAME, "password": never})).status_code == 401
+    assert (await api.post(LOGIN, data={"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD})).status_code == 200
+    me = (await api.get("/api/v1/users/me", headers=admin_headers)).json()
+    assert (me["role"], me["enabled"]) == ("admin", True)
+    missing = await api.patch(f"/api/v1/users/{name('ghost')}", json={"role": "viewer"}, headers=admin_headers)
+    assert (missing.status_code, missing.json()["code"]) == (404, "not_found")
+
+
 async def test_repeated_failures_get_429_with_retry_after(api: httpx.AsyncClient, admin_headers: dict) -> None:
     username = name()
     await create(api, admin_headers, username)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 
@@ -85,6 +86,22 @@ async def test_session_expires_after_idle_time_but_not_before(user: User) -> Non
     accounts().clock = lambda: start + 3 * settings.SESSION_IDLE_SECONDS
     response = await user.http_client.get("/admin/users", follow_redirects=False)
     assert response.status_code == 303
+
+
+async def test_an_open_page_without_activity_idles_out(user: User) -> None:
+    assert await services_module.wait_until_started(30) is not None
+    # a faster refresh tick for this test's console only (the service, and so its settings, are per test)
+    settings = accounts().settings = accounts().settings.model_copy(update={"ACCOUNTS_REFRESH_SECONDS": 0.25})
+    await log_in(user, ADMIN_USERNAME, ADMIN_PASSWORD)
+    await user.should_see(marker="users-table", retries=WAIT)
+    start = time.time()
+    accounts().clock = lambda: start + settings.SESSION_IDLE_SECONDS - 5
+    # let the open page's refresh tick run a few times: it must not count as activity
+    await asyncio.sleep(settings.ACCOUNTS_REFRESH_SECONDS * 2.5)
+    await user.should_see(marker="users-table")
+    accounts().clock = lambda: start + settings.SESSION_IDLE_SECONDS + 5  # idle since the last page request
+    await user.should_see(marker="login-button", retries=WAIT)
+    assert (await user.http_client.get("/admin/users", follow_redirects=False)).status_code == 303
 
 
 async def test_disabled_user_is_sent_to_login_from_an_open_page(user: User) -> None:

@@ -81,3 +81,20 @@ def test_bad_tokens_are_refused() -> None:
         with pytest.raises(InvalidToken):
             decode_access_token(token, secret=SECRET)
             pytest.fail(f"{name} token accepted")
+
+
+def test_local_signing_key_is_read_once_per_path(tmp_path) -> None:
+    from pydantic import SecretStr
+
+    from release_console.core.config import DEFAULT_SECRET, Settings
+
+    local = Settings(ENVIRONMENT="local", SECRET_KEY=SecretStr(DEFAULT_SECRET), DATA_DIR=tmp_path)
+    key = local.secret_key()
+    path = tmp_path / "secret_key"
+    assert path.read_text().strip() == key and len(key) >= 32  # created once, kept in the data directory
+    path.write_text("changed-on-disk-after-start")
+    assert local.secret_key() == key  # served from the cache, not re-read per request
+    other = Settings(ENVIRONMENT="local", SECRET_KEY=SecretStr(DEFAULT_SECRET), DATA_DIR=tmp_path / "other")
+    assert other.secret_key() != key  # the cache is keyed by path
+    configured = Settings(ENVIRONMENT="local", SECRET_KEY=SecretStr("k" * 40), DATA_DIR=tmp_path)
+    assert configured.secret_key() == "k" * 40

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+import pytest
+from loguru import logger
 from nicegui import ui
 from nicegui.testing import User
 from temporalio.client import Client
@@ -12,8 +14,9 @@ from release_console.core.config import Settings
 from release_console.domain.plan import PlanNode
 from release_console.services import current
 from release_console.temporal.releases import report
+from release_console.ui.components.time_ago import exact_time
 from release_console.workflows.contract import ReleaseWorkflowInput
-from tests.ui_helpers import login, see, start
+from tests.ui_helpers import login, see, start, texts, wait_until
 
 
 async def test_tree_opens_failures_first_and_follows_changes(
@@ -32,7 +35,51 @@ async def test_tree_opens_failures_first_and_follows_changes(
     await report(client, release_id, [(f"app:{key}-w2-c2-a2", "deploying")])
     await see(user, "deploying")
     assert "failed" in [b.text for b in user.find(kind=ui.badge).elements]
-    assert current().stats.snapshot()  # the UI read the shared mirror; the read path counts every Temporal call
+
+
+async def test_last_transition_tooltip_follows_the_node(
+    user: User, client: Client, settings: Settings, unique: str
+) -> None:
+    key = f"tt-{unique}"
+    release_id = await start(client, settings, key, waves=1, clusters=1, apps=2)
+    app_id = f"app:{key}-w1-c1-a1"
+    await login(user, f"/releases/{release_id}?node={app_id}")
+    await see(user, marker=f"since {app_id}")
+    mirror = current().mirrors.peek(release_id)
+    assert mirror is not None
+
+    def tooltip() -> str:
+        return f"last transition {exact_time(mirror.tree.entities[app_id].updated_at)}"
+
+    before = tooltip()
+    assert texts(user, f"since {app_id}") == [before]
+    # the exact time has a resolution of one second: report in a later second so the text must change
+    await wait_until(lambda: exact_time(datetime.now(UTC)) not in before, timeout=3, what="the next second")
+    await report(client, release_id, [(app_id, "deploying")])
+    await wait_until(lambda: mirror.tree.entities[app_id].state == "deploying", what="the mirror to apply it")
+    assert tooltip() != before
+    await wait_until(lambda: texts(user, f"since {app_id}") == [tooltip()], what="the tooltip to follow")
+
+
+async def test_unexpected_load_error_is_logged_and_not_shown(
+    user: User, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken_get(release_id: str) -> None:  # a bug in the read path, not a Temporal problem
+        raise RuntimeError(f"internal detail of {release_id}")
+
+    await login(user, "/")  # the console has started: its read path exists
+    monkeypatch.setattr(current().mirrors, "get", broken_get)
+    logged: list[str] = []
+    sink = logger.add(logged.append, level="ERROR")
+    try:
+        await user.open(f"/releases/release:bug-{unique}")
+        await see(user, marker="error-unexpected")
+    finally:
+        logger.remove(sink)
+    await see(user, "the error has been logged")
+    await user.should_not_see("internal detail")
+    await user.should_not_see("Temporal could not be reached")
+    assert any(f"release:bug-{unique}" in line and "RuntimeError: internal detail" in line for line in logged)
 
 
 async def test_select_filter_and_search_are_kept_in_the_url(

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import sys
+from collections import Counter
+
+import pytest
 from nicegui.testing import User
 from temporalio.client import Client
 
 from release_console.core.config import Settings
+from release_console.services import current
 from release_console.temporal.releases import report
-from tests.ui_helpers import login, see, start
+from tests.ui_helpers import after_cycles, login, see, start
 
 
 async def test_list_shows_releases_and_new_ones_appear_live(
@@ -52,3 +57,32 @@ async def test_frame_shows_user_role_admin_links_and_logs_out(user: User) -> Non
     user.find(marker="dark-mode-toggle").click()
     user.find(marker="logout").click()
     await see(user, marker="login-button")
+
+
+async def test_list_page_sorts_again_only_when_the_list_changes(
+    user: User, client: Client, settings: Settings, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import release_console.ui.pages.releases as releases_page  # the module main.py registered for this test
+
+    release_id = await start(client, settings, f"lr-{unique}")
+    await login(user, "/")
+    await see(user, marker=f"open {release_id}")
+    source = current().release_list
+    changes: list[object] = []
+    remove = source.add_listener(changes.append)
+    sorts: Counter[int] = Counter()  # per list view: the login flow leaves an earlier list page open too
+    sort_items = releases_page.sort_items
+
+    def counting_sort(items: list, sort: str) -> list:
+        sorts[id(sys._getframe(1).f_locals.get("self"))] += 1  # the view that asked for the sort
+        return sort_items(items, sort)
+
+    monkeypatch.setattr(releases_page, "sort_items", counting_sort)
+    try:
+        await after_cycles(lambda: source.as_of, 4, what="release list")  # each page's timer ticks ~8 times
+    finally:
+        remove()
+    busiest = max(sorts.values(), default=0)
+    print(f"sorts by the busiest list page over 4 refreshes: {busiest}; list changes: {len(changes)}")
+    # a change notified just before the window may still be drawn on a page's next tick: hence the + 1
+    assert busiest <= len(changes) + 1

@@ -30,6 +30,24 @@ async def wait_until(predicate: Callable[[], object], *, timeout: float = 15, wh
     raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
+async def after_cycles(stamp: Callable[[], object], cycles: int, *, timeout: float = 60, what: str = "poller") -> None:
+    """Return right after a shared poller finished ``cycles`` more cycles, counted by changes of ``stamp()``.
+
+    ``stamp`` is the poller's ``as_of`` (set after each successful cycle). Sampling every 20 ms is far shorter than
+    the pollers' sleep, so no cycle is missed and, on return, the next cycle has not started yet: counters read
+    right after this call cover whole cycles only.
+    """
+    deadline = time.monotonic() + timeout
+    last, seen = stamp(), 0
+    while seen < cycles:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} completed only {seen} of {cycles} cycles within {timeout}s")
+        await asyncio.sleep(0.02)
+        now = stamp()
+        if now != last:
+            last, seen = now, seen + 1
+
+
 async def login(
     user: User, path: str = "/", username: str = ADMIN_USERNAME, password: str = ADMIN_PASSWORD
 ) -> None:
@@ -54,4 +72,4 @@ def texts(user: User, marker: str) -> list[str]:
     return [getattr(e, "text", "") for e in user.find(marker=marker).elements]
 
 
-__all__ = ["login", "see", "start", "texts", "ui", "wait_until"]
+__all__ = ["after_cycles", "login", "see", "start", "texts", "ui", "wait_until"]

@@ -9,39 +9,19 @@ from pathlib import Path
 from loguru import logger
 
 from ..core.audit import audit
-from ..core.config import DEFAULT_SECRET, Settings
-from ..core.security import password_problem
+from ..core.config import Settings
+from ..workflows.accounts import ENSURE_CREATED, ENSURE_RESTORED
+from .first_admin import StartupError, configured_password
 from .service import AccountsService
 
+__all__ = ["StartupError", "ensure_first_admin", "generated_password_path"]
+
 GENERATED_PASSWORD_FILE = "first_admin_password"
-
-
-class StartupError(RuntimeError):
-    """A configuration problem that must stop the console's start-up."""
 
 
 def generated_password_path(settings: Settings) -> Path:
     """Where a generated first-admin password is written (mode 0600)."""
     return settings.DATA_DIR / GENERATED_PASSWORD_FILE
-
-
-def _configured_password(settings: Settings) -> str | None:
-    password = settings.FIRST_ADMIN_PASSWORD.get_secret_value() if settings.FIRST_ADMIN_PASSWORD else None
-    if password is None:
-        if not settings.is_local:
-            raise StartupError(
-                f"no admin account exists: set FIRST_ADMIN_PASSWORD (ENVIRONMENT={settings.ENVIRONMENT} "
-                "does not generate one)"
-            )
-        return None
-    if not settings.is_local and password == DEFAULT_SECRET:
-        raise StartupError(
-            f"FIRST_ADMIN_PASSWORD may not be {DEFAULT_SECRET!r} when ENVIRONMENT={settings.ENVIRONMENT}"
-        )
-    problem = password_problem(password)
-    if problem:
-        raise StartupError(f"FIRST_ADMIN_PASSWORD is not usable: {problem}")
-    return password
 
 
 def _write_secret_file(path: Path, value: str) -> None:
@@ -53,16 +33,24 @@ def _write_secret_file(path: Path, value: str) -> None:
 
 
 async def ensure_first_admin(accounts: AccountsService, settings: Settings) -> bool:
-    """Create the first admin when no enabled admin exists; True when one was created."""
+    """Make sure an enabled admin exists; True when one was created or an existing user was restored as admin.
+
+    A user named FIRST_ADMIN_USERNAME that already exists is never overwritten: it is re-enabled and promoted
+    with its own password (and created_at) kept, and no password is generated or printed for it.
+    """
     if accounts.has_enabled_admin():
         return False
-    password = _configured_password(settings)
+    password = configured_password(settings)
     generated = password is None
     if password is None:
         password = secrets.token_urlsafe(18)
     username = settings.FIRST_ADMIN_USERNAME
-    created = await accounts.ensure_first_admin(username, password)
-    if not created:
+    outcome = await accounts.ensure_first_admin(username, password)
+    if outcome == ENSURE_RESTORED:
+        audit("account.restore_admin", user=None, role=None, target=username, outcome="ok")
+        logger.warning("no enabled admin existed: re-enabled {!r} as admin (its password is unchanged)", username)
+        return True
+    if outcome != ENSURE_CREATED:
         return False
     audit("account.bootstrap_admin", user=None, role=None, target=username, outcome="ok", generated=generated)
     if generated:

@@ -33,11 +33,9 @@ from ..workflows.accounts import (
     ROLES,
     UPDATE_CREATE,
     UPDATE_DELETE,
-    UPDATE_ENABLED,
     UPDATE_ENSURE_ADMIN,
     UPDATE_LOGIN,
-    UPDATE_PASSWORD,
-    UPDATE_ROLE,
+    UPDATE_USER,
     USERNAME_PATTERN,
     USERNAME_RULE,
     AccountRecord,
@@ -45,9 +43,7 @@ from ..workflows.accounts import (
     AccountsSnapshot,
     AccountsWorkflow,
     CreateUser,
-    SetEnabled,
-    SetPassword,
-    SetRole,
+    UpdateUser,
     UserRef,
 )
 from .errors import (
@@ -59,6 +55,7 @@ from .errors import (
     LoginThrottled,
     UserNotFound,
 )
+from .first_admin import require_first_admin_password
 from .models import Principal, UserPublic
 from .throttle import LoginThrottle
 
@@ -84,7 +81,7 @@ class AccountsService:
         self.users: dict[str, AccountRecord] = {}
         self.version = -1
         self.loaded = asyncio.Event()
-        self.queries = 0
+        self.queries = 0  # Temporal queries sent by this process (printed by the polling benchmark test)
         self._rpc_timeout = timedelta(seconds=settings.TEMPORAL_RPC_TIMEOUT_SECONDS)
         self._tasks: set[asyncio.Task] = set()
         self._dummy_hash: str | None = None
@@ -98,8 +95,10 @@ class AccountsService:
         """Start (or attach to) the workflow and load the users, then run ``on_first_load`` (its errors propagate).
 
         When Temporal or its worker does not answer, start-up goes on: loading (and ``on_first_load``) is retried in
-        the background and logins answer 503 until then.
+        the background and logins answer 503 until then. Outside local mode a missing or unusable
+        FIRST_ADMIN_PASSWORD stops start-up first (StartupError), before Temporal is contacted.
         """
+        require_first_admin_password(self.settings)
         try:
             await self._ensure_started()
             await self.refresh(force=True)
@@ -247,40 +246,50 @@ class AccountsService:
         await self._update(UPDATE_CREATE, CreateUser(name, hashed, role))
         return self.get_user(name)
 
+    async def update_user(
+        self, username: str, *, password: str | None = None, role: str | None = None, enabled: bool | None = None
+    ) -> UserPublic:
+        """Change any of password, role and enabled in one Update: all of it applies or none of it
+        (never demote or disable the last enabled admin)."""
+        if password is None and role is None and enabled is None:
+            raise InvalidAccountData("nothing to change: give password, role or enabled")
+        if role is not None:
+            _check_role(role)
+        hashed = await self._hash(password) if password is not None else None
+        name = normalize_username(username)
+        await self._update(UPDATE_USER, UpdateUser(name, password_hash=hashed, role=role, enabled=enabled))
+        return self.get_user(name)
+
     async def set_role(self, username: str, role: str) -> UserPublic:
         """Change a user's role (the last enabled admin cannot be demoted)."""
-        _check_role(role)
-        await self._update(UPDATE_ROLE, SetRole(normalize_username(username), role))
-        return self.get_user(username)
+        return await self.update_user(username, role=role)
 
     async def set_password(self, username: str, password: str) -> UserPublic:
         """Reset a user's password."""
-        hashed = await self._hash(password)
-        await self._update(UPDATE_PASSWORD, SetPassword(normalize_username(username), hashed))
-        return self.get_user(username)
+        return await self.update_user(username, password=password)
 
     async def set_enabled(self, username: str, enabled: bool) -> UserPublic:
         """Enable or disable a user (the last enabled admin cannot be disabled)."""
-        await self._update(UPDATE_ENABLED, SetEnabled(normalize_username(username), enabled))
-        return self.get_user(username)
+        return await self.update_user(username, enabled=enabled)
 
     async def delete_user(self, username: str) -> None:
         """Delete a user (never the last enabled admin)."""
         await self._update(UPDATE_DELETE, UserRef(normalize_username(username)))
 
-    async def ensure_first_admin(self, username: str, password: str) -> bool:
-        """Create ``username`` as admin unless an enabled admin exists; True when created."""
+    async def ensure_first_admin(self, username: str, password: str) -> str:
+        """Make ``username`` an enabled admin unless an enabled admin exists: ``exists``, ``created`` or
+        ``restored`` (an existing user re-enabled and promoted, its password unchanged)."""
         name = _check_username(username)
         hashed = await self._hash(password)
         handle = self.client.get_workflow_handle(self.settings.ACCOUNTS_WORKFLOW_ID)
         try:
-            created = await handle.execute_update(
-                UPDATE_ENSURE_ADMIN, CreateUser(name, hashed, "admin"), result_type=bool, rpc_timeout=self._rpc_timeout
+            outcome = await handle.execute_update(
+                UPDATE_ENSURE_ADMIN, CreateUser(name, hashed, "admin"), result_type=str, rpc_timeout=self._rpc_timeout
             )
         except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError, WorkflowUpdateFailedError) as exc:
             raise AccountsUnavailable(UNAVAILABLE) from exc
         await self.refresh(force=True)
-        return created
+        return outcome
 
     async def _hash(self, password: str) -> str:
         problem = password_problem(password)

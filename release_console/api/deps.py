@@ -7,10 +7,8 @@ for the call.
 
 from __future__ import annotations
 
-import re
-import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer
@@ -19,13 +17,15 @@ from .. import services as services_module
 from ..accounts.errors import AccountError
 from ..accounts.models import Principal
 from ..accounts.service import AccountsService
-from ..core.audit import audit
+from ..core.audit import audit, safe_request_id
 from ..core.security import InvalidToken, decode_access_token
 from ..services import Services
 
+if TYPE_CHECKING:
+    from .errors import ApiError
+
 TOKEN_URL = "/api/v1/login/access-token"
 BEARER = {"WWW-Authenticate": "Bearer"}
-REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 CLOCK_SKEW_SECONDS = 5
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
@@ -57,8 +57,7 @@ def request_id(request: Request) -> str:
     existing = getattr(request.state, "request_id", None)
     if existing:
         return existing
-    given = request.headers.get("x-request-id", "")
-    value = given if REQUEST_ID.match(given) else uuid.uuid4().hex
+    value = safe_request_id(request.headers.get("x-request-id"))
     request.state.request_id = value
     return value
 
@@ -68,12 +67,16 @@ def client_address(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
-def http_error(exc: AccountError) -> HTTPException:
-    """The HTTP form of an account error (429 carries Retry-After)."""
+def http_error(exc: AccountError) -> ApiError:
+    """The HTTP form of an account error, keeping its specific code (e.g. ``last_admin``); 429 carries
+    Retry-After, 401 WWW-Authenticate: Bearer."""
+    from .errors import ApiError  # here: api.errors imports api.main, whose routes import this module
     headers = {"Retry-After": str(int(exc.retry_after or 1))} if exc.status == 429 else None
     if exc.status == 401:
         headers = BEARER
-    return HTTPException(exc.status, exc.message, headers=headers)
+    if exc.status == 503:
+        headers = {"Retry-After": "5"}
+    return ApiError(exc.status, exc.code, exc.message, headers=headers)
 
 
 def _refuse(request: Request, reason: str) -> HTTPException:

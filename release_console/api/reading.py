@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import Depends, Query
@@ -13,6 +14,7 @@ from ..readpath.errors import EntityNotFound, TemporalUnavailable
 from ..readpath.mirror import MirrorRegistry, ReleaseMirror
 from ..readpath.release_list import ReleaseList
 from ..workflows.contract import offset_cursor, parse_offset_cursor
+from ..workflows.views import entity_view
 from .deps import ServicesDep
 from .errors import invalid
 from .schemas import EntityNode, EntityRef, EntityResponse
@@ -104,17 +106,8 @@ def ref(entity: Entity) -> EntityRef:
 
 
 def node(entity: Entity) -> EntityNode:
-    """One entity without its children."""
-    return EntityNode(
-        id=entity.id,
-        type=entity.type.value,
-        state=entity.state,
-        updated_at=entity.updated_at,
-        parent=entity.parent,
-        counts={t: dict(s) for t, s in entity.counts.items()},
-        progress=progress(entity),
-        child_count=len(entity.children),
-    )
+    """One entity without its children: the query contract's view of it plus its progress."""
+    return EntityNode(**asdict(entity_view(entity)), progress=progress(entity))
 
 
 class Expander:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import sys
+import uuid
 from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,7 +23,16 @@ from .config import Settings
 AUDIT_FILE = "audit.log"
 AUDIT_EXTRA = "audit_line"
 SECRET_WORDS = ("password", "secret", "token", "authorization", "hash")
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _state: dict[str, Any] = {"handlers": [], "default_replaced": False}
+
+
+def safe_request_id(given: str | None) -> str:
+    """The caller's X-Request-ID when well-formed (1–64 of ``A-Za-z0-9._-``), otherwise a new random id.
+
+    The one place that decides what request id reaches an audit line (API and pages alike).
+    """
+    return given if given and REQUEST_ID.match(given) else uuid.uuid4().hex
 
 
 def audit_path(settings: Settings) -> Path:

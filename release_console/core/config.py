@@ -104,7 +104,13 @@ class Settings(BaseSettings):
         value = self.SECRET_KEY.get_secret_value()
         if value != DEFAULT_SECRET:
             return value
-        return read_or_create_secret(self.DATA_DIR / "secret_key")
+        return _cached_secret(self.DATA_DIR / "secret_key")
+
+
+@lru_cache(maxsize=8)
+def _cached_secret(path: Path) -> str:
+    """The local signing key, read (or created) once per path and process instead of on every request."""
+    return read_or_create_secret(path)
 
 
 def read_or_create_secret(path: Path) -> str:

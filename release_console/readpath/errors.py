@@ -54,3 +54,10 @@ class InvalidReleaseData(ReadPathError):
 
     code = "release_data_invalid"
     status = 502
+
+
+class InvalidReleaseId(ReadPathError):
+    """A malformed release id, refused before any Temporal call."""
+
+    code = "invalid_id"
+    status = 422

@@ -8,6 +8,7 @@ so a release that continues-as-new is followed transparently.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +24,7 @@ from ..workflows.contract import (
     MAX_SNAPSHOT_PAGE,
     MEMO_SUMMARY,
     QUERY_CHANGES,
+    QUERY_ENTITY,
     QUERY_SNAPSHOT,
     ChangesRequest,
     ChangesResult,
@@ -35,6 +37,8 @@ from .stats import ReadPathStats
 
 T = TypeVar("T")
 LIST_PAGE_SIZE = 1000
+HEALTH_TTL_SECONDS = 1.0
+"""GET /ready shares one health call per this many seconds (and one in flight), whatever the request rate."""
 CLOSED_STATUSES = frozenset({"completed", "failed", "terminated", "canceled", "timed_out", "continued_as_new"})
 
 
@@ -78,6 +82,8 @@ class TemporalGateway:
         self.settings = settings
         self.stats = stats
         self.timeout = settings.TEMPORAL_RPC_TIMEOUT_SECONDS
+        self._health: asyncio.Task[None] | None = None
+        self._health_done_at = 0.0
 
     # ---- workflows --------------------------------------------------------------------------------
     async def describe(self, release_id: str, *, origin: str = "load") -> ReleaseDescription:
@@ -106,6 +112,11 @@ class TemporalGateway:
         raw = await self._query(release_id, QUERY_CHANGES, request, origin)
         return validation.changes_result(release_id, raw, since)
 
+    async def has_entity(self, release_id: str, entity_id: str, *, origin: str = "locate") -> bool:
+        """Whether a release holds an entity: one ``entity`` query, no mirror, no poller."""
+        raw = await self._query(release_id, QUERY_ENTITY, entity_id, origin)
+        return validation.entity_found(release_id, entity_id, raw)
+
     async def _query(self, release_id: str, name: str, arg: object, origin: str) -> Any:
         handle = self.client.get_workflow_handle(release_id)
         call = handle.query(name, arg, rpc_timeout=self._rpc_timeout)
@@ -131,6 +142,20 @@ class TemporalGateway:
         """Raise TemporalUnavailable unless Temporal answers a cheap call."""
         call = self.client.workflow_service.get_system_info(GetSystemInfoRequest(), timeout=self._rpc_timeout)
         await self._call("health", None, call)
+
+    async def check_shared(self) -> None:
+        """Like :meth:`check`, but concurrent callers share one call and its answer is reused for HEALTH_TTL_SECONDS."""
+        task = self._health
+        expired = time.monotonic() - self._health_done_at > HEALTH_TTL_SECONDS
+        if task is None or (task.done() and expired):
+            task = self._health = asyncio.create_task(self.check(), name="temporal health")
+            task.add_done_callback(self._health_finished)
+        await asyncio.shield(task)
+
+    def _health_finished(self, task: asyncio.Task[None]) -> None:
+        self._health_done_at = time.monotonic()
+        if not task.cancelled():
+            task.exception()  # retrieved here too, so an unawaited failure is never reported as lost
 
     # ---- plumbing -----------------------------------------------------------------------------------
     @property

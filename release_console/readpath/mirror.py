@@ -18,13 +18,15 @@ from typing import Any
 from loguru import logger
 
 from ..core.config import Settings
-from ..domain.ids import EntityType
+from ..domain.ids import EntityId, EntityType, InvalidEntityId
 from ..domain.states import TERMINAL_RELEASE_STATES
 from ..domain.tree import Change, ReleaseTree
 from ..workflows.contract import ChangesResult, ChangeView
+from ..workflows.views import last_updated
 from . import validation
-from .errors import InvalidReleaseData, ReadPathError, ReleaseNotFound
+from .errors import InvalidReleaseData, InvalidReleaseId, ReadPathError, ReleaseNotFound
 from .gateway import ReleaseDescription, TemporalGateway
+from .locator import EntityLocator
 
 Listener = Callable[["ReleaseMirror", list[ChangeView]], None]
 LOAD_ATTEMPTS = 3
@@ -47,6 +49,10 @@ class ReleaseMirror:
         self.error: ReadPathError | None = None
         self.partial = False
         """True when only the memo summary could be served (closed release whose query failed)."""
+        self.retired = False
+        """True once the registry stopped this mirror (shutdown or idle): streams on it should end."""
+        self.loaded_updated_at: str | None = None
+        """Newest entity time of the last full load: the release's updated_at until a change is logged."""
         self.last_used = time.monotonic()
         self._listeners: list[Listener] = []
         self._changed = asyncio.Event()
@@ -60,6 +66,11 @@ class ReleaseMirror:
     def version(self) -> int:
         """The workflow state version this mirror reflects."""
         return self.tree.version
+
+    @property
+    def updated_at(self) -> str | None:
+        """Time of the newest transition this mirror knows of (also right after a load, when the log is empty)."""
+        return last_updated(self.tree, self.loaded_updated_at)
 
     @property
     def closed(self) -> bool:
@@ -130,12 +141,18 @@ class ReleaseMirror:
                 await self._task
             self._task = None
 
+    async def retire(self) -> None:
+        """Stop for good (registry shutdown or idle): listeners hear ``[]`` once more and see ``retired``."""
+        self.retired = True
+        await self.stop()
+        self._notify([])
+
     # ---- loading ----------------------------------------------------------------------------------
     async def _load_tree(self) -> None:
         for _attempt in range(LOAD_ATTEMPTS):
             tree = await self._snapshot_tree()
             if await self._catch_up(tree, origin="load") is not None:
-                self.tree = tree
+                self._take_tree(tree)
                 self.partial = False
                 return
         raise InvalidReleaseData(f"{self.release_id} changed too fast to load a consistent copy; retry")
@@ -187,9 +204,14 @@ class ReleaseMirror:
         tree = ReleaseTree([(self.release_id, None, memo["state"], _str_or_none(memo.get("updated_at")))])
         tree.version = tree.log_floor = memo.get("version", 0)
         tree.root.counts = {t: dict(s) for t, s in counts.items()}
-        self.tree = tree
+        self._take_tree(tree)
         self.partial = True
         return True
+
+    def _take_tree(self, tree: ReleaseTree) -> None:
+        """Adopt a freshly loaded tree and remember its newest entity time (computed once per load)."""
+        self.tree = tree
+        self.loaded_updated_at = max((e.updated_at for e in tree.entities.values() if e.updated_at), default=None)
 
     def _take_description(self, description: ReleaseDescription) -> None:
         self.status = description.status
@@ -234,7 +256,7 @@ class ReleaseMirror:
     async def _reload(self) -> None:
         tree = await self._snapshot_tree()
         if await self._catch_up(tree, origin="poll") is not None:
-            self.tree = tree
+            self._take_tree(tree)
 
     async def _refresh_status(self) -> list[ChangeView]:
         """Describe the workflow; when it has just closed, apply its last changes and stop polling."""
@@ -295,6 +317,8 @@ class MirrorRegistry:
         self._loading: dict[str, asyncio.Task[ReleaseMirror]] = {}
         self._failures: dict[str, tuple[float, ReadPathError]] = {}
         self._reaper: asyncio.Task | None = None
+        self.locator = EntityLocator(gateway)
+        """Answers "which releases hold this entity?" without keeping mirrors of them."""
 
     def start(self) -> None:
         """Start the idle reaper."""
@@ -311,7 +335,7 @@ class MirrorRegistry:
                 await task
         self._reaper = None
         for mirror in list(self._mirrors.values()):
-            await mirror.stop()
+            await mirror.retire()
         self._mirrors.clear()
 
     @property
@@ -324,7 +348,14 @@ class MirrorRegistry:
         return self._mirrors.get(release_id)
 
     async def get(self, release_id: str) -> ReleaseMirror:
-        """The shared mirror of a release, loading it once for all concurrent callers; raises ReadPathError."""
+        """The shared mirror of a release, loading it once for all concurrent callers; raises ReadPathError.
+
+        A malformed id raises InvalidReleaseId (422) before any Temporal call.
+        """
+        try:
+            EntityId.parse(release_id, expected=EntityType.RELEASE)
+        except InvalidEntityId as exc:
+            raise InvalidReleaseId(str(exc)) from None
         mirror = self._mirrors.get(release_id)
         if mirror is not None:
             mirror.touch()
@@ -371,6 +402,11 @@ class MirrorRegistry:
         for release_id, mirror in list(self._mirrors.items()):
             if mirror.listener_count == 0 and now - mirror.last_used > self.idle_seconds:
                 del self._mirrors[release_id]
-                await mirror.stop()
+                await mirror.retire()
+                self.gateway.stats.forget(release_id)
                 logger.debug("mirror {} stopped after {:.0f}s idle", release_id, now - mirror.last_used)
-        self._failures = {k: v for k, v in self._failures.items() if v[0] > now}
+        for release_id, (until, _error) in list(self._failures.items()):
+            if until <= now:
+                del self._failures[release_id]
+                if release_id not in self._mirrors and release_id not in self._loading:
+                    self.gateway.stats.forget(release_id)

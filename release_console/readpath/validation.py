@@ -8,7 +8,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..domain.ids import EntityId, EntityType, InvalidEntityId
 from ..domain.states import InvalidState, validate_state
-from ..domain.tree import Change
 from ..workflows.contract import ChangesResult, ChangeView, SnapshotPage
 from .errors import InvalidReleaseData
 
@@ -92,9 +91,13 @@ def check_tree_row(release_id: str, row: Row, known: dict[str, EntityType]) -> N
     known[entity_id] = kind
 
 
-def as_change(view: ChangeView) -> Change:
-    """The domain form of a change."""
-    return Change(view.version, view.id, view.state, view.updated_at)
+def entity_found(release_id: str, entity_id: str, raw: Any) -> bool:
+    """Whether an ``entity`` query answer holds the entity: null means absent, else an object with that id."""
+    if raw is None:
+        return False
+    if not isinstance(raw, dict) or raw.get("id") != entity_id:
+        _broken(release_id, f"entity: expected null or the entity {entity_id}, got {str(raw)[:80]}")
+    return True
 
 
 def _parse(release_id: str, query: str, model: type[_Strict], raw: Any) -> Any:

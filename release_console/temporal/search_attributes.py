@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
@@ -19,10 +21,11 @@ def dev_server_flags() -> list[str]:
     return flags
 
 
-async def ensure_search_attributes(client: Client) -> list[str]:
+async def ensure_search_attributes(client: Client, rpc_timeout_seconds: float = 5.0) -> list[str]:
     """Add whichever release search attributes the namespace lacks; return the names added."""
+    timeout = timedelta(seconds=rpc_timeout_seconds)
     existing = await client.operator_service.list_search_attributes(
-        ListSearchAttributesRequest(namespace=client.namespace)
+        ListSearchAttributesRequest(namespace=client.namespace), timeout=timeout
     )
     missing = {
         key.name: IndexedValueType.ValueType(int(key.indexed_value_type))
@@ -31,6 +34,6 @@ async def ensure_search_attributes(client: Client) -> list[str]:
     }
     if missing:
         await client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing)
+            AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing), timeout=timeout
         )
     return sorted(missing)

@@ -2,14 +2,14 @@
 
 A session lives in ``app.storage.user`` (server side, keyed by NiceGUI's signed, HttpOnly, SameSite=Lax session
 cookie). It records who logged in, when, and when they were last active; it ends after SESSION_MAX_AGE_SECONDS, after
-SESSION_IDLE_SECONDS without a page request, when the account is disabled, deleted or its password is changed.
+SESSION_IDLE_SECONDS without a page request (an open tab's timer is not activity), when the account is disabled,
+deleted or its password is changed.
 Every check uses the in-memory accounts cache (no Temporal call) and the accounts service's clock (injectable).
 Open pages re-check on a timer (the "refresh tick") and go to the login page when the session has ended.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from urllib.parse import quote
@@ -23,25 +23,13 @@ from starlette.responses import Response
 from .. import services as services_module
 from ..accounts.models import Principal
 from ..accounts.service import AccountsService
-from ..core.audit import audit
+from ..core.audit import audit, safe_request_id
 from ..core.config import Settings
 
 SESSION_KEY = "session"
 LOGIN_PATH = "/login"
 PUBLIC_PREFIXES = ("/_nicegui", "/api/", "/docs", "/redoc", "/openapi.json", "/favicon", "/static/")
 PASSWORD_CHANGE_SKEW_SECONDS = 5
-
-
-@dataclass(frozen=True)
-class SessionUser:
-    """The signed-in user of a page."""
-
-    username: str
-    role: str
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role == "admin"
 
 
 def session_middleware_kwargs(settings: Settings) -> dict[str, Any]:
@@ -69,7 +57,7 @@ def _accounts() -> AccountsService | None:
         return None
 
 
-def validate_session(session: dict[str, Any] | None, accounts: AccountsService | None) -> SessionUser | None:
+def validate_session(session: dict[str, Any] | None, accounts: AccountsService | None) -> Principal | None:
     """The session's user while the session is valid; None once it expired or the account lost access."""
     if not session or accounts is None:
         return None
@@ -87,10 +75,10 @@ def validate_session(session: dict[str, Any] | None, accounts: AccountsService |
     changed_at = accounts.users[principal.username].password_changed_at
     if changed_at and login_at + PASSWORD_CHANGE_SKEW_SECONDS < datetime.fromisoformat(changed_at).timestamp():
         return None
-    return SessionUser(principal.username, principal.role)
+    return principal
 
 
-def current_user() -> SessionUser | None:
+def current_user() -> Principal | None:
     """The signed-in user of the page in context, or None (RuntimeError outside a page's context)."""
     return validate_session(app.storage.user.get(SESSION_KEY), _accounts())
 
@@ -150,15 +138,19 @@ class PageGuard(BaseHTTPMiddleware):
                 audit("session.ended", user=session.get("username"), role=session.get("role"), target=wanted,
                       outcome="expired", client=address)
             return RedirectResponse(_login_redirect(wanted), status_code=303)
-        session["seen_at"] = accounts.clock() if accounts else 0.0
+        session["seen_at"] = accounts.clock() if accounts else 0.0  # a page request is activity
         storage[SESSION_KEY] = session
         audit("page.view", user=user.username, role=user.role, target=wanted, outcome="ok", client=address,
-              request_id=request.headers.get("x-request-id"))
+              request_id=safe_request_id(request.headers.get("x-request-id")))
         return await call_next(request)
 
 
 def _watch_session(client: Client) -> None:
-    """On every page connection: a timer that ends the page's session as soon as it is no longer valid."""
+    """On every page connection: a timer that ends the page's session as soon as it is no longer valid.
+
+    The timer only checks (expiry, idle time, lost access); it never counts as activity and never writes the
+    session, so an open tab without page requests idles out after SESSION_IDLE_SECONDS.
+    """
     request = client.request
     if request is None or is_public(request.url.path) or client.storage.get("session_watch"):
         return
@@ -169,15 +161,14 @@ def _watch_session(client: Client) -> None:
     interval = accounts.settings.ACCOUNTS_REFRESH_SECONDS if accounts else 2.0
 
     def check() -> None:
-        accounts = _accounts()
         session = storage.get(SESSION_KEY)
-        if validate_session(session, accounts) is None:
+        if validate_session(session, _accounts()) is None:
             timer.cancel()
-            storage.pop(SESSION_KEY, None)
+            if session:
+                storage.pop(SESSION_KEY, None)
+                audit("session.ended", user=session.get("username"), role=session.get("role"), target=path,
+                      outcome="expired", client=request.client.host if request.client else None)
             ui.navigate.to(_login_redirect(path))
-        elif accounts is not None and session is not None:
-            session["seen_at"] = accounts.clock()  # an open, connected page counts as activity
-            storage[SESSION_KEY] = session
 
     with client:
         timer = ui.timer(interval, check)

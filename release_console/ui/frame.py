@@ -1,20 +1,19 @@
 """The one page frame: header (product, user and role, admin links, API docs, dark mode, logout) and a banner area.
 
 Every page does ``with frame("Title") as page: ...``; ``page.banner`` is where pages put "data as of …" or
-"Temporal unreachable" messages. The auth module is imported lazily so the frame works before it exists.
+"Temporal unreachable" messages.
 """
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from types import ModuleType
-from typing import Any
 
 from nicegui import app, ui
 
+from ..accounts.models import Principal
+from . import auth
 from .theme import apply_theme
 
 PRODUCT_NAME = "Release Console"
@@ -30,33 +29,12 @@ class Frame:
     content: ui.column
 
 
-def _auth_module() -> ModuleType | None:
-    """``release_console.ui.auth`` if installed (imported lazily: the frame works without it)."""
-    try:
-        return importlib.import_module(f"{__package__}.auth")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"{__package__}.auth":
-            raise
-        return None
-
-
-def signed_in_user() -> Any | None:
-    """The signed-in user (``.username``, ``.role``) or None when no one is, or auth is not installed."""
-    auth = _auth_module()
-    if auth is None:
-        return None
+def signed_in_user() -> Principal | None:
+    """The signed-in user (``.username``, ``.role``) or None when no one is."""
     try:
         return auth.current_user()
     except RuntimeError:  # outside a page's context (e.g. a background task): nobody is signed in
         return None
-
-
-def _logout() -> None:
-    auth = _auth_module()
-    if auth is None:
-        ui.navigate.to("/login")
-        return
-    auth.logout()
 
 
 def _dark_mode_storage() -> dict | None:
@@ -90,7 +68,7 @@ def frame(title: str) -> Iterator[Frame]:
         ui.link(PRODUCT_NAME, "/").classes("text-lg font-bold text-white no-underline").mark("product-link")
         ui.label(title).classes("text-white opacity-80 max-sm:hidden")
         ui.space()
-        if user is not None and getattr(user, "role", None) == "admin":
+        if user is not None and user.is_admin:
             for text, target in ADMIN_LINKS:
                 ui.link(text, target).classes("text-white no-underline")
         ui.link("API docs", "/docs", new_tab=True).classes("text-white no-underline")
@@ -99,8 +77,8 @@ def frame(title: str) -> Iterator[Frame]:
             with ui.row().classes("items-center gap-1 no-wrap"):
                 ui.icon("person").classes("text-white")
                 ui.label(str(user.username)).classes("text-white").mark("current-user")
-                ui.badge(str(getattr(user, "role", "") or ""), color="white", text_color="primary").mark("current-role")
-            ui.button("Log out", icon="logout", on_click=_logout).props("flat dense color=white").mark("logout")
+                ui.badge(str(user.role), color="white", text_color="primary").mark("current-role")
+            ui.button("Log out", icon="logout", on_click=auth.logout).props("flat dense color=white").mark("logout")
     banner = ui.column().classes("w-full gap-1").mark("banner")
     with ui.column().classes("w-full gap-3 p-2 max-w-screen-2xl mx-auto") as content:
         yield Frame(banner=banner, content=content)

@@ -28,12 +28,18 @@ UPDATE_PASSWORD = "set_password"
 UPDATE_ENABLED = "set_enabled"
 UPDATE_DELETE = "delete_user"
 UPDATE_LOGIN = "record_login"
+UPDATE_USER = "update_user"
 
 # error types carried by rejected updates (ApplicationError.type)
 ERR_INVALID = "invalid"
 ERR_CONFLICT = "conflict"
 ERR_NOT_FOUND = "not_found"
 ERR_LAST_ADMIN = "last_admin"
+
+# results of ensure_first_admin
+ENSURE_EXISTS = "exists"
+ENSURE_CREATED = "created"
+ENSURE_RESTORED = "restored"
 
 
 @dataclass
@@ -89,6 +95,16 @@ class SetPassword:
 class SetEnabled:
     username: str
     enabled: bool
+
+
+@dataclass
+class UpdateUser:
+    """One account change: any of a new password hash, role and enabled flag, applied all or nothing."""
+
+    username: str
+    password_hash: str | None = None
+    role: str | None = None
+    enabled: bool | None = None
 
 
 @dataclass
@@ -151,22 +167,58 @@ class AccountsWorkflow:
             raise _reject(f"user {change.username!r} already exists", ERR_CONFLICT)
 
     @workflow.update(name=UPDATE_ENSURE_ADMIN)
-    def ensure_first_admin(self, change: CreateUser) -> bool:
-        """Create the first admin only when no enabled admin exists; True when created."""
+    def ensure_first_admin(self, change: CreateUser) -> str:
+        """Make sure an enabled admin exists: ``exists`` (nothing done), ``created`` (a new admin) or ``restored``
+        (a user of that name already existed: it is re-enabled and promoted, keeping its password and created_at)."""
         if self._enabled_admins():
-            return False
+            return ENSURE_EXISTS
         now = self._now()
+        existing = self.users.get(change.username)
+        if existing is not None:
+            existing.role, existing.enabled = "admin", True
+            self._changed()
+            return ENSURE_RESTORED
         self.users[change.username] = AccountRecord(
             change.username, change.password_hash, "admin", True, now, None, now
         )
         self._changed()
-        return True
+        return ENSURE_CREATED
 
     @ensure_first_admin.validator
     def _validate_ensure_admin(self, change: CreateUser) -> None:
         _check_username(change.username)
         _check_hash(change.password_hash)
 
+    @workflow.update(name=UPDATE_USER)
+    def update_user(self, change: UpdateUser) -> AccountsSnapshot:
+        """Apply every given field of one change at once (the validator has checked them all)."""
+        user = self.users[change.username]
+        if change.password_hash is not None:
+            user.password_hash = change.password_hash
+            user.password_changed_at = self._now()
+        if change.role is not None:
+            user.role = change.role
+        if change.enabled is not None:
+            user.enabled = change.enabled
+        return self._changed()
+
+    @update_user.validator
+    def _validate_update_user(self, change: UpdateUser) -> None:
+        user = self._existing(change.username)
+        if change.password_hash is None and change.role is None and change.enabled is None:
+            raise _reject("nothing to change: give password, role or enabled", ERR_INVALID)
+        if change.password_hash is not None:
+            _check_hash(change.password_hash)
+        if change.role is not None:
+            _check_role(change.role)
+        if change.enabled is not None and not isinstance(change.enabled, bool):
+            raise _reject("enabled must be true or false", ERR_INVALID)
+        if change.role not in (None, "admin"):
+            self._keep_an_admin(user, "demote")
+        if change.enabled is False:
+            self._keep_an_admin(user, "disable")
+
+    # set_role, set_password and set_enabled stay for histories recorded before update_user existed
     @workflow.update(name=UPDATE_ROLE)
     def set_role(self, change: SetRole) -> AccountsSnapshot:
         self.users[change.username].role = change.role

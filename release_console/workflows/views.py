@@ -57,9 +57,12 @@ def summary_view(tree: ReleaseTree) -> ReleaseSummary:
     )
 
 
-def last_updated(tree: ReleaseTree) -> str | None:
-    """Time of the newest recorded transition, else the release's own time."""
-    return tree.changes[-1].updated_at if tree.changes else tree.root.updated_at
+def last_updated(tree: ReleaseTree, loaded_at: str | None = None) -> str | None:
+    """Time of the newest recorded transition; with an empty log ``loaded_at`` (newest entity time when a copy
+    was loaded), else the release's own time."""
+    if tree.changes:
+        return tree.changes[-1].updated_at
+    return loaded_at or tree.root.updated_at
 
 
 def children_view(tree: ReleaseTree, request: ChildrenRequest) -> ChildrenPage:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter
 
 from ...domain.ids import EntityType
-from ...readpath.errors import EntityNotFound, ReadPathError
-from ...readpath.mirror import ReleaseMirror
+from ...readpath.errors import EntityNotFound
 from ..deps import CurrentUser
 from ..errors import ApiError, invalid
 from ..reading import MirrorsDep, ReleaseListDep, entity_response, parse_id
@@ -34,33 +31,30 @@ router = APIRouter(
 async def locate_entity(
     entity_id: str, user: CurrentUser, mirrors: MirrorsDep, releases: ReleaseListDep
 ) -> EntityResponse:
-    """The entity with its release and parent; 409 with the candidate releases when the id is in several."""
+    """The entity with its release and parent; 409 with the candidate releases when the id is in several.
+
+    Releases already mirrored are searched in memory; the newest others are asked with one ``entity`` query each
+    (no mirror or poller is started for them; "not here" answers are remembered briefly). Only the release that
+    holds the entity is then read through its shared mirror.
+    """
     eid = parse_id(entity_id)
     if is_release_id(eid):
         return entity_response(await mirrors.get(eid), eid)
     await releases.ensure_fresh()
-    loaded = {m.release_id: m for m in mirrors.mirrors}
+    loaded = {m.release_id: m for m in mirrors.mirrors if not m.partial}
     others = [i.id for i in releases.items if i.id not in loaded][:MAX_SEARCHED_RELEASES]
-    results = await asyncio.gather(*(mirrors.get(r) for r in others), return_exceptions=True)
-    searched: list[ReleaseMirror] = list(loaded.values())
-    problems: list[ReadPathError] = []
-    for result in results:
-        if isinstance(result, ReleaseMirror):
-            searched.append(result)
-        elif isinstance(result, ReadPathError):
-            problems.append(result)
-        elif isinstance(result, BaseException):
-            raise result
-    holders = sorted(m.release_id for m in searched if eid in m.tree.entities and not m.partial)
+    found, problems = await mirrors.locator.holders(eid, others)
+    holders = sorted([r for r, m in loaded.items() if eid in m.tree.entities] + found)
     if len(holders) > 1:
         raise ApiError(409, "ambiguous_entity", f"{eid} exists in {len(holders)} releases", candidates=holders)
     if holders:
-        return entity_response(next(m for m in searched if m.release_id == holders[0]), eid)
+        return entity_response(await mirrors.get(holders[0]), eid)
     unavailable = [p for p in problems if p.status == 503]
-    if unavailable and not searched:
+    if unavailable and len(unavailable) == len(others) and not loaded:
         raise unavailable[0]
+    searched = len(loaded) + len(others) - len(problems)
     note = f"; {len(problems)} release(s) could not be read" if problems else ""
-    raise EntityNotFound(f"entity {eid} not found in any of {len(searched)} release(s){note}")
+    raise EntityNotFound(f"entity {eid} not found in any of {searched} release(s){note}")
 
 
 def is_release_id(entity_id: str) -> bool:

@@ -4,29 +4,41 @@ Each change is one ``change`` event ``{"id", "state", "version", "updated_at"}``
 carries ``id: <version>``, so a reconnecting client (Last-Event-ID, or ``?since=<version>``) resumes exactly there.
 ``reload`` means the resume point is too old (fetch the release again); ``status`` reports the workflow closing or
 the data going stale; the stream ends after the release closes.
+
+The caller is checked again at every event and on a AUTH_CHECK_SECONDS tick (account disabled or removed, password
+changed, token expired: ``unauthorized``, then the stream ends), and a console shutting down ends the stream with
+``end``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import StreamingResponse
 
+from ...accounts.service import AccountsService
+from ...core.security import InvalidToken, TokenPayload, decode_access_token
 from ...domain.ids import EntityType
 from ...readpath.mirror import ReleaseMirror
 from ...workflows.contract import ChangeView
-from ..deps import CurrentUser
+from ..deps import CLOCK_SKEW_SECONDS, AccountsDep, CurrentUser, oauth2_scheme
 from ..errors import invalid
 from ..reading import MirrorsDep, parse_id
 from .releases import ERRORS
 
 KEEPALIVE_SECONDS = 15.0
+AUTH_CHECK_SECONDS = 1.0
+"""An open stream re-checks its caller at least this often (and before every event)."""
 QUEUE_LIMIT = 10_000
 MAX_VERSION = 2**53
+TICK = object()
+"""No event within AUTH_CHECK_SECONDS: re-check the caller, maybe send a keepalive."""
 
 router = APIRouter(tags=["events"], responses=ERRORS)  # type: ignore[arg-type]
 
@@ -41,6 +53,8 @@ async def release_events(
     release_id: str,
     user: CurrentUser,
     mirrors: MirrorsDep,
+    accounts: AccountsDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
     since: Annotated[int | None, Query(ge=0, le=MAX_VERSION, description="Resume after this version.")] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)] = None,
 ) -> StreamingResponse:
@@ -48,8 +62,9 @@ async def release_events(
     rid = parse_id(release_id, EntityType.RELEASE)
     resume = since if since is not None else _parse_last_event_id(last_event_id)
     mirror = await mirrors.get(rid)
+    refusal = _refusal_check(accounts, token or "")
     return StreamingResponse(
-        _stream(mirror, resume),
+        _stream(mirror, resume, refusal),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -63,7 +78,30 @@ def _parse_last_event_id(value: str | None) -> int | None:
     return int(value)
 
 
-async def _stream(mirror: ReleaseMirror, resume: int | None) -> AsyncIterator[str]:
+def _refusal_check(accounts: AccountsService, token: str) -> Callable[[], str | None]:
+    """A read-only re-check of the caller (the same rules as api/deps.authenticated): why to stop, or None."""
+    try:
+        payload: TokenPayload | None = decode_access_token(token, secret=accounts.settings.secret_key())
+    except InvalidToken:
+        payload = None  # CurrentUser accepted the request a moment ago: only a token expiring right now lands here
+
+    def refusal() -> str | None:
+        if payload is None or time.time() >= payload.exp:
+            return "token expired"
+        principal = accounts.principal(payload.sub)
+        if principal is None:
+            return "account disabled or removed"
+        changed_at = accounts.users[principal.username].password_changed_at
+        if changed_at and payload.iat + CLOCK_SKEW_SECONDS < datetime.fromisoformat(changed_at).timestamp():
+            return "password changed since the token was issued"
+        return None
+
+    return refusal
+
+
+async def _stream(
+    mirror: ReleaseMirror, resume: int | None, refusal: Callable[[], str | None]
+) -> AsyncIterator[str]:
     queue: asyncio.Queue[list[ChangeView] | None] = asyncio.Queue()
 
     def on_change(_mirror: ReleaseMirror, changes: list[ChangeView]) -> None:
@@ -83,20 +121,34 @@ async def _stream(mirror: ReleaseMirror, resume: int | None) -> AsyncIterator[st
             yield _event("reload", {"version": version, "reason": "resume point is no longer in the change log"})
         for chunk in _changes(backlog):
             yield chunk
+        loop = asyncio.get_running_loop()
+        quiet_since = loop.time()
         while True:
-            if mirror.closed and queue.empty():
+            if mirror.closed and queue.empty() and not mirror.retired:
                 yield _event("status", _status(mirror))
                 return
+            item: list[ChangeView] | object | None
             try:
-                item = await asyncio.wait_for(queue.get(), KEEPALIVE_SECONDS)
+                item = await asyncio.wait_for(queue.get(), AUTH_CHECK_SECONDS)
             except TimeoutError:
-                yield ": keepalive\n\n"
+                item = TICK
+            if (reason := refusal()) is not None:
+                yield _event("unauthorized", {"reason": reason})
+                return
+            if mirror.retired:
+                yield _event("end", {"reason": "the console is shutting down; reconnect later", **_status(mirror)})
+                return
+            if item is TICK:
+                if loop.time() - quiet_since >= KEEPALIVE_SECONDS:
+                    quiet_since = loop.time()
+                    yield ": keepalive\n\n"
                 continue
+            quiet_since = loop.time()
             if item is None:
                 yield _event("reload", {"version": mirror.version, "reason": "client fell behind"}, mirror.version)
                 return
             if item:
-                for chunk in _changes(item):
+                for chunk in _changes(item):  # type: ignore[arg-type]
                     yield chunk
             elif not mirror.closed:
                 yield _event("status", _status(mirror))

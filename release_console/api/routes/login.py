@@ -29,7 +29,8 @@ class Token(BaseModel):
 async def login_access_token(
     request: Request, accounts: AccountsDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]
 ) -> Token:
-    """Exchange username and password for a bearer token (400 on bad credentials, 429 after repeated failures)."""
+    """Exchange username and password for a bearer token (401 on bad credentials, 429 after repeated
+    failures, 503 while accounts cannot be loaded from Temporal)."""
     address = client_address(request)
     attempted = form.username.strip().lower()[:64]
     where = {"client": address, "request_id": request_id(request)}

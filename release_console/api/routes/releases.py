@@ -13,9 +13,8 @@ from fastapi.responses import StreamingResponse
 
 from ...domain.ids import EntityType, entity_type_of
 from ...domain.tree import percent
-from ...readpath.release_list import InvalidCursor, ReleaseListItem
+from ...readpath.release_list import InvalidCursor, ReleaseListItem, decode_cursor
 from ...workflows.contract import offset_cursor
-from ...workflows.views import last_updated
 from ..deps import CurrentUser
 from ..errors import ApiError, invalid
 from ..reading import (
@@ -61,8 +60,10 @@ async def list_releases(
 ) -> ReleaseListResponse:
     """Releases from Temporal visibility (one shared list, refreshed every few seconds), with cursor paging."""
     wanted = parse_state(state)
-    await releases.ensure_fresh()
     try:
+        if cursor:
+            decode_cursor(cursor)  # a forged cursor is refused before it costs a Temporal call
+        await releases.ensure_fresh()
         items, next_cursor = releases.page(limit, cursor, wanted)
     except InvalidCursor as exc:
         raise invalid(str(exc), code="invalid_cursor") from None
@@ -97,7 +98,7 @@ async def get_release(
         id=root.id,
         state=root.state,
         status=mirror.status,
-        updated_at=last_updated(tree),
+        updated_at=mirror.updated_at,
         counts={t: dict(s) for t, s in root.counts.items()},
         progress=percent(done, total),
         apps_total=total,

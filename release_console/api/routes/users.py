@@ -85,27 +85,23 @@ def read_user(username: str, admin: AdminUser, accounts: AccountsDep) -> UserPub
 async def change_user(
     username: str, body: UserChange, request: Request, admin: AdminUser, accounts: AccountsDep
 ) -> UserPublic:
-    """Change role, reset password and/or enable/disable (never demote or disable the last admin)."""
+    """Change role, reset password and/or enable/disable in one atomic change: all of it applies or none of it
+    (409 ``last_admin`` when it would demote or disable the last enabled admin)."""
     if body.role is None and body.password is None and body.enabled is None:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, "nothing to change: give role, password or enabled")
     target = username.strip().lower()
-    steps = []
-    if body.password is not None:
-        steps.append(("account.password", lambda: accounts.set_password(username, body.password or ""), {}))
+    changed = [field for field in ("password", "role", "enabled") if getattr(body, field) is not None]
+    extra: dict[str, object] = {"fields": ",".join(changed)}
     if body.role is not None:
-        steps.append(("account.role", lambda: accounts.set_role(username, body.role or ""), {"new_role": body.role}))
+        extra["new_role"] = body.role
     if body.enabled is not None:
-        action = "account.enable" if body.enabled else "account.disable"
-        steps.append((action, lambda: accounts.set_enabled(username, bool(body.enabled)), {}))
-    result: UserPublic | None = None
-    for action, change, extra in steps:
-        try:
-            result = await change()
-        except AccountError as exc:
-            _audit_change(request, admin, action, target, "denied", reason=exc.message, **extra)
-            raise http_error(exc) from None
-        _audit_change(request, admin, action, target, "ok", **extra)
-    assert result is not None
+        extra["enabled"] = body.enabled
+    try:
+        result = await accounts.update_user(username, password=body.password, role=body.role, enabled=body.enabled)
+    except AccountError as exc:
+        _audit_change(request, admin, "account.change", target, "denied", reason=exc.message, **extra)
+        raise http_error(exc) from None
+    _audit_change(request, admin, "account.change", target, "ok", **extra)
     return result
 
 

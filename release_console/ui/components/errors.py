@@ -13,6 +13,9 @@ ERROR_TITLES: dict[str, str] = {
     "invalid_id": "Malformed release id",
 }
 
+UNEXPECTED = "unexpected"
+"""Code of the card shown for a bug (logged server-side): a generic title, no details."""
+
 ERROR_HINTS: dict[str, str] = {
     "release_not_found": "Check the id, or pick a release from the list.",
     "worker_not_responding": "No worker is polling the release's task queue. The page retries on its own.",

@@ -14,11 +14,11 @@ from itertools import pairwise
 from nicegui import ui
 
 from ...domain.ids import EntityType
-from ...domain.states import DONE_STATES, StateKind
+from ...domain.states import StateKind
 from ...domain.tree import Entity, ReleaseTree
 from ..theme import KIND_ORDER, state_rank
 from .badges import count_chips, set_badge_state, state_badge
-from .progress import progress_bar, update_progress
+from .progress import failed_apps, progress_bar, update_progress
 from .time_ago import exact_time, time_ago
 
 PAGE_SIZE = 100
@@ -67,6 +67,7 @@ class NodeRow:
     header: ui.row
     badge: ui.badge
     time_label: ui.label
+    time_tip: ui.tooltip
     counts_box: ui.row
     children_box: ui.column
     expander: ui.button | None = None
@@ -144,16 +145,19 @@ class ReleaseTreeView:
                 label.on("click", lambda: self.select(entity_id)).mark(f"select {entity_id}")
                 badge = state_badge(entity.state)
                 time_label = ui.label(_time_in_state(entity)).classes("text-xs opacity-60 whitespace-nowrap")
-                time_label.tooltip(f"last transition {exact_time(entity.updated_at)}")
+                with time_label:
+                    time_tip = ui.tooltip(_last_transition(entity)).mark(f"since {entity_id}")
                 counts_box = ui.row().classes("gap-1 no-wrap")
                 bar = bar_label = None
                 if entity.type is EntityType.WAVE:
-                    done, total, failed = _progress(entity)
+                    done, total, failed = self._progress(entity)
                     bar = progress_bar(done, total, failed=failed, width="w-32")
                     bar_label = ui.label(f"{done}/{total}").classes("text-xs opacity-70")
             children_box = ui.column().classes("w-full gap-0 pl-5 ml-4 border-l border-grey-4")
             children_box.set_visibility(False)
-        row = NodeRow(entity_id, header, badge, time_label, counts_box, children_box, expander, bar, bar_label)
+        row = NodeRow(
+            entity_id, header, badge, time_label, time_tip, counts_box, children_box, expander, bar, bar_label
+        )
         self._fill_counts(row, entity)
         row.signature = signature(entity)
         if entity_id == self.selected:
@@ -318,11 +322,17 @@ class ReleaseTreeView:
             row.signature = sig
             set_badge_state(row.badge, entity.state)
             row.time_label.set_text(_time_in_state(entity))
+            row.time_tip.set_text(_last_transition(entity))
             self._fill_counts(row, entity)
             if row.bar is not None and row.bar_label is not None:
-                done, total, failed = _progress(entity)
+                done, total, failed = self._progress(entity)
                 update_progress(row.bar, done, total, failed=failed)
                 row.bar_label.set_text(f"{done}/{total}")
+
+    def _progress(self, entity: Entity) -> tuple[int, int, int]:
+        """(apps done, apps total, apps failed) below a node."""
+        done, total = self.get_tree().progress(entity.id)
+        return done, total, failed_apps(app_counts(entity))
 
     def refresh_times(self) -> None:
         """Advance the "time in state" labels of rendered rows."""
@@ -338,8 +348,5 @@ def _time_in_state(entity: Entity) -> str:
     return "" if text == "—" else f"for {text.removesuffix(' ago')}" if text != "just now" else "just now"
 
 
-def _progress(entity: Entity) -> tuple[int, int, int]:
-    apps = entity.counts.get(EntityType.APP.value, {})
-    done = sum(n for s, n in apps.items() if s in DONE_STATES)
-    failed = sum(n for s, n in apps.items() if state_rank(s) == FAILED_RANK)
-    return done, sum(apps.values()), failed
+def _last_transition(entity: Entity) -> str:
+    return f"last transition {exact_time(entity.updated_at)}"

@@ -1,11 +1,16 @@
-"""/admin/audit: the latest audit entries, filtered by user and action (admins only)."""
+"""/admin/audit: the latest audit entries, filtered by user and action (admins only).
+
+The audit file can be large (it is read from the end, up to several MB), so it is read in a worker thread
+(``run.io_bound``), never on the event loop that serves every other page.
+"""
 
 from __future__ import annotations
 
-from nicegui import APIRouter, ui
+from nicegui import APIRouter, run, ui
 
 from ... import services as services_module
 from ...core.audit import read_entries
+from ...core.config import Settings
 from ..frame import frame
 from .admin_users import admin_only
 
@@ -18,20 +23,24 @@ COLUMNS = [
 ]
 
 
+async def load_rows(settings: Settings, user: str, action: str) -> list[dict]:
+    """Table rows of the latest matching entries, read off the event loop."""
+    entries = await run.io_bound(
+        read_entries, settings, limit=LIMIT, user=user.strip() or None, action=action.strip() or None
+    )
+    # io_bound returns None when the app is shutting down
+    return [{**{c["field"]: e.get(c["field"]) for c in COLUMNS}, "key": i} for i, e in enumerate(entries or [])]
+
+
 @router.page("/admin/audit")
-def admin_audit_page(user: str = "", action: str = "") -> None:
+async def admin_audit_page(user: str = "", action: str = "") -> None:
     """Newest first; the user filter matches exactly, the action filter by prefix (e.g. ``login``)."""
     if admin_only("Audit log") is None:
         return
     settings = services_module.current().settings
 
-    def rows() -> list[dict]:
-        entries = read_entries(settings, limit=LIMIT, user=user_filter.value.strip() or None,
-                               action=action_filter.value.strip() or None)
-        return [{**{c["field"]: e.get(c["field"]) for c in COLUMNS}, "key": i} for i, e in enumerate(entries)]
-
-    def apply() -> None:
-        table.rows = rows()
+    async def apply() -> None:
+        table.rows = await load_rows(settings, user_filter.value or "", action_filter.value or "")
 
     with frame("Audit log"):
         with ui.row().classes("items-end gap-2"):
@@ -42,6 +51,6 @@ def admin_audit_page(user: str = "", action: str = "") -> None:
             ui.button("Filter", icon="filter_list", on_click=apply).mark("apply-filter")
             ui.button("Refresh", icon="refresh", on_click=apply).props("flat")
         ui.label(f"Latest {LIMIT} entries, newest first.").classes("text-caption")
-        table = ui.table(columns=COLUMNS, rows=rows(), row_key="key").classes("w-full").mark("audit-table")
+        table = ui.table(columns=COLUMNS, rows=[], row_key="key").classes("w-full").mark("audit-table")
         table.props("dense wrap-cells")
-
+    await apply()

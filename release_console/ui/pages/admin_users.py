@@ -8,6 +8,7 @@ from nicegui import APIRouter, ui
 
 from ... import services as services_module
 from ...accounts.errors import AccountError
+from ...accounts.models import Principal
 from ...accounts.service import AccountsService
 from ...core.audit import audit
 from .. import auth
@@ -24,7 +25,7 @@ COLUMNS = [
 ]
 
 
-def admin_only(title: str) -> auth.SessionUser | None:
+def admin_only(title: str) -> Principal | None:
     """The signed-in admin, or None after rendering a clear refusal for viewers."""
     user = auth.current_user()
     if user is not None and user.is_admin:
@@ -107,20 +108,21 @@ def admin_users_page() -> None:
                     return selected.value or ""
 
                 ui.button("Set role", on_click=lambda: run(
-                    "account.role", target(), lambda: accounts.set_role(target(), role.value), "role changed"
+                    "account.role", target(), lambda: accounts.update_user(target(), role=role.value), "role changed"
                 )).mark("set-role")
                 ui.button("Enable", on_click=lambda: run(
-                    "account.enable", target(), lambda: accounts.set_enabled(target(), True), "enabled"
+                    "account.enable", target(), lambda: accounts.update_user(target(), enabled=True), "enabled"
                 )).mark("enable")
                 ui.button("Disable", on_click=lambda: run(
-                    "account.disable", target(), lambda: accounts.set_enabled(target(), False), "disabled"
+                    "account.disable", target(), lambda: accounts.update_user(target(), enabled=False), "disabled"
                 )).mark("disable")
             with ui.row().classes("items-end gap-2"):
                 reset = ui.input("New password", password=True).mark("reset-password")
 
                 async def reset_password() -> None:
-                    await run("account.password", target(), lambda: accounts.set_password(target(), reset.value or ""),
-                              "password changed")
+                    new_password = reset.value or ""
+                    await run("account.password", target(),
+                              lambda: accounts.update_user(target(), password=new_password), "password changed")
                     reset.value = ""
 
                 ui.button("Reset password", on_click=reset_password).mark("reset")

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from loguru import logger
 from nicegui import APIRouter, ui
 
 from ... import services
 from ...domain.ids import EntityType, InvalidEntityId, parse_entity_id
 from ...domain.states import CANONICAL_STATES
+from ...readpath.errors import ReadPathError
 from ..components.badges import set_badge_state, state_badge
 from ..components.entity_panel import EntityPanel
-from ..components.errors import ERROR_TITLES, error_card, error_code
+from ..components.errors import ERROR_TITLES, UNEXPECTED, error_card, error_code
 from ..components.final_summary import final_summary_card
 from ..components.freshness import FreshnessLabel
-from ..components.progress import progress_bar, update_progress
+from ..components.progress import failed_apps, progress_bar, update_progress
 from ..components.tree import ReleaseTreeView
 from ..components.url_params import entity_param, shown, state_param, text_param
 from ..components.urls import release_path, temporal_workflow_url, with_query
@@ -43,9 +45,14 @@ async def release_page(
         await ui.context.client.connected()
         try:
             mirror = await services.current().mirrors.get(release_id)
-        except Exception as exc:  # the read path's errors carry a code; anything else is shown as unreachable
+        except ReadPathError as exc:  # expected problems: a code and a message safe to show
             spinner.delete()
-            error_card(error_code(exc), str(exc) if hasattr(exc, "code") else "Temporal could not be reached.")
+            error_card(exc.code, str(exc))
+            return
+        except Exception:  # a bug: logged with its traceback, never shown
+            logger.exception("release page {} failed to load", release_id)
+            spinner.delete()
+            error_card(UNEXPECTED, f"The console failed to load {release_id}; the error has been logged.")
             return
         spinner.delete()
         with page.banner:
@@ -101,7 +108,7 @@ class ReleaseView:
             ui.label(root.id).classes("text-2xl font-bold font-mono break-all").mark("release-title")
             self.state_badge = state_badge(root.state).classes("text-base").mark("release-state")
             self.bar = progress_bar(done, total, failed=self._failed(), width="w-64")
-            self.progress_label = ui.label(f"{done}/{total} apps done").mark("release-progress")
+            self.progress_label = ui.label(self._progress_text()).mark("release-progress")
             ui.space()
             self.freshness = FreshnessLabel(self.settings.MIRROR_POLL_SECONDS)
             link = temporal_workflow_url(self.settings.temporal_ui_url, self.settings.TEMPORAL_NAMESPACE, root.id)
@@ -193,16 +200,17 @@ class ReleaseView:
         done, total = tree.progress()
         set_badge_state(self.state_badge, tree.root.state)
         update_progress(self.bar, done, total, failed=self._failed())
-        self.progress_label.set_text(f"{done}/{total} apps done")
+        self.progress_label.set_text(self._progress_text())
         self.tree.refresh()
         self.panel.refresh(tree)
 
     def _failed(self) -> int:
-        from ..components.tree import FAILED_RANK
-        from ..theme import state_rank
+        return failed_apps(self.mirror.tree.root.counts.get(EntityType.APP.value, {}))
 
-        apps = self.mirror.tree.root.counts.get("app", {})
-        return sum(n for s, n in apps.items() if state_rank(s) == FAILED_RANK)
+    def _progress_text(self) -> str:
+        tree = self.mirror.tree
+        done, total = tree.progress()
+        return f"{done}/{total} apps done ({tree.percent_done()}%)"
 
     def _update_banner(self) -> None:
         error = self.mirror.error

@@ -1,4 +1,8 @@
-"""``/``: every release with state, progress, app counts and last change; live, filterable, sortable, paged."""
+"""``/``: every release with state, progress, app counts and last change; live, filterable, sortable, paged.
+
+The shared release list notifies its listeners only when it changed; a page filters and sorts it again only then,
+or when the user changes a filter, the order or the page — never on every timer tick.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,10 @@ from typing import Any
 from nicegui import APIRouter, ui
 
 from ... import services
+from ...domain.ids import EntityType
 from ..components.badges import count_chips, state_badge
 from ..components.freshness import FreshnessLabel
-from ..components.progress import progress_bar
+from ..components.progress import failed_apps, progress_bar
 from ..components.time_ago import exact_time, parse_time, time_ago
 from ..components.url_params import choice_param, page_param, state_param, text_param
 from ..components.urls import release_path, temporal_workflow_url, with_query
@@ -32,11 +37,8 @@ MAX_QUERY_LENGTH = 140
 
 
 def app_counts(item: Any) -> dict[str, int]:
-    """Apps per state of a list item (accepts {state: n} or {type: {state: n}})."""
-    counts = getattr(item, "counts", None) or {}
-    if any(isinstance(v, dict) for v in counts.values()):
-        counts = counts.get("app", {})
-    return {str(s): int(n) for s, n in counts.items() if n}
+    """Apps per state of a list item (its counts are ``{type: {state: n}}``)."""
+    return {state: n for state, n in item.counts.get(EntityType.APP.value, {}).items() if n}
 
 
 def sort_items(items: list[Any], sort: str) -> list[Any]:
@@ -90,6 +92,10 @@ class ReleaseListView:
         self.order: list[str] = []
         self.banner_key: object = ()
         self._ticks = 0
+        self._matching: list[Any] = []
+        self._source_changed = True
+        remove = self.source.add_listener(self._on_source_changed)
+        ui.context.client.on_delete(remove)
         with ui.row().classes("w-full items-center gap-2"):
             ui.label("Releases").classes("text-2xl font-bold")
             self.total_label = ui.label("").classes("opacity-70").mark("release-total")
@@ -109,10 +115,12 @@ class ReleaseListView:
         with ui.card().classes("w-full p-0"):
             self.table = ui.column().classes("w-full gap-0").mark("release-rows")
         self.pager = ui.row().classes("w-full justify-center")
-        self.source.touch()
         self.render()
         self._banner()
         ui.timer(TICK_SECONDS, self.tick)
+
+    def _on_source_changed(self, _source: Any) -> None:
+        self._source_changed = True
 
     # ---- state changes from the controls ---------------------------------------------------------
     def set_filter(self, state: str | None) -> None:
@@ -121,18 +129,18 @@ class ReleaseListView:
             return
         self.state_filter = state or None
         self.page = 1
-        self.render()
+        self.render(recompute=True)
 
     def set_sort(self, sort: str) -> None:
         """Change the order."""
         self.sort = sort if sort in SORTS else "updated"
-        self.render()
+        self.render(recompute=True)
 
     def set_query(self, text: str) -> None:
         """Show only releases whose id contains ``text``."""
         self.query = text_param(text, MAX_QUERY_LENGTH)
         self.page = 1
-        self.render()
+        self.render(recompute=True)
 
     def set_page(self, page: int) -> None:
         """Go to another page of results."""
@@ -140,22 +148,30 @@ class ReleaseListView:
         self.render()
 
     # ---- rendering -----------------------------------------------------------------------------
-    def visible(self) -> tuple[list[Any], int]:
-        """The items on the current page and the number matching the filters."""
+    def _recompute(self) -> None:
+        """Filter and sort the shared list for this page's controls (only when the list or a control changed)."""
+        self._source_changed = False
         items = list(self.source.items)
         if self.state_filter:
             items = [i for i in items if i.state == self.state_filter]
         if self.query:
             needle = self.query.lower()
             items = [i for i in items if needle in i.id.lower()]
+        self._matching = sort_items(items, self.sort)
+
+    def visible(self) -> tuple[list[Any], int]:
+        """The items on the current page and the number matching the filters."""
+        items = self._matching
         pages = max(1, -(-len(items) // PAGE_SIZE))
         self.page = min(self.page, pages)
         start = (self.page - 1) * PAGE_SIZE
-        return sort_items(items, self.sort)[start : start + PAGE_SIZE], len(items)
+        return items[start : start + PAGE_SIZE], len(items)
 
-    def render(self) -> None:
+    def render(self, *, recompute: bool = False) -> None:
         """Bring controls, summary, rows and pager up to date with the list source."""
-        everything = list(self.source.items)
+        if recompute or self._source_changed:
+            self._recompute()
+        everything = self.source.items
         shown, matching = self.visible()
         by_state = Counter(i.state for i in everything)
         self._render_summary(by_state, len(everything))
@@ -215,8 +231,7 @@ class ReleaseListView:
             state_badge(item.state).classes("w-24 justify-center")
             with ui.row().classes("items-center gap-2 no-wrap w-56"):
                 counts = app_counts(item)
-                failed = sum(n for s, n in counts.items() if state_rank(s) == 0)
-                progress_bar(item.apps_done, item.apps_total, failed=failed, width="w-32")
+                progress_bar(item.apps_done, item.apps_total, failed=failed_apps(counts), width="w-32")
                 ui.label(f"{item.apps_done}/{item.apps_total}").classes("text-xs opacity-70")
             with ui.element("div").classes("grow min-w-0 overflow-hidden"):
                 count_chips(counts, on_click=None)
@@ -247,16 +262,12 @@ class ReleaseListView:
 
     # ---- live updates ----------------------------------------------------------------------------
     def tick(self) -> None:
-        """Re-render what changed; refresh the 'ago' labels every few seconds."""
+        """Re-render when the shared list changed; refresh the 'ago' labels every few seconds."""
         self._ticks += 1
-        self.source.touch()  # keeps the shared list refreshing while someone looks at it
-        shown, _ = self.visible()
-        changed = [i.id for i in shown] != self.order or any(
-            row_signature(i) != self.rows.get(i.id, ((), None, None))[0] for i in shown
-        )
-        if changed:
+        if self._source_changed:
             self.render()
         elif self._ticks % 10 == 0:
+            shown, _ = self.visible()
             for item in shown:
                 stamp = self.rows[item.id][2]
                 if stamp is not None:
