@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from release_console.domain.plan import InvalidPlan, PlanNode, flatten_plan, validate_plan
+from release_console.domain.ids import EntityId, EntityType, InvalidEntityId
+from release_console.domain.plan import MAX_PLAN_ENTITIES, InvalidPlan, PlanNode, flatten_plan, validate_plan
 from release_console.temporal.releases import build_plan
 
 
@@ -34,6 +37,32 @@ def refused(plan: PlanNode, **kwargs) -> str:
 def test_a_regular_plan_is_valid_and_counted() -> None:
     plan = build_plan("rel-001", waves=3, clusters_per_wave=4, apps_per_bundle=5)
     assert validate_plan(plan, release_id="release:rel-001") == 1 + 3 + 3 * 4 * 2 + 3 * 4 * 5
+
+
+def test_plans_up_to_the_entity_cap_are_valid_and_larger_ones_refused() -> None:
+    # one wave, one cluster, one bundle: the rest are apps (4 entities above them)
+    def plan_of(entities: int) -> PlanNode:
+        apps = [app(f"a{i}") for i in range(entities - 4)]
+        return release(wave("w1", cluster("c1", *apps)))
+
+    assert validate_plan(plan_of(MAX_PLAN_ENTITIES)) == MAX_PLAN_ENTITIES
+    assert f"more than {MAX_PLAN_ENTITIES} entities" in refused(plan_of(MAX_PLAN_ENTITIES + 1))
+
+
+@given(st.text(alphabet=st.sampled_from("app:.-_xX9é \n"), max_size=12) | st.sampled_from(
+    ["app:.", "app:..", "app:...", "app:.a", "app:" + "x" * 128, "app:" + "x" * 129, "App:x", "app:x\n"]
+))
+def test_plan_validation_accepts_exactly_the_app_ids_the_parser_accepts(candidate: str) -> None:
+    try:
+        parsed = EntityId.parse(candidate)
+        parser_ok = parsed.type is EntityType.APP
+    except InvalidEntityId:
+        parser_ok = False
+    plan = release(wave("w1", cluster("c1", PlanNode(candidate))))
+    if parser_ok:
+        assert validate_plan(plan) == 5
+    else:
+        assert refused(plan).startswith("child of bundle:c1-b0: entity id")  # the parser's own message
 
 
 def test_minimal_plans_are_valid() -> None:

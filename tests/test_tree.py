@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import gc
 import json
 from collections import Counter
 
@@ -10,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from release_console.domain.tree import ReleaseTree, UnknownEntity, change_json_size
+from release_console.domain.tree import ReleaseTree, UnknownEntity, change_json_size, paused_gc
 from release_console.temporal.releases import build_plan
 from release_console.workflows import views
 from release_console.workflows.contract import RESULT_BYTES_BUDGET, ChangesRequest, ChildrenRequest, SnapshotRequest
@@ -79,9 +80,24 @@ def test_rollups_always_match_a_recount(batches: list[list[tuple[int, str]]]) ->
     ids = list(tree.entities)
     for batch in batches:
         tree.apply([(ids[i], s) for i, s in batch], T0)
+    rebuilt = ReleaseTree(tree.rows())  # a load computes the same rollups in one bottom-up pass
     for node in ids:
         assert tree.get(node).counts == recount(tree, node)
+        assert rebuilt.get(node).counts == recount(tree, node)
     assert tree.version == len(batches)
+
+
+def test_paused_gc_restores_the_collector_and_leaves_nesting_to_the_outermost() -> None:
+    assert gc.isenabled()
+    with paused_gc():
+        assert not gc.isenabled()
+        with paused_gc():
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # the inner block found it paused: it stays paused
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError), paused_gc():
+        raise RuntimeError("a failed build")
+    assert gc.isenabled()
 
 
 def test_apply_stamps_time_and_bumps_version_per_batch() -> None:

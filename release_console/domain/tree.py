@@ -5,8 +5,10 @@ The same class serves the workflow (deterministic, no I/O) and the console's mir
 
 from __future__ import annotations
 
+import gc
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,22 +58,37 @@ class ReleaseTree:
         self.log_floor = version
         self._order: list[str] | None = None
         """Changes with a version above log_floor are all still in ``changes``."""
-        for entity_id, parent, state, updated_at in rows:
-            self._add(entity_id, parent, state, updated_at)
-        self.root_id = next(iter(self.entities), None)
+        entities = self.entities
+        with paused_gc():
+            for entity_id, parent, state, updated_at in rows:
+                entities[entity_id] = Entity(entity_id, entity_type_of(entity_id), state, updated_at, parent)
+                if parent is not None:
+                    entities[parent].children.append(entity_id)
+            self._roll_up()
+        self.root_id = next(iter(entities), None)
 
     @classmethod
     def from_plan(cls, plan: PlanNode, **kwargs: Any) -> ReleaseTree:
         """Build from a validated plan."""
         return cls(flatten_plan(plan), **kwargs)
 
-    def _add(self, entity_id: str, parent: str | None, state: str, updated_at: str | None) -> None:
-        entity = Entity(entity_id, entity_type_of(entity_id), state, updated_at, parent)
-        self.entities[entity_id] = entity
-        if parent is not None:
-            self.entities[parent].children.append(entity_id)
-            for ancestor in self.ancestors(entity):
-                _bump(ancestor.counts, entity.type.value, state, 1)
+    def _roll_up(self) -> None:
+        """Compute every node's descendant counts in one bottom-up pass (rows come parents first).
+
+        Each node adds itself and its own counts to its parent only: O(entities), not O(entities × depth),
+        so a 100,000-app tree builds well inside a workflow task's deadlock timeout.
+        """
+        entities = self.entities
+        for entity in reversed(entities.values()):
+            if entity.parent is None:
+                continue
+            into = entities[entity.parent].counts
+            own = into.setdefault(entity.type.value, {})
+            own[entity.state] = own.get(entity.state, 0) + 1
+            for type_name, by_state in entity.counts.items():
+                target = into.setdefault(type_name, {})
+                for state, n in by_state.items():
+                    target[state] = target.get(state, 0) + n
 
     # ---- reading -------------------------------------------------------------------------------
     @property
@@ -200,6 +217,24 @@ def change_json_size(change: Change) -> int:
 def row_json_size(row: EntityRow) -> int:
     """About how many bytes one ``[id, parent, state, updated_at]`` row takes in JSON."""
     return 24 + sum(len(part) for part in row if part)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector while a large tree is built.
+
+    Building 100,000 entities allocates ~300,000 containers, and every few hundred allocations the collector
+    re-scans the growing heap: that alone costs about half of the build. Nothing built here is garbage, so
+    collection simply waits until the block ends (reference counting still frees memory as usual). Nested
+    uses keep the outermost caller in charge of re-enabling it.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def percent(done: int, total: int) -> int:
