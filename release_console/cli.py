@@ -11,8 +11,10 @@ import sys
 from loguru import logger
 from pydantic import ValidationError
 
+from .accounts.first_admin import StartupError, require_first_admin_password
 from .core.config import Settings, get_settings
 from .temporal.embedded import port_in_use
+from .temporal.search_attributes import register_search_attributes
 
 
 def _settings_or_exit() -> Settings:
@@ -34,6 +36,11 @@ def serve() -> None:
     from .app import setup
 
     settings = _settings_or_exit()
+    try:
+        require_first_admin_password(settings)  # before anything starts: no Temporal, no worker, no port
+    except StartupError as exc:
+        print(f"release-console: configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     if not _testing() and port_in_use(settings.PORT):
         print(
             f"release-console: port {settings.PORT} is already in use; "
@@ -83,6 +90,7 @@ async def _worker(settings: Settings) -> None:
     from .temporal.worker import build_worker
 
     client = await connect(settings)
+    await register_search_attributes(client, settings.TEMPORAL_RPC_TIMEOUT_SECONDS)  # the workflow upserts them
     logger.info("worker polling task queue {} on {}", settings.TEMPORAL_TASK_QUEUE, settings.temporal_address)
     await build_worker(client, settings).run()
 
@@ -91,7 +99,9 @@ async def _demo(settings: Settings) -> None:
     from .demo import run_demo
     from .temporal.client import connect
 
-    await run_demo(await connect(settings), settings)
+    client = await connect(settings)
+    await register_search_attributes(client, settings.TEMPORAL_RPC_TIMEOUT_SECONDS)  # its releases upsert them
+    await run_demo(client, settings)
 
 
 def main(argv: list[str] | None = None) -> None:

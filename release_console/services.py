@@ -25,7 +25,7 @@ from .readpath.release_list import ReleaseList
 from .readpath.stats import ReadPathStats
 from .temporal.client import connect
 from .temporal.embedded import EmbeddedTemporal, start_embedded
-from .temporal.search_attributes import ensure_search_attributes
+from .temporal.search_attributes import register_search_attributes
 from .temporal.worker import build_worker
 from .workflows.contract import DEFAULT_WORKFLOW_TYPE
 
@@ -54,13 +54,7 @@ class Services:
         if self.settings.embedded:
             self.embedded = await start_embedded(self.settings)
         self.client = await self._connect()
-        try:
-            added = await ensure_search_attributes(self.client, self.settings.TEMPORAL_RPC_TIMEOUT_SECONDS)
-        except Exception as exc:
-            logger.warning("could not check/register the release search attributes ({}): {}", type(exc).__name__, exc)
-        else:
-            if added:
-                logger.info("registered search attributes {}", ", ".join(added))
+        await register_search_attributes(self.client, self.settings.TEMPORAL_RPC_TIMEOUT_SECONDS)
         if self.settings.RUN_WORKER and not self.client.service_client.config.lazy:
             self.worker = build_worker(self.client, self.settings)
             self.tasks.append(asyncio.create_task(self.worker.run(), name="worker"))

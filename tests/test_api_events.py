@@ -183,3 +183,24 @@ async def test_resume_point_outside_the_log_asks_the_client_to_reload(api, admin
     reload = next(e for e in events if e["event"] == "reload")
     assert reload["data"]["version"] == 1
     assert not any(e["event"] == "change" for e in events)
+
+
+async def test_a_mirror_reload_is_announced_not_skipped(api, admin_headers, client, settings, unique):
+    from release_console.workflows.contract import DEFAULT_WORKFLOW_TYPE, ReleaseWorkflowInput
+
+    key = f"sse-rl-{unique}"
+    plan = build_plan(key, waves=1, clusters_per_wave=1, apps_per_bundle=5)
+    await client.start_workflow(  # a workflow that keeps only 2 changes: one batch of 5 moves its log past any reader
+        DEFAULT_WORKFLOW_TYPE, ReleaseWorkflowInput(plan=plan, changes_kept=2), id=plan.id,
+        task_queue=settings.TEMPORAL_TASK_QUEUE,
+    )
+    url = f"http://test{API}/releases/{plan.id}/events"
+    async with event_stream(url, admin_headers) as stream:
+        await stream.until(lambda e: e[-1]["event"] == "hello")
+        result = await report(client, plan.id, [(f"app:{key}-w1-c1-a{i}", "deployed") for i in range(1, 6)])
+        events = await stream.until(lambda e: any(x["event"] == "reload" for x in e))
+    reload = next(e for e in events if e["event"] == "reload")
+    assert reload["data"]["version"] == result.version and reload["id"] == str(result.version)
+    assert "fetch it again" in reload["data"]["reason"]
+    detail = (await api.get(f"{API}/releases/{plan.id}/entities/app:{key}-w1-c1-a1", headers=admin_headers)).json()
+    assert detail["entity"]["state"] == "deployed"  # the reloaded mirror has the change the stream could not replay

@@ -60,6 +60,35 @@ async def test_api_events_are_audited_without_secrets(api: httpx.AsyncClient) ->
     assert listed.json()[0]["time"] >= listed.json()[-1]["time"]  # newest first
 
 
+async def test_account_changes_and_throttled_logins_are_audited_without_secrets(api: httpx.AsyncClient) -> None:
+    settings = get_settings()
+    name, first, second = f"audit-ch-{uuid.uuid4().hex[:8]}", f"pw1-{uuid.uuid4().hex}", f"pw2-{uuid.uuid4().hex}"
+    admin = await login_headers(api, ADMIN_USERNAME, ADMIN_PASSWORD)
+    assert (await api.post("/api/v1/users", json={"username": name, "password": first}, headers=admin)).status_code \
+        == 201
+    changed = await api.patch(f"/api/v1/users/{name}", json={"password": second, "role": "admin", "enabled": False},
+                              headers=admin)
+    assert changed.status_code == 200
+    assert (await api.delete(f"/api/v1/users/{name}", headers=admin)).status_code == 204
+    wrong = f"wrong-{uuid.uuid4().hex}"
+    codes = [
+        (await api.post("/api/v1/login/access-token", data={"username": name, "password": wrong})).status_code
+        for _ in range(settings.LOGIN_MAX_FAILURES + 1)
+    ]
+    assert codes[-1] == 429
+
+    mine = [e for e in lines() if name in (e["user"], e["target"])]
+    by_action = {e["action"]: e for e in mine}
+    change = by_action["account.change"]
+    assert (change["outcome"], change["user"], change["fields"], change["new_role"], change["enabled"]) == (
+        "ok", ADMIN_USERNAME, "password,role,enabled", "admin", False
+    )
+    assert by_action["account.delete"]["outcome"] == "ok"
+    assert by_action["login.throttled"]["outcome"] == "denied"
+    assert all(set(e) >= FIELDS and e["request_id"] for e in mine)
+    assert_no_secrets(first, second, wrong, ADMIN_PASSWORD)
+
+
 async def test_ui_events_are_audited_and_shown_on_the_admin_page(user: User) -> None:
     await log_in(user, ADMIN_USERNAME, "definitely-wrong-password")
     await user.should_see("Incorrect username or password", retries=WAIT)
@@ -68,6 +97,7 @@ async def test_ui_events_are_audited_and_shown_on_the_admin_page(user: User) -> 
     entries = read_entries(get_settings(), limit=50, user=ADMIN_USERNAME)
     actions = [e["action"] for e in entries]
     assert "page.view" in actions and "login.success" in actions and "login.failure" in actions
+    assert all(e["request_id"] for e in entries)  # UI events too (a fresh id per event)
     view = next(e for e in entries if e["action"] == "page.view")
     assert view["target"] == "/admin/audit" and view["role"] == "admin"
 

@@ -164,3 +164,35 @@ async def test_too_long_password_gets_a_clear_message(user: User) -> None:
     user.find(marker="new-password").type("é" * 40)  # 80 bytes of UTF-8
     user.find(marker="create-user").click()
     await user.should_see("longer than 72 bytes", retries=WAIT)
+
+
+async def test_session_cookie_is_httponly_and_samesite_lax(user: User) -> None:
+    response = await user.http_client.get("/login")
+    [cookie] = [c for c in response.headers.get_list("set-cookie") if c.startswith("session=")]
+    flags = {part.strip().lower() for part in cookie.split(";")[1:]}
+    assert {"httponly", "samesite=lax"} <= flags
+    assert "secure" not in flags  # served over plain http in this test
+
+
+def test_session_cookie_is_secure_when_the_public_url_is_https() -> None:
+    from starlette.applications import Starlette
+    from starlette.middleware.sessions import SessionMiddleware
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+    from starlette.testclient import TestClient
+
+    from release_console.core.config import Settings
+    from release_console.ui.auth import session_middleware_kwargs
+
+    def touch(request: Request) -> PlainTextResponse:
+        request.session["seen"] = True
+        return PlainTextResponse("ok")
+
+    for public_url, secure in (("https://console.example.com", True), ("http://localhost:8080", False), (None, False)):
+        kwargs = session_middleware_kwargs(Settings(PUBLIC_URL=public_url))
+        app = Starlette(routes=[Route("/", touch)])
+        app.add_middleware(SessionMiddleware, secret_key="k" * 40, **kwargs)
+        cookie = TestClient(app).get("/").headers["set-cookie"].lower()
+        assert ("; secure" in cookie) is secure, (public_url, cookie)
+        assert "httponly" in cookie and "samesite=lax" in cookie

@@ -164,3 +164,15 @@ def test_default_secret_refused_outside_local_mode(tmp_path: Path):
     assert result.returncode == 2
     assert "SECRET_KEY" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_missing_first_admin_password_refused_outside_local_mode(tmp_path: Path):
+    temporal_port = _free_port_pair()
+    env = _env(tmp_path / "data", _free_port(), temporal_port, ENVIRONMENT="production", SECRET_KEY="s" * 40)
+    env.pop("FIRST_ADMIN_PASSWORD", None)
+    result = _run_console(env)
+    assert result.returncode == 2
+    assert "FIRST_ADMIN_PASSWORD" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not port_in_use(temporal_port)  # refused before the embedded Temporal server was started
+    assert not (tmp_path / "data" / "temporal.sqlite").exists()

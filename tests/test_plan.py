@@ -65,6 +65,13 @@ def test_plan_validation_accepts_exactly_the_app_ids_the_parser_accepts(candidat
         assert refused(plan).startswith("child of bundle:c1-b0: entity id")  # the parser's own message
 
 
+def test_a_plan_with_more_than_32_different_states_is_refused() -> None:
+    apps = [app(f"a{i}", f"custom-{i}") for i in range(31)]  # 31 custom states + "pending" above them: 32
+    assert validate_plan(release(wave("w1", cluster("c1", *apps)))) == 35
+    message = refused(release(wave("w1", cluster("c1", *apps, app("a31", "custom-31")))))
+    assert message == "release:r1: the plan uses 33 different states; a release may use at most 32"
+
+
 def test_minimal_plans_are_valid() -> None:
     assert validate_plan(release()) == 1
     assert validate_plan(release(wave("w1"))) == 2

@@ -27,6 +27,7 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
 from release_console.domain.plan import InvalidPlan, PlanNode
+from release_console.domain.states import StateKind, state_kind
 from release_console.temporal.releases import build_plan, report, start_release
 from release_console.workflows.contract import (
     MEMO_SUMMARY,
@@ -259,6 +260,10 @@ async def test_snapshot_query(client, small):
         (lambda k: [(f"app:{k}-w1-c1-a1", "x" * 200)], "state is 200 characters long; at most 64"),
         (lambda k: [(f"app:{k}-w1-c1-a1", "deployed")] * 1001, "batch has 1001 transitions; at most 1000"),
         (lambda k: [], "batch is empty"),
+        (
+            lambda k: [(f"app:{k}-w1-c1-a1", f"custom-{i}") for i in range(31)],
+            "already uses 2 and a release may use at most 32 different states",
+        ),
     ],
     ids=[
         "malformed",
@@ -270,6 +275,7 @@ async def test_snapshot_query(client, small):
         "200-char-state",
         "oversized",
         "empty-batch",
+        "too-many-states",
     ],
 )
 async def test_validator_rejects_the_whole_batch_and_records_nothing(client, small, make_batch, message):
@@ -281,6 +287,22 @@ async def test_validator_rejects_the_whole_batch_and_records_nothing(client, sma
     changes = await handle.query(QUERY_CHANGES, ChangesRequest(since_version=0), result_type=ChangesResult)
     assert [c.id for c in changes.changes] == [f"app:{key}-w2-c1-a1"]
     assert (await memo_summary(client, release_id))["version"] == 1
+
+
+async def test_foreign_states_are_accepted_up_to_the_distinct_state_cap(client, settings, unique):
+    key = f"fs-{unique}"
+    plan = build_plan(key, waves=1, clusters_per_wave=1, apps_per_bundle=40)
+    handle = await start_release(client, settings, plan)
+    apps = [f"app:{key}-w1-c1-a{i}" for i in range(1, 41)]
+    foreign = [f"Waiting For Approval {i}" for i in range(31)]  # with "pending": 32 states in use
+    result = await report(client, plan.id, list(zip(apps, foreign, strict=False)))
+    assert result.applied == 31
+    view = await handle.query(QUERY_ENTITY, apps[7], result_type=EntityView)
+    assert view.state == foreign[7] and state_kind(view.state) is StateKind.UNKNOWN  # kept as-is, shown as unknown
+    message = await rejected(client, plan.id, [(apps[35], "one more")])
+    assert "already uses 32 and a release may use at most 32 different states" in message
+    moved = await report(client, plan.id, [(apps[35], foreign[0])])  # a state already in use is fine
+    assert moved.version == result.version + 1
 
 
 async def test_validator_rejects_malformed_payload_shapes(client, small):

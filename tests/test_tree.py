@@ -265,6 +265,20 @@ def test_summary_and_entity_views() -> None:
     assert (cluster.type, cluster.parent, cluster.child_count) == ("cluster", "wave:r-w1", 1)
 
 
+def test_summary_waves_stop_at_the_byte_budget_whatever_the_release() -> None:
+    # 200 waves, each with 31 long foreign states among its apps (plus pending): rollups as big as a release allows
+    tree = ReleaseTree.from_plan(build_plan("big", waves=200, clusters_per_wave=1, apps_per_bundle=31))
+    states = [f"{i:02d}-" + "s" * 60 for i in range(31)]
+    for wave in range(1, 201):
+        tree.apply([(f"app:big-w{wave}-c1-a{a + 1}", state) for a, state in enumerate(states)], T0)
+    summary = views.summary_view(tree)
+    size = len(json.dumps(dataclasses.asdict(summary)))
+    assert size <= RESULT_BYTES_BUDGET + 4096 and 0 < len(summary.waves) < 200  # trimmed, not refused
+    assert [w.id for w in summary.waves] == [f"wave:big-w{i}" for i in range(1, len(summary.waves) + 1)]
+    assert summary.counts["wave"] == {"pending": 200}  # the total stays known
+    print(f"summary of 200 maximal waves: {len(summary.waves)} waves in {size / 1024:.0f} KiB")
+
+
 def test_changes_and_snapshot_views() -> None:
     tree = small_tree()
     batches_of(tree, [2, 2])

@@ -14,6 +14,7 @@ from release_console.core.config import Settings
 from release_console.domain.plan import PlanNode
 from release_console.services import current
 from release_console.temporal.releases import report
+from release_console.temporal.worker import build_worker
 from release_console.ui.components.time_ago import exact_time
 from release_console.workflows.contract import ReleaseWorkflowInput
 from tests.ui_helpers import login, see, start, texts, wait_until
@@ -136,7 +137,9 @@ async def test_unknown_release_is_not_found(user: User, unique: str) -> None:
     await see(user, marker="back-link")
 
 
-async def test_release_without_worker_says_so(user: User, client: Client, unique: str) -> None:
+async def test_release_without_worker_says_so_and_recovers_when_one_polls(
+    user: User, client: Client, settings: Settings, unique: str
+) -> None:
     release_id = f"release:noworker-{unique}"
     await client.start_workflow(
         "ReleaseWorkflow",
@@ -147,6 +150,12 @@ async def test_release_without_worker_says_so(user: User, client: Client, unique
     )
     await login(user, f"/releases/{release_id}")
     await see(user, marker="error-worker_not_responding", timeout=30)
+    await see(user, "The page retries on its own.")
+    # a worker starts polling that task queue: the open page notices on a retry and draws the release
+    late = settings.model_copy(update={"TEMPORAL_TASK_QUEUE": f"nobody-polls-{unique}"})
+    async with build_worker(client, late):
+        await see(user, marker="release-title", timeout=30)
+    await user.should_not_see(marker="error-worker_not_responding")
 
 
 async def test_terminated_release_shows_final_summary(

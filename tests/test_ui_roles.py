@@ -89,3 +89,41 @@ async def test_viewer_promoted_to_admin_gets_the_links_on_the_next_page(user: Us
     await see(user, marker="users-table")
     await see(user, "admin", marker="current-role")
     assert set(ADMIN_PATHS) <= link_targets(user)
+
+
+async def new_admin() -> str:
+    """A second admin account (so it can be demoted: the first admin stays)."""
+    name = await new_viewer()
+    await services_module.current().accounts.set_role(name, "admin")
+    return name
+
+
+async def test_admin_demoted_while_the_users_page_is_open_cannot_act_and_loses_the_page(
+    user: User, settings: Settings
+) -> None:
+    name = await new_admin()
+    await login(user, "/admin/users", name, VIEWER_PASSWORD)
+    await see(user, marker="users-table")
+    accounts = services_module.current().accounts
+    await accounts.set_role(name, "viewer")  # by another admin, elsewhere
+    # an action clicked before the page's refresh tick notices is refused all the same
+    created = f"sneaky-{uuid.uuid4().hex[:8]}"
+    user.find(marker="new-username").type(created)
+    user.find(marker="new-password").type("sneaky-password-1")
+    user.find(marker="create-user").click()
+    await see(user, "This page needs the admin role.", marker="forbidden")
+    assert created not in {u.username for u in accounts.list_users()}
+    await wait_until(
+        lambda: read_entries(settings, user=name, action="account.create"), what="the refused action's audit line"
+    )
+    [refused] = read_entries(settings, user=name, action="account.create")
+    assert (refused["outcome"], refused["role"], refused["target"]) == ("denied", "viewer", created)
+
+
+async def test_open_admin_page_is_withdrawn_at_the_next_tick_after_a_demotion(user: User) -> None:
+    name = await new_admin()
+    await login(user, "/admin/audit", name, VIEWER_PASSWORD)
+    await see(user, marker="audit-table")
+    await services_module.current().accounts.set_role(name, "viewer")
+    await see(user, "This page needs the admin role.", marker="forbidden")  # no click: the refresh tick did it
+    await user.should_not_see(marker="audit-table")

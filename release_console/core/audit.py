@@ -88,7 +88,8 @@ def audit(
     request_id: str | None = None,
     **extra: Any,
 ) -> None:
-    """Write one audit event as a JSON line."""
+    """Write one audit event as a JSON line (an event with no request id of its own, such as a click in an open
+    page, gets a fresh one, so every line can be referred to)."""
     entry = {
         "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "user": user,
@@ -97,7 +98,7 @@ def audit(
         "target": target,
         "outcome": outcome,
         "client": client,
-        "request_id": request_id,
+        "request_id": request_id or uuid.uuid4().hex,
         **_scrub(extra),
     }
     line = json.dumps(entry, default=str, separators=(",", ":"))

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .ids import MAX_ID_PART_LENGTH, TYPE_NAMES, EntityId, EntityType, InvalidEntityId
-from .states import CANONICAL_STATES, InvalidState, validate_state
+from .states import CANONICAL_STATES, MAX_DISTINCT_STATES, InvalidState, validate_state
 
 EntityRow = tuple[str, "str | None", str, "str | None"]
 """(entity id, parent id, state, updated_at) — the flat form used for snapshots and continue-as-new."""
@@ -48,6 +48,7 @@ def validate_plan(plan: PlanNode, *, release_id: str | None = None) -> int:
     if release_id is not None and plan.id != release_id:
         raise InvalidPlan(f"{plan.id}: the plan's release id does not match the workflow id {release_id!r}")
     seen: set[str] = set()
+    states: set[str] = set()
     stack: list[tuple[PlanNode, EntityType, str | None]] = [(plan, EntityType.RELEASE, None)]
     while stack:
         node, expected, parent = stack.pop()
@@ -56,6 +57,7 @@ def validate_plan(plan: PlanNode, *, release_id: str | None = None) -> int:
         if match is None or match[1] != expected or node_id in seen or node.state not in CANONICAL_STATES:
             _check_node(node, expected, parent, seen)  # raises with the broken rule, or accepts a foreign state
         seen.add(node_id)
+        states.add(node.state)
         children = node.children
         child_type = _CHILD_TYPES[expected]
         if children and child_type is None:
@@ -65,6 +67,10 @@ def validate_plan(plan: PlanNode, *, release_id: str | None = None) -> int:
         stack.extend((child, child_type, node_id) for child in reversed(children))  # type: ignore[misc]
         if len(seen) > MAX_PLAN_ENTITIES:
             raise InvalidPlan(f"plan has more than {MAX_PLAN_ENTITIES} entities")
+    if len(states) > MAX_DISTINCT_STATES:
+        raise InvalidPlan(
+            f"{plan.id}: the plan uses {len(states)} different states; a release may use at most {MAX_DISTINCT_STATES}"
+        )
     return len(seen)
 
 

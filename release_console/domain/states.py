@@ -5,6 +5,9 @@ from __future__ import annotations
 from enum import StrEnum
 
 MAX_STATE_LENGTH = 64
+MAX_DISTINCT_STATES = 32
+"""At most this many different state strings in one release, so that rollup counts (and so every query result
+that carries them) stay small whatever a deployment system reports."""
 
 
 class StateKind(StrEnum):

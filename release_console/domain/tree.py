@@ -134,6 +134,11 @@ class ReleaseTree:
     def _row(e: Entity) -> EntityRow:
         return (e.id, e.parent, e.state, e.updated_at)
 
+    def states_in_use(self) -> set[str]:
+        """Every state some entity of the release is in (read off the release's rollups: no scan)."""
+        root = self.root
+        return {root.state, *(state for by_state in root.counts.values() for state in by_state)}
+
     def progress(self, entity_id: str | None = None) -> tuple[int, int]:
         """(apps done, apps total) below a node (the release by default)."""
         node = self.get(entity_id) if entity_id else self.root

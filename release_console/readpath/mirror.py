@@ -50,6 +50,8 @@ class ReleaseMirror:
         self.partial = False
         """True when only the memo summary could be served (closed release whose query failed)."""
         self.retired = False
+        self.reloads = 0
+        """How often the tree was replaced by a fresh copy while polling: readers that follow changes must re-read."""
         """True once the registry stopped this mirror (shutdown or idle): streams on it should end."""
         self.loaded_updated_at: str | None = None
         """Newest entity time of the last full load: the release's updated_at until a change is logged."""
@@ -148,10 +150,10 @@ class ReleaseMirror:
         self._notify([])
 
     # ---- loading ----------------------------------------------------------------------------------
-    async def _load_tree(self) -> None:
+    async def _load_tree(self, origin: str = "load") -> None:
         for _attempt in range(LOAD_ATTEMPTS):
             tree = await self._snapshot_tree()
-            if await self._catch_up(tree, origin="load") is not None:
+            if await self._catch_up(tree, origin=origin) is not None:
                 self._take_tree(tree)
                 self.partial = False
                 return
@@ -254,9 +256,10 @@ class ReleaseMirror:
         return applied
 
     async def _reload(self) -> None:
-        tree = await self._snapshot_tree()
-        if await self._catch_up(tree, origin="poll") is not None:
-            self._take_tree(tree)
+        """A fresh copy (the change log moved past this mirror's version); InvalidReleaseData if none is consistent,
+        so the mirror is reported stale instead of claiming an old tree as confirmed."""
+        await self._load_tree(origin="poll")
+        self.reloads += 1
 
     async def _refresh_status(self) -> list[ChangeView]:
         """Describe the workflow; when it has just closed, apply its last changes and stop polling."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from loguru import logger
 from temporalio.api.enums.v1 import IndexedValueType
 from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSearchAttributesRequest
 from temporalio.client import Client
@@ -37,3 +38,15 @@ async def ensure_search_attributes(client: Client, rpc_timeout_seconds: float = 
             AddSearchAttributesRequest(namespace=client.namespace, search_attributes=missing), timeout=timeout
         )
     return sorted(missing)
+
+
+async def register_search_attributes(client: Client, rpc_timeout_seconds: float = 5.0) -> None:
+    """:func:`ensure_search_attributes` for start-up: logs what it added, and a warning (not a crash) when the
+    namespace cannot be checked or changed (e.g. no operator permission on a managed cluster)."""
+    try:
+        added = await ensure_search_attributes(client, rpc_timeout_seconds)
+    except Exception as exc:
+        logger.warning("could not check/register the release search attributes ({}): {}", type(exc).__name__, exc)
+        return
+    if added:
+        logger.info("registered search attributes {}", ", ".join(added))

@@ -3,7 +3,7 @@
 A session lives in ``app.storage.user`` (server side, keyed by NiceGUI's signed, HttpOnly, SameSite=Lax session
 cookie). It records who logged in, when, and when they were last active; it ends after SESSION_MAX_AGE_SECONDS, after
 SESSION_IDLE_SECONDS without a page request (an open tab's timer is not activity), when the account is disabled,
-deleted or its password is changed.
+deleted or its password is changed; an admin page open in a tab is withdrawn when its user is demoted.
 Every check uses the in-memory accounts cache (no Temporal call) and the accounts service's clock (injectable).
 Open pages re-check on a timer (the "refresh tick") and go to the login page when the session has ended.
 """
@@ -30,6 +30,7 @@ SESSION_KEY = "session"
 LOGIN_PATH = "/login"
 PUBLIC_PREFIXES = ("/_nicegui", "/api/", "/docs", "/redoc", "/openapi.json", "/favicon", "/static/")
 PASSWORD_CHANGE_SKEW_SECONDS = 5
+ADMIN_PAGE_KEY = "requires_admin"
 
 
 def session_middleware_kwargs(settings: Settings) -> dict[str, Any]:
@@ -115,6 +116,12 @@ def logout() -> None:
     ui.navigate.to(LOGIN_PATH)
 
 
+def mark_admin_page() -> None:
+    """Tell the refresh tick that the page in context is for admins: a user demoted while it is open is sent
+    to the refusal at the next tick (each admin action also re-checks the role when it runs)."""
+    context.client.storage[ADMIN_PAGE_KEY] = True
+
+
 def _login_redirect(path: str) -> str:
     return f"{LOGIN_PATH}?redirect_to={quote(path, safe='')}"
 
@@ -162,13 +169,17 @@ def _watch_session(client: Client) -> None:
 
     def check() -> None:
         session = storage.get(SESSION_KEY)
-        if validate_session(session, _accounts()) is None:
+        user = validate_session(session, _accounts())
+        if user is None:
             timer.cancel()
             if session:
                 storage.pop(SESSION_KEY, None)
                 audit("session.ended", user=session.get("username"), role=session.get("role"), target=path,
                       outcome="expired", client=request.client.host if request.client else None)
             ui.navigate.to(_login_redirect(path))
+        elif client.storage.get(ADMIN_PAGE_KEY) and not user.is_admin:
+            timer.cancel()
+            ui.navigate.to(path)  # drawn again for a viewer: the refusal (and its page.denied audit line)
 
     with client:
         timer = ui.timer(interval, check)

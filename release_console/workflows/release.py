@@ -15,7 +15,7 @@ from temporalio.exceptions import ApplicationError
 with workflow.unsafe.imports_passed_through():
     from ..domain.ids import EntityId, InvalidEntityId
     from ..domain.plan import InvalidPlan, validate_plan
-    from ..domain.states import TERMINAL_RELEASE_STATES, InvalidState, validate_state
+    from ..domain.states import MAX_DISTINCT_STATES, TERMINAL_RELEASE_STATES, InvalidState, validate_state
     from ..domain.tree import Change, ReleaseTree, UnknownEntity, paused_gc, percent
     from . import views
     from .contract import (
@@ -121,6 +121,13 @@ class ReleaseWorkflow:
                 raise ValueError(f"transition {index}: {t.entity_id} is not part of {tree.root.id}") from None
             except InvalidState as exc:
                 raise ValueError(f"transition {index} ({t.entity_id}): {exc}") from None
+        in_use = tree.states_in_use()
+        new_states = {t.state for t in batch.transitions} - in_use
+        if len(in_use) + len(new_states) > MAX_DISTINCT_STATES:
+            raise ValueError(
+                f"batch brings {len(new_states)} new state(s) ({', '.join(sorted(new_states)[:5])}); {tree.root.id} "
+                f"already uses {len(in_use)} and a release may use at most {MAX_DISTINCT_STATES} different states"
+            )
 
     # ---- queries -------------------------------------------------------------------------------
     @workflow.query(name=QUERY_SUMMARY)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any
 
 from ..domain.ids import EntityType
@@ -53,8 +55,23 @@ def summary_view(tree: ReleaseTree) -> ReleaseSummary:
         entity_count=len(tree.entities),
         apps_total=total,
         apps_done=done,
-        waves=[entity_view(w) for w in tree.children_of(root.id)[:MAX_SUMMARY_WAVES] if w.type is EntityType.WAVE],
+        waves=_waves_within_budget(tree),
     )
+
+
+def _waves_within_budget(tree: ReleaseTree) -> list[EntityView]:
+    """The first MAX_SUMMARY_WAVES waves in plan order, fewer if their JSON would pass RESULT_BYTES_BUDGET."""
+    waves: list[EntityView] = []
+    size = 0
+    for wave in tree.children_of(tree.root.id)[:MAX_SUMMARY_WAVES]:
+        if wave.type is not EntityType.WAVE:
+            continue
+        view = entity_view(wave)
+        size += len(json.dumps(asdict(view)))
+        if size > RESULT_BYTES_BUDGET:
+            break
+        waves.append(view)
+    return waves
 
 
 def last_updated(tree: ReleaseTree, loaded_at: str | None = None) -> str | None:

@@ -2,8 +2,9 @@
 
 Each change is one ``change`` event ``{"id", "state", "version", "updated_at"}``; the last event of every batch
 carries ``id: <version>``, so a reconnecting client (Last-Event-ID, or ``?since=<version>``) resumes exactly there.
-``reload`` means the resume point is too old (fetch the release again); ``status`` reports the workflow closing or
-the data going stale; the stream ends after the release closes.
+``reload`` means the resume point is too old, or the console had to re-read the whole release because the workflow's
+change log moved past it (fetch the release again; the stream goes on from the version given); ``status`` reports
+the workflow closing or the data going stale; the stream ends after the release closes.
 
 The caller is checked again at every event and on a AUTH_CHECK_SECONDS tick (account disabled or removed, password
 changed, token expired: ``unauthorized``, then the stream ends), and a console shutting down ends the stream with
@@ -37,6 +38,7 @@ AUTH_CHECK_SECONDS = 1.0
 """An open stream re-checks its caller at least this often (and before every event)."""
 QUEUE_LIMIT = 10_000
 MAX_VERSION = 2**53
+RELOADED = "the release changed faster than its change log keeps: fetch it again"
 TICK = object()
 """No event within AUTH_CHECK_SECONDS: re-check the caller, maybe send a keepalive."""
 
@@ -123,6 +125,7 @@ async def _stream(
             yield chunk
         loop = asyncio.get_running_loop()
         quiet_since = loop.time()
+        reloads = mirror.reloads
         while True:
             if mirror.closed and queue.empty() and not mirror.retired:
                 yield _event("status", _status(mirror))
@@ -147,7 +150,10 @@ async def _stream(
             if item is None:
                 yield _event("reload", {"version": mirror.version, "reason": "client fell behind"}, mirror.version)
                 return
-            if item:
+            if mirror.reloads != reloads:  # the console re-read the release: changes in between were not seen
+                reloads = mirror.reloads
+                yield _event("reload", {"version": mirror.version, "reason": RELOADED}, mirror.version)
+            elif item:
                 for chunk in _changes(item):  # type: ignore[arg-type]
                     yield chunk
             elif not mirror.closed:

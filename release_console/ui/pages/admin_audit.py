@@ -12,7 +12,7 @@ from ... import services as services_module
 from ...core.audit import read_entries
 from ...core.config import Settings
 from ..frame import frame
-from .admin_users import admin_only
+from .admin_users import admin_only, still_admin
 
 router = APIRouter()
 
@@ -40,6 +40,8 @@ async def admin_audit_page(user: str = "", action: str = "") -> None:
     settings = services_module.current().settings
 
     async def apply() -> None:
+        if still_admin("audit.read", "Audit log") is None:
+            return
         table.rows = await load_rows(settings, user_filter.value or "", action_filter.value or "")
 
     with frame("Audit log"):

@@ -29,6 +29,7 @@ def admin_only(title: str) -> Principal | None:
     """The signed-in admin, or None after rendering a clear refusal for viewers."""
     user = auth.current_user()
     if user is not None and user.is_admin:
+        auth.mark_admin_page()
         return user
     audit("page.denied", user=user.username if user else None, role=user.role if user else None, target=title,
           outcome="denied", client=auth.client_address())
@@ -39,11 +40,22 @@ def admin_only(title: str) -> Principal | None:
     return None
 
 
+def still_admin(action: str, target: str) -> Principal | None:
+    """The signed-in admin right now, checked before every admin action of an open page; otherwise the action is
+    refused (and audited) and the page is drawn again, which shows the refusal."""
+    user = auth.current_user()
+    if user is not None and user.is_admin:
+        return user
+    audit(action, user=user.username if user else None, role=user.role if user else None, target=target,
+          outcome="denied", client=auth.client_address(), reason="the admin role is needed")
+    ui.navigate.reload()
+    return None
+
+
 @router.page("/admin/users")
 def admin_users_page() -> None:
     """The user table and the actions on one selected user."""
-    admin = admin_only("Users")
-    if admin is None:
+    if admin_only("Users") is None:
         return
     accounts = services_module.current().accounts
     assert accounts is not None
@@ -58,6 +70,9 @@ def admin_users_page() -> None:
         if not target and action != "account.create":
             message.set_text("Select a user first.")
             message.classes(replace="text-negative")
+            return False
+        admin = still_admin(action, target)
+        if admin is None:
             return False
         try:
             await change()

@@ -25,6 +25,8 @@ from ..frame import add_banner, frame
 router = APIRouter()
 
 TICK_SECONDS = 0.5
+RETRY_SECONDS = 3.0
+"""How often a page showing "worker not responding" or "Temporal unreachable" tries again."""
 MAX_SEARCH_RESULTS = 20
 MAX_QUERY_LENGTH = 140
 CLOSED_PROBLEMS = {"failed", "terminated", "canceled", "timed_out"}
@@ -48,6 +50,8 @@ async def release_page(
         except ReadPathError as exc:  # expected problems: a code and a message safe to show
             spinner.delete()
             error_card(exc.code, str(exc))
+            if exc.status == 503:  # Temporal or the worker may come back: try again, and draw the page when it does
+                retry_until_loaded(release_id)
             return
         except Exception:  # a bug: logged with its traceback, never shown
             logger.exception("release page {} failed to load", release_id)
@@ -66,6 +70,27 @@ async def release_page(
             if note:
                 add_banner(notes, note, kind="info")
         ReleaseView(mirror, status, node=node_id, state=state_filter, query=q)
+
+
+def retry_until_loaded(release_id: str) -> None:
+    """Every RETRY_SECONDS, ask the shared read path for the release again; reload the page once it answers.
+
+    The registry remembers a failed load briefly, so many pages retrying the same release cost one Temporal call.
+    """
+
+    async def retry() -> None:
+        try:
+            await services.current().mirrors.get(release_id)
+        except ReadPathError:
+            return
+        except Exception:
+            logger.exception("retrying release page {} failed", release_id)
+            timer.cancel()
+            return
+        timer.cancel()
+        ui.navigate.reload()
+
+    timer = ui.timer(RETRY_SECONDS, retry)
 
 
 class ReleaseView:
