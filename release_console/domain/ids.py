@@ -92,6 +92,14 @@ def parse_entity_id(text: object, *, expected: EntityType | None = None) -> Enti
 
 
 _TYPES_BY_NAME: dict[str, EntityType] = {t.value: t for t in EntityType}
+_WELL_FORMED_ID = re.compile(rf"({'|'.join(TYPE_NAMES)}):(?!\.{{1,2}}$)[A-Za-z0-9._-]{{1,{MAX_ID_PART_LENGTH}}}")
+
+
+def well_formed_type(text: object) -> str | None:
+    """The type name of an id :meth:`EntityId.parse` accepts, else None: one regex, for code that checks
+    100,000 ids at a time (plans, snapshot pages) and calls the parser only to explain a bad one."""
+    match = _WELL_FORMED_ID.fullmatch(text) if type(text) is str else None
+    return match[1] if match else None
 
 
 def entity_type_of(entity_id: str) -> EntityType:

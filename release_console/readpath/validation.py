@@ -6,7 +6,7 @@ from typing import Any, NoReturn
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..domain.ids import EntityId, EntityType, InvalidEntityId
+from ..domain.ids import EntityId, EntityType, InvalidEntityId, entity_type_of, well_formed_type
 from ..domain.states import InvalidState, validate_state
 from ..workflows.contract import ChangesResult, ChangeView, SnapshotPage
 from .errors import InvalidReleaseData
@@ -78,7 +78,7 @@ def check_row(release_id: str, row: list[str | None]) -> Row:
 def check_tree_row(release_id: str, row: Row, known: dict[str, EntityType]) -> None:
     """A row fits the hierarchy built so far: release first, each child one level below its known parent."""
     entity_id, parent, _state, _at = row
-    kind = EntityId.parse(entity_id).type
+    kind = entity_type_of(entity_id)  # check_row has vetted the id
     if entity_id in known:
         _broken(release_id, f"snapshot: {entity_id} appears twice")
     if parent is None:
@@ -112,6 +112,8 @@ def _parse(release_id: str, query: str, model: type[_Strict], raw: Any) -> Any:
 
 
 def _check_id(release_id: str, entity_id: str) -> None:
+    if well_formed_type(entity_id) is not None:
+        return
     try:
         EntityId.parse(entity_id)
     except InvalidEntityId as exc:

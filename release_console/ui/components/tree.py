@@ -7,6 +7,7 @@ first and open on their own; settled branches stay collapsed. ``refresh()`` patc
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
@@ -69,7 +70,8 @@ class NodeRow:
     time_label: ui.label
     time_tip: ui.tooltip
     counts_box: ui.row
-    children_box: ui.column
+    children_box: ui.column | None
+    """None for a node without children."""
     expander: ui.button | None = None
     bar: ui.linear_progress | None = None
     bar_label: ui.label | None = None
@@ -131,16 +133,16 @@ class ReleaseTreeView:
             self._auto_expand(child.id, budget)
 
     def _render_row(self, entity: Entity, parent_box: ui.column) -> NodeRow:
+        """One node: a header row, plus (for nodes with children) a hidden box for them. Leaves — most rows of a
+        big release — get no children box and no spacer element, which keeps a page of 100 apps light."""
         entity_id = entity.id
-        with parent_box, ui.column().classes("w-full gap-0"):
+        with parent_box, (ui.column().classes("w-full gap-0") if entity.children else contextlib.nullcontext()):
             with ui.row().classes("items-center gap-2 no-wrap w-full px-1 rounded").mark(f"node {entity_id}") as header:
                 expander = None
                 if entity.children:
                     expander = ui.button(icon="chevron_right", on_click=lambda: self.toggle(entity_id))
                     expander.props("flat round dense size=sm").mark(f"toggle {entity_id}")
-                else:
-                    ui.element("div").classes("w-8")
-                ui.icon(TYPE_ICONS[entity.type]).classes("opacity-60")
+                ui.icon(TYPE_ICONS[entity.type]).classes("opacity-60" if entity.children else "opacity-60 ml-10")
                 label = ui.label(entity_id).classes("font-mono text-sm cursor-pointer hover:underline")
                 label.on("click", lambda: self.select(entity_id)).mark(f"select {entity_id}")
                 badge = state_badge(entity.state)
@@ -153,8 +155,10 @@ class ReleaseTreeView:
                     done, total, failed = self._progress(entity)
                     bar = progress_bar(done, total, failed=failed, width="w-32")
                     bar_label = ui.label(f"{done}/{total}").classes("text-xs opacity-70")
-            children_box = ui.column().classes("w-full gap-0 pl-5 ml-4 border-l border-grey-4")
-            children_box.set_visibility(False)
+            children_box = None
+            if entity.children:
+                children_box = ui.column().classes("self-stretch gap-0 pl-5 ml-4 border-l border-grey-4")
+                children_box.set_visibility(False)
         row = NodeRow(
             entity_id, header, badge, time_label, time_tip, counts_box, children_box, expander, bar, bar_label
         )
@@ -167,8 +171,10 @@ class ReleaseTreeView:
 
     def _fill_counts(self, row: NodeRow, entity: Entity) -> None:
         row.counts_box.clear()
-        with row.counts_box:
-            count_chips(app_counts(entity))
+        counts = app_counts(entity)
+        if counts:
+            with row.counts_box:
+                count_chips(counts)
 
     # ---- expanding -----------------------------------------------------------------------------
     def toggle(self, entity_id: str) -> None:
@@ -184,7 +190,7 @@ class ReleaseTreeView:
     def expand(self, entity_id: str) -> None:
         """Show the first page of a node's children (failure-first, filtered)."""
         row = self.rows.get(entity_id)
-        if row is None or row.expanded or row.expander is None:
+        if row is None or row.expanded or row.children_box is None:
             return
         tree = self.get_tree()
         kids = tree.children_of(entity_id)
@@ -207,6 +213,9 @@ class ReleaseTreeView:
     def show_more(self, entity_id: str) -> None:
         """Render the next page of a node's children."""
         row = self.rows[entity_id]
+        box = row.children_box
+        if box is None:
+            return
         tree = self.get_tree()
         if row.more_button is not None:
             row.more_button.delete()
@@ -214,11 +223,11 @@ class ReleaseTreeView:
         stop = min(len(row.child_ids), row.shown + self.page_size)
         for child_id in row.child_ids[row.shown : stop]:
             if child_id not in self.rows and child_id in tree.entities:
-                self._render_row(tree.entities[child_id], row.children_box)
+                self._render_row(tree.entities[child_id], box)
         row.shown = stop
         remaining = len(row.child_ids) - stop
         if remaining > 0:
-            with row.children_box:
+            with box:
                 text = f"Show {min(remaining, self.page_size)} more ({remaining} of {len(row.child_ids)} not shown)"
                 row.more_button = ui.button(text, on_click=lambda: self.show_more(entity_id))
                 row.more_button.props("flat dense no-caps size=sm").mark(f"more {entity_id}")
@@ -226,7 +235,7 @@ class ReleaseTreeView:
     def collapse(self, entity_id: str) -> None:
         """Hide a node's children and drop their rows (they are rebuilt when expanded again)."""
         row = self.rows.get(entity_id)
-        if row is None or not row.expanded:
+        if row is None or not row.expanded or row.children_box is None:
             return
         self._forget_descendants(row)
         row.children_box.clear()
@@ -293,7 +302,7 @@ class ReleaseTreeView:
         path = [*(a.id for a in reversed(list(tree.ancestors(entity)))), entity_id]
         for parent_id, child_id in pairwise(path):
             row = self.rows.get(parent_id)
-            if row is None:
+            if row is None or row.children_box is None:
                 return False
             self.expand(parent_id)
             if child_id not in self.rows:
