@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+from datetime import datetime
 
 from release_console.temporal.releases import build_plan, report, start_release
 
@@ -157,6 +158,7 @@ async def test_locate_entity_and_export(api, admin_headers, client, settings, un
 
     exported = await api.get(f"{API}/releases/{plan.id}/export?format=csv", headers=admin_headers)
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
+    assert exported.headers["x-version"] == "0" and datetime.fromisoformat(exported.headers["x-as-of"]).tzinfo
     rows = list(csv.DictReader(io.StringIO(exported.text)))
     assert len(rows) == 1 + 1 + 2 + 2 + 4 and rows[0]["id"] == plan.id and rows[-1]["type"] == "app"
     as_json = (await api.get(f"{API}/releases/{plan.id}/export", headers=admin_headers)).json()

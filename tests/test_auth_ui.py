@@ -174,13 +174,13 @@ async def test_session_cookie_is_httponly_and_samesite_lax(user: User) -> None:
     assert "secure" not in flags  # served over plain http in this test
 
 
-def test_session_cookie_is_secure_when_the_public_url_is_https() -> None:
+async def test_session_cookie_is_secure_when_the_public_url_is_https() -> None:
+    import httpx
     from starlette.applications import Starlette
     from starlette.middleware.sessions import SessionMiddleware
     from starlette.requests import Request
     from starlette.responses import PlainTextResponse
     from starlette.routing import Route
-    from starlette.testclient import TestClient
 
     from release_console.core.config import Settings
     from release_console.ui.auth import session_middleware_kwargs
@@ -193,6 +193,7 @@ def test_session_cookie_is_secure_when_the_public_url_is_https() -> None:
         kwargs = session_middleware_kwargs(Settings(PUBLIC_URL=public_url))
         app = Starlette(routes=[Route("/", touch)])
         app.add_middleware(SessionMiddleware, secret_key="k" * 40, **kwargs)
-        cookie = TestClient(app).get("/").headers["set-cookie"].lower()
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as http:
+            cookie = (await http.get("/")).headers["set-cookie"].lower()
         assert ("; secure" in cookie) is secure, (public_url, cookie)
         assert "httponly" in cookie and "samesite=lax" in cookie

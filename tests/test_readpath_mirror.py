@@ -121,3 +121,27 @@ async def test_release_list_from_visibility(client, settings, readpath, unique):
     second, _ = releases.page(limit=1, cursor=cursor)
     assert second[0].id != page[0].id
     assert stats.calls["list"] >= 1 and stats.queries == 0
+
+
+async def test_a_mirror_stops_after_its_quiet_period_but_not_while_watched(client, settings, unique):
+    quick = settings.model_copy(update={"MIRROR_IDLE_SECONDS": 0.6})
+    stats = ReadPathStats()
+    mirrors = MirrorRegistry(TemporalGateway(client, quick, stats), quick)
+    mirrors.start()
+    try:
+        plan = build_plan(f"idle-{unique}", waves=1, clusters_per_wave=1, apps_per_bundle=1)
+        await start_release(client, settings, plan)
+        mirror = await mirrors.get(plan.id)
+        remove = mirror.add_listener(lambda _m, _c: None)  # a viewer (UI page, SSE stream) keeps it alive
+        await asyncio.sleep(2.0)
+        assert mirrors.peek(plan.id) is mirror and not mirror.retired
+        remove()
+        assert await until(lambda: mirrors.peek(plan.id) is None, timeout=5), "the idle mirror was not stopped"
+        assert mirror.retired
+        polls = stats.calls["query:changes"]
+        await asyncio.sleep(1.0)
+        assert stats.calls["query:changes"] == polls  # its poller is gone: no more queries for it
+        again = await mirrors.get(plan.id)  # the next reader starts a fresh one
+        assert again is not mirror and again.version == 0
+    finally:
+        await mirrors.stop()

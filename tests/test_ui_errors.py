@@ -21,6 +21,7 @@ from temporalio.client import Client
 
 from release_console.core.config import Settings, get_settings
 from release_console.temporal.releases import report
+from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, login_headers
 from tests.ui_helpers import login, see, start, texts
 
 LONG = "x" * 300
@@ -265,7 +266,7 @@ async def relay(settings: Settings) -> AsyncIterator[TcpRelay]:
     await relay.cut()
 
 
-async def test_list_and_release_pages_say_temporal_unreachable_after_an_outage(
+async def test_pages_and_api_say_temporal_unreachable_after_an_outage(
     request: pytest.FixtureRequest,
     console_env: Callable[..., None],
     relay: TcpRelay,
@@ -297,6 +298,15 @@ async def test_list_and_release_pages_say_temporal_unreachable_after_an_outage(
         await see(user, "Temporal is unreachable")
         await see(user, marker="back-link")
         await user.should_not_see("Traceback")
+        # the REST API says the same, as a 503 with Retry-After (the token is checked in memory: no Temporal call)
+        headers = await login_headers(user.http_client, ADMIN_USERNAME, ADMIN_PASSWORD)
+        for path in (f"/api/v1/releases/{other}", f"/api/v1/releases/{other}/entities/wave:oo-{unique}-w1"):
+            response = await user.http_client.get(path, headers=headers)
+            assert response.status_code == 503, (path, response.text)
+            assert response.json()["code"] == "temporal_unavailable" and int(response.headers["retry-after"]) >= 1
+        ready = await user.http_client.get("/api/v1/ready")
+        assert ready.status_code == 503 and "retry-after" in ready.headers
+        assert ready.json()["code"] == "temporal_unavailable"
 
 
 async def test_open_list_keeps_the_shared_list_refreshing_past_its_idle_time(

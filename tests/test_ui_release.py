@@ -128,6 +128,9 @@ async def test_malformed_id_is_explained(user: User) -> None:
     await see(user, marker="error-invalid_id")
     await see(user, "expected a release id")
     await see(user, marker="back-link")
+    for tricky in ("release:..%2F..", "release:a/b", "release:%2e%2e"):  # path tricks: a clear card, not a 404 page
+        await user.open(f"/releases/{tricky}")
+        await see(user, marker="error-invalid_id")
 
 
 async def test_unknown_release_is_not_found(user: User, unique: str) -> None:

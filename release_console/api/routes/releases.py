@@ -174,7 +174,11 @@ async def export_release(
     fresh = freshness(mirror)
     name = rid.replace(":", "-")
     if format == "csv":
-        headers = {"Content-Disposition": f'attachment; filename="{name}.csv"', "X-Version": str(mirror.version)}
+        headers = {
+            "Content-Disposition": f'attachment; filename="{name}.csv"',
+            "X-Version": str(mirror.version),
+            "X-As-Of": fresh["as_of"].isoformat(),  # CSV has no header block: freshness travels in headers
+        }
         return StreamingResponse(_csv(rows), media_type="text/csv", headers=headers)
     headers = {"Content-Disposition": f'attachment; filename="{name}.json"'}
     return StreamingResponse(_json(rid, rows, fresh), media_type="application/json", headers=headers)

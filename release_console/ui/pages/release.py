@@ -32,7 +32,7 @@ MAX_QUERY_LENGTH = 140
 CLOSED_PROBLEMS = {"failed", "terminated", "canceled", "timed_out"}
 
 
-@router.page("/releases/{release_id}")
+@router.page("/releases/{release_id:path}")  # ":path": an id hiding a "/" gets the malformed-id card too
 async def release_page(
     release_id: str, node: str | None = None, state: str | None = None, q: str | None = None
 ) -> None:
@@ -122,7 +122,16 @@ class ReleaseView:
         self._search(self.query)
         self._apply()
         self._update_banner()
-        ui.timer(TICK_SECONDS, self._tick)
+        ui.timer(TICK_SECONDS, self._tick)  # freshness label, banner, "time in state"
+        client = ui.context.client
+        remove = mirror.add_listener(lambda _mirror, _changes: self._on_mirror_change(client))
+        client.on_delete(remove)
+
+    def _on_mirror_change(self, client: Any) -> None:
+        """Pushed by the shared mirror right after its poll applied changes: draw them now, not at the next tick."""
+        if self.mirror.version != self.seen_version and not client.is_deleted:
+            with client:
+                self._apply()
 
     # ---- layout --------------------------------------------------------------------------------
     def _header(self) -> None:
