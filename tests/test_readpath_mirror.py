@@ -145,3 +145,21 @@ async def test_a_mirror_stops_after_its_quiet_period_but_not_while_watched(clien
         assert again is not mirror and again.version == 0
     finally:
         await mirrors.stop()
+
+
+async def test_a_mirror_follows_a_release_across_continue_as_new(client, settings, readpath, unique):
+    _gateway, mirrors, _releases, stats = readpath
+    key = f"can-{unique}"
+    plan = build_plan(key, waves=1, clusters_per_wave=1, apps_per_bundle=4)
+    handle = await start_release(client, settings, plan, max_updates_per_run=2)
+    first_run = (await handle.describe()).run_id
+    mirror = await mirrors.get(plan.id)
+    apps = [f"app:{key}-w1-c1-a{i}" for i in range(1, 5)]
+    last = None
+    for app, state in zip(apps, ("deploying", "deployed", "failed", "rolled_back"), strict=True):
+        last = await report(client, plan.id, [(app, state)])  # the run continues-as-new every 2 updates
+    assert (await client.get_workflow_handle(plan.id).describe()).run_id != first_run
+    assert await mirror.wait_for_version(last.version - 1, timeout=10) == last.version == 4
+    assert [mirror.tree.get(a).state for a in apps] == ["deploying", "deployed", "failed", "rolled_back"]
+    assert mirror.status == "running" and mirror.error is None and mirror.reloads == 0  # nothing noticed
+    assert not any(stats.failures.values())  # no call failed across the new runs
