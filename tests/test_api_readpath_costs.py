@@ -73,6 +73,11 @@ async def test_entity_in_two_releases_is_409_with_candidates(api, admin_headers,
     assert answer.json()["code"] == "ambiguous_entity"
     assert answer.json()["candidates"] == sorted(p.id for p in plans)
     assert all(running().mirrors.peek(p.id) is None for p in plans)
+    queries = running().stats.calls["query:entity"]
+    assert queries >= 2  # the first lookup asked both releases
+    again = await api.get(f"{API}/entities/app:shared-{unique}-a1", headers=admin_headers)
+    assert again.status_code == 409 and again.json()["candidates"] == answer.json()["candidates"]
+    assert running().stats.calls["query:entity"] == queries  # both answers were remembered: no query repeated
 
 
 async def test_fifty_concurrent_ready_probes_share_one_health_call(api):

@@ -1,7 +1,7 @@
 """Finding which releases hold an entity without loading (or polling) them: one ``entity`` query per candidate.
 
-Answers "not here" are remembered briefly (a plan never gains entities), concurrent identical questions share one
-query, and at most LOCATE_CONCURRENCY queries run at a time.
+Answers are remembered for ANSWER_TTL_SECONDS (a plan never gains or loses entities, so both "here" and "not here"
+stay true), concurrent identical questions share one query, and at most LOCATE_CONCURRENCY queries run at a time.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from .errors import ReadPathError
 from .gateway import TemporalGateway
 
 LOCATE_CONCURRENCY = 8
-ABSENT_TTL_SECONDS = 30.0
-MAX_ABSENT_REMEMBERED = 20_000
+ANSWER_TTL_SECONDS = 30.0
+MAX_ANSWERS_REMEMBERED = 20_000
 
 
 class EntityLocator:
@@ -22,7 +22,8 @@ class EntityLocator:
 
     def __init__(self, gateway: TemporalGateway) -> None:
         self.gateway = gateway
-        self._absent: dict[tuple[str, str], float] = {}
+        self._answers: dict[tuple[str, str], tuple[float, bool]] = {}
+        """(release id, entity id) -> (valid until, found)."""
         self._asking: dict[tuple[str, str], asyncio.Task[bool]] = {}
         self._slots = asyncio.Semaphore(LOCATE_CONCURRENCY)
 
@@ -42,8 +43,9 @@ class EntityLocator:
 
     async def _ask(self, release_id: str, entity_id: str) -> bool:
         key = (release_id, entity_id)
-        if self._absent.get(key, 0.0) > time.monotonic():
-            return False
+        until, found = self._answers.get(key, (0.0, False))
+        if until > time.monotonic():
+            return found
         task = self._asking.get(key)
         if task is None:
             task = self._asking[key] = asyncio.create_task(self._query(key), name=f"locate {entity_id}")
@@ -53,14 +55,13 @@ class EntityLocator:
     async def _query(self, key: tuple[str, str]) -> bool:
         async with self._slots:
             found = await self.gateway.has_entity(*key)
-        if not found:
-            self._remember_absent(key)
+        self._remember(key, found)
         return found
 
-    def _remember_absent(self, key: tuple[str, str]) -> None:
+    def _remember(self, key: tuple[str, str], found: bool) -> None:
         now = time.monotonic()
-        if len(self._absent) >= MAX_ABSENT_REMEMBERED:
-            self._absent = {k: t for k, t in self._absent.items() if t > now}
-            while len(self._absent) >= MAX_ABSENT_REMEMBERED:
-                del self._absent[next(iter(self._absent))]
-        self._absent[key] = now + ABSENT_TTL_SECONDS
+        if len(self._answers) >= MAX_ANSWERS_REMEMBERED:
+            self._answers = {k: v for k, v in self._answers.items() if v[0] > now}
+            while len(self._answers) >= MAX_ANSWERS_REMEMBERED:
+                del self._answers[next(iter(self._answers))]
+        self._answers[key] = (now + ANSWER_TTL_SECONDS, found)

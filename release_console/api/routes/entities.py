@@ -33,9 +33,10 @@ async def locate_entity(
 ) -> EntityResponse:
     """The entity with its release and parent; 409 with the candidate releases when the id is in several.
 
-    Releases already mirrored are searched in memory; the newest others are asked with one ``entity`` query each
-    (no mirror or poller is started for them; "not here" answers are remembered briefly). Only the release that
-    holds the entity is then read through its shared mirror.
+    Releases already mirrored are searched in memory; the newest 50 others are asked with one ``entity`` query
+    each (no mirror or poller is started for them; answers are remembered for 30 s). Only the release that holds
+    the entity is then read through its shared mirror. An entity of an older release that nobody is watching
+    answers 404: ask ``/releases/{release_id}/entities/{entity_id}`` when the release is known.
     """
     eid = parse_id(entity_id)
     if is_release_id(eid):
