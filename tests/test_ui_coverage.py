@@ -16,6 +16,7 @@ from temporalio.client import Client
 
 from release_console import services as services_module
 from release_console.core.config import Settings
+from release_console.domain.tree import percent
 from release_console.services import current
 from release_console.temporal.releases import report
 from release_console.ui.components.freshness import stale_after
@@ -190,7 +191,7 @@ async def test_freshness_chip_warns_when_the_data_is_old(
     assert mirror is not None
     chip = user.find(marker="freshness").elements.pop()
     await wait_until(lambda: texts(user, "freshness")[0].startswith("updated "), what="a fresh chip")
-    assert (chip.props.get("color"), chip.props.get("icon")) == ("grey-7", "sync")
+    assert (chip.props.get("color"), chip.props.get("icon")) == ("grey-7", "sync")  # plain from the first update
 
     # Temporal stops confirming the data: the poller no longer runs and the last confirmation is long past
     await mirror.stop()
@@ -256,11 +257,12 @@ async def test_release_list_pages_and_sorts_by_id_and_progress(
     await report(client, most, [(f"app:{prefix}-000-w1-c1-a1", "deployed"), (f"app:{prefix}-000-w1-c1-a2", "deployed")])
     await report(client, some, [(f"app:{prefix}-001-w1-c1-a1", "deployed")])
     await login(user, f"/?q={prefix}&sort=id")
+    await see(user, marker="release-rows")
     source = current().release_list
 
     def listed() -> bool:
         items = {i.id: i for i in source.items if i.id.startswith(f"release:{prefix}-")}
-        return len(items) == count and items[most].progress == 67 and items[some].progress == 33
+        return len(items) == count and items[most].progress == percent(2, 3) and items[some].progress == percent(1, 3)
 
     await wait_until(listed, timeout=30, what=f"{count} releases with their progress in the shared list")
     await wait_until(lambda: row_ids(user) == ids[:PAGE_SIZE], what="page 1 by id")
@@ -281,6 +283,7 @@ async def test_release_list_pages_and_sorts_by_id_and_progress(
     await wait_until(lambda: row_ids(user) == by_progress[:PAGE_SIZE], what="page 1 by progress")
 
     await user.open(f"/?q={prefix}&sort=progress&page=2")  # the URL alone opens that page
+    await see(user, marker="release-rows")
     await wait_until(lambda: row_ids(user) == by_progress[PAGE_SIZE:], what="page 2 by progress from the URL")
 
 

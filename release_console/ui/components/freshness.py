@@ -23,7 +23,8 @@ class FreshnessLabel:
     def __init__(self, interval: float) -> None:
         self.limit = stale_after(interval)
         self.chip = ui.chip("", icon="sync").props("dense outline").classes("text-xs").mark("freshness")
-        self.stale = False
+        self.stale: bool | None = None
+        """None until the first update, so that one always sets the colour (the chip starts with Quasar's)."""
 
     def final(self, status: str) -> None:
         """The data will not change any more: say so instead of counting seconds."""
@@ -39,7 +40,7 @@ class FreshnessLabel:
         if stale:
             text = f"stale: {text}"
         self.chip.set_text(text)
-        if stale != self.stale or not self.chip.props.get("color"):
+        if stale != self.stale:
             self.chip.props(f"color={'orange-9' if stale else 'grey-7'} icon={'warning' if stale else 'sync'}")
             self.stale = stale
         self.chip.props["title"] = f"data as of {exact_time(as_of)}"
