@@ -11,6 +11,7 @@ from nicegui.testing import User
 from release_console import services as services_module
 from release_console.ui.auth import SESSION_KEY
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
+from tests.ui_helpers import accounts_ready
 
 WAIT = 50  # retries of 0.1 s for things that happen in a background task
 
@@ -22,6 +23,7 @@ def accounts():
 
 
 async def log_in(user: User, username: str, password: str, path: str = "/admin/users") -> None:
+    await accounts_ready()
     await user.open(path)
     await user.should_see(marker="login-button")
     user.find(marker="username").type(username)

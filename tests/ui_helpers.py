@@ -48,10 +48,27 @@ async def after_cycles(stamp: Callable[[], object], cycles: int, *, timeout: flo
             last, seen = now, seen + 1
 
 
+async def accounts_ready(timeout: float = 30) -> None:
+    """Wait until the console under test has loaded its users from the accounts workflow.
+
+    Until then a login is refused ("accounts are unavailable", as a real user would see it); start-up retries every
+    ACCOUNTS_REFRESH_SECONDS when Temporal or the worker is slow to answer. A slow load is printed, not hidden.
+    """
+    from release_console import services as services_module
+
+    services = await services_module.wait_until_started(timeout)
+    assert services is not None and services.accounts is not None, "the console did not start"
+    started = time.monotonic()
+    await asyncio.wait_for(services.accounts.loaded.wait(), timeout)
+    if (waited := time.monotonic() - started) > 1:
+        print(f"accounts were loaded {waited:.1f}s after the console started")
+
+
 async def login(
     user: User, path: str = "/", username: str = ADMIN_USERNAME, password: str = ADMIN_PASSWORD
 ) -> None:
     """Sign in through the real login page, then open ``path``."""
+    await accounts_ready()
     await user.open("/login")
     user.find(marker="username").type(username)
     user.find(marker="password").type(password)
@@ -72,4 +89,4 @@ def texts(user: User, marker: str) -> list[str]:
     return [getattr(e, "text", "") for e in user.find(marker=marker).elements]
 
 
-__all__ = ["after_cycles", "login", "see", "start", "texts", "ui", "wait_until"]
+__all__ = ["accounts_ready", "after_cycles", "login", "see", "start", "texts", "ui", "wait_until"]
