@@ -92,7 +92,8 @@ def parse_entity_id(text: object, *, expected: EntityType | None = None) -> Enti
 
 
 _TYPES_BY_NAME: dict[str, EntityType] = {t.value: t for t in EntityType}
-_WELL_FORMED_ID = re.compile(rf"({'|'.join(TYPE_NAMES)}):(?!\.{{1,2}}$)[A-Za-z0-9._-]{{1,{MAX_ID_PART_LENGTH}}}")
+_WELL_FORMED_ID = re.compile(rf"({'|'.join(TYPE_NAMES)}):(?!\.{{1,2}}$){_ID_PART.pattern}")
+"""The whole of what :meth:`EntityId.parse` accepts (its id-part rule reused, '.' and '..' refused) in one regex."""
 
 
 def well_formed_type(text: object) -> str | None:

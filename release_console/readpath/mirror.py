@@ -50,9 +50,9 @@ class ReleaseMirror:
         self.partial = False
         """True when only the memo summary could be served (closed release whose query failed)."""
         self.retired = False
+        """True once the registry stopped this mirror (shutdown or idle): streams on it should end."""
         self.reloads = 0
         """How often the tree was replaced by a fresh copy while polling: readers that follow changes must re-read."""
-        """True once the registry stopped this mirror (shutdown or idle): streams on it should end."""
         self.loaded_updated_at: str | None = None
         """Newest entity time of the last full load: the release's updated_at until a change is logged."""
         self.last_used = time.monotonic()
