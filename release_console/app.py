@@ -12,8 +12,7 @@ from nicegui import app
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import services as services_module
-from .api.docs import install_api
-from .api.main import api_router
+from .api.app import ApiDispatch, build_api_app
 from .core.config import Settings
 from .services import Services
 from .ui.auth import install_page_guard
@@ -41,18 +40,31 @@ class HoldUntilStarted:
         await self.inner(scope, receive, send)
 
 
+def install_dispatch(api: ASGIApp) -> None:
+    """Put the API app and the start-up hold in front of NiceGUI's middleware stack, whatever ui.run adds to it.
+
+    Starlette builds the stack on the first request; wrapping the build (not the current stack) keeps this right
+    when NiceGUI's test fixtures reset the stack between tests.
+    """
+    build_pages = type(app).build_middleware_stack
+
+    def build() -> ASGIApp:
+        return HoldUntilStarted(ApiDispatch(api, build_pages(app)))
+
+    app.build_middleware_stack = build  # type: ignore[method-assign]
+    app.middleware_stack = None
+
+
 def setup(settings: Settings) -> None:
-    """Register routes, pages and start/stop hooks on the global NiceGUI app."""
+    """Register the API, pages and start/stop hooks on the global NiceGUI app."""
     lifespan = app.router.lifespan_context
-    app.include_router(api_router)
-    install_api(app)  # read API: JSON error handlers and offline /docs (issue 4)
     for router in page_routers():
         app.include_router(router)
     # include_router wraps the app's lifespan each time; setup() runs on every start (NiceGUI's test
     # fixtures re-run main.py per test), so keep the original or the nesting overflows the stack.
     app.router.lifespan_context = lifespan
     install_page_guard()
-    app.add_middleware(HoldUntilStarted)  # added last, so it runs first
+    install_dispatch(build_api_app())
 
     async def startup() -> None:
         services = Services(settings)

@@ -16,9 +16,12 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from .accounts.bootstrap import ensure_first_admin
+from .accounts.models import Principal
 from .accounts.service import AccountsService
 from .core import audit
 from .core.config import Settings
+from .core.loop_lag import LoopLagMonitor
+from .core.token_cache import TokenCache
 from .readpath.gateway import TemporalGateway
 from .readpath.mirror import MirrorRegistry
 from .readpath.release_list import ReleaseList
@@ -41,6 +44,7 @@ class Services:
     tasks: list[asyncio.Task] = field(default_factory=list)
     started: asyncio.Event = field(default_factory=asyncio.Event)
     startup_error: str | None = None
+    loop_lag: LoopLagMonitor = field(default_factory=LoopLagMonitor)
     # --- read path (issue 4) ---
     stats: ReadPathStats = field(default_factory=ReadPathStats)
     gateway: TemporalGateway | None = None
@@ -48,9 +52,12 @@ class Services:
     release_list: ReleaseList | None = None
     # --- accounts (issue 3) ---
     accounts: AccountsService | None = None
+    tokens: TokenCache[Principal] = field(default_factory=TokenCache)
+    """Admitted bearer tokens of the REST API (emptied on every accounts change)."""
 
     async def start(self) -> None:
         """Bring every part up; raises with a clear message when Temporal cannot be reached."""
+        self.loop_lag.start()
         if self.settings.embedded:
             self.embedded = await start_embedded(self.settings)
         self.client = await self._connect()
@@ -98,6 +105,7 @@ class Services:
             await self.embedded.stop()
             self.embedded = None
             logger.info("embedded Temporal server stopped")
+        await self.loop_lag.stop()
 
     async def _connect(self) -> Client:
         """Connect; if a remote Temporal is down, keep running on a lazy client so pages can say so."""

@@ -17,12 +17,17 @@ async def test_ten_thousand_apps_served_in_pages(api, admin_headers, client, set
     await start_release(client, settings, plan)
     await report(client, plan.id, [(f"app:{key}-w10-c10-a100", "failed")])
 
-    response = await api.get(f"{API}/releases/{plan.id}", headers=admin_headers)
+    response = await api.get(f"{API}/releases/{plan.id}", params={"depth": 4, "limit": 1000}, headers=admin_headers)
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["apps_total"] == 10_000 and body["entity_count"] == 10_211
     assert body["counts"]["app"] == {"pending": 9_999, "failed": 1}
     assert body["truncated"] is True  # the node budget stops the expansion; the rest is paged
+    waves = body["children"]
+    assert len(waves) == 10 and all(len(w["children"]) == 10 for w in waves)  # breadth-first: upper levels whole
+    nodes = sum(1 + len(c["children"] or []) for w in waves for c in w["children"])  # clusters and bundles
+    apps = sum(len(b["children"] or []) for w in waves for c in w["children"] for b in c["children"])
+    assert 10 + nodes + apps == 5000  # the node budget, exactly
     calls = services.current().stats.for_release(plan.id)
     assert calls["load:query:snapshot"] >= 3  # loaded in several snapshot pages
 

@@ -103,7 +103,7 @@ async def test_release_updated_at_right_after_first_load_is_last_transition(
     await report(client, plan.id, [(f"app:{key}-w1-c1-a1", "deploying")])
     await report(client, plan.id, [(f"app:{key}-w1-c1-a2", "deployed")])
 
-    body = (await api.get(f"{API}/releases/{plan.id}", headers=admin_headers)).json()  # the first load
+    body = (await api.get(f"{API}/releases/{plan.id}?depth=4", headers=admin_headers)).json()  # the first load
     assert body["version"] == 2
     apps = body["children"][0]["children"][0]["children"][0]["children"]
     last = max(a["updated_at"] for a in apps)

@@ -47,7 +47,7 @@ async def test_release_detail_shape_and_update_freshness(api, admin_headers, cli
     plan = build_plan(key, waves=2, clusters_per_wave=2, apps_per_bundle=3)
     await start_release(client, settings, plan)
 
-    response = await api.get(f"{API}/releases/{plan.id}", headers=admin_headers)
+    response = await api.get(f"{API}/releases/{plan.id}", params={"depth": 4}, headers=admin_headers)
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["id"] == plan.id and body["type"] == "release" and body["status"] == "running"

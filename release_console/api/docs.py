@@ -15,7 +15,8 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from swagger_ui_bundle import swagger_ui_path
 
-from .main import API_PREFIX, api_router
+from .main import api_router
+from .prefix import API_PREFIX
 
 ASSETS = Path(swagger_ui_path)
 ASSET_NAMES = frozenset({"swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"})

@@ -17,7 +17,7 @@ from loguru import logger
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ..readpath.errors import ReadPathError
-from .main import API_PREFIX
+from .prefix import API_PREFIX
 
 HTTP_CODES = {
     400: "bad_request",

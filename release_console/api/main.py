@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-API_PREFIX = "/api/v1"
+from .prefix import API_PREFIX
 
 api_router = APIRouter(prefix=API_PREFIX)
 # --- routes (issue 3 and 4) ---

@@ -1,27 +1,27 @@
-"""Shared helpers of the read routes: parameter checks (before any Temporal call) and mirror → response models."""
+"""Shared helpers of the read routes: parameter checks (before any Temporal call), dependencies, entity lookup."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import Depends, Query
 
 from ..domain.ids import EntityId, EntityType, InvalidEntityId
 from ..domain.states import DONE_STATES, InvalidState, validate_state
-from ..domain.tree import Entity, ReleaseTree, percent
+from ..domain.tree import Entity, percent
 from ..readpath.errors import EntityNotFound, TemporalUnavailable
 from ..readpath.mirror import MirrorRegistry, ReleaseMirror
 from ..readpath.release_list import ReleaseList
-from ..workflows.contract import offset_cursor, parse_offset_cursor
-from ..workflows.views import entity_view
+from ..workflows.contract import parse_offset_cursor
 from .deps import ServicesDep
 from .errors import invalid
-from .schemas import EntityNode, EntityRef, EntityResponse
 
 MAX_PAGE = 1000
 MAX_NODES = 5000
 """At most this many nodes in one GET /releases/{id} answer; deeper levels are left for the children endpoint."""
+DEFAULT_DEPTH = 2
+DEFAULT_ANSWER_BYTES = 56 * 1024
+"""Nodes of a GET /releases/{id} without ``depth`` stop here, so the default answer stays under 64 KiB."""
 
 Limit = Annotated[int, Query(ge=1, le=MAX_PAGE, description="Page size, 1–1000.")]
 StateFilter = Annotated[
@@ -74,16 +74,6 @@ MirrorsDep = Annotated[MirrorRegistry, Depends(get_mirrors)]
 ReleaseListDep = Annotated[ReleaseList, Depends(get_release_list)]
 
 
-def freshness(mirror: ReleaseMirror) -> dict[str, Any]:
-    """The version/as_of/stale fields of an answer from this mirror."""
-    return {
-        "version": mirror.version,
-        "as_of": mirror.as_of,
-        "stale": mirror.stale,
-        "stale_reason": mirror.error.message if mirror.error else None,
-    }
-
-
 def find_entity(mirror: ReleaseMirror, entity_id: str) -> Entity:
     """The entity in this release, else 404 ``entity_not_found`` naming both."""
     entity = mirror.tree.entities.get(entity_id)
@@ -98,56 +88,3 @@ def progress(entity: Entity) -> int:
         return 100 if entity.state in DONE_STATES else 0
     apps = entity.counts.get(EntityType.APP.value, {})
     return percent(sum(n for s, n in apps.items() if s in DONE_STATES), sum(apps.values()))
-
-
-def ref(entity: Entity) -> EntityRef:
-    """A short reference."""
-    return EntityRef(id=entity.id, type=entity.type.value, state=entity.state)
-
-
-def node(entity: Entity) -> EntityNode:
-    """One entity without its children: the query contract's view of it plus its progress."""
-    return EntityNode(**asdict(entity_view(entity)), progress=progress(entity))
-
-
-class Expander:
-    """Builds nested nodes down to a depth, the first ``limit`` children per node, within MAX_NODES."""
-
-    def __init__(self, tree: ReleaseTree, limit: int) -> None:
-        self.tree = tree
-        self.limit = limit
-        self.budget = MAX_NODES
-        self.truncated = False
-
-    def children(self, entity: Entity, levels: int) -> tuple[list[EntityNode] | None, str | None]:
-        """The first page of children expanded ``levels - 1`` further, and the cursor of the rest."""
-        if not entity.children:
-            return [], None
-        if levels <= 0:
-            return None, None
-        ids = entity.children[: self.limit]
-        if len(ids) > self.budget:
-            self.truncated = True
-            return None, None
-        self.budget -= len(ids)
-        nodes = []
-        for child_id in ids:
-            child = self.tree.entities[child_id]
-            item = node(child)
-            item.children, item.next_cursor = self.children(child, levels - 1)
-            nodes.append(item)
-        return nodes, offset_cursor(len(ids), len(entity.children))
-
-
-def entity_response(mirror: ReleaseMirror, entity_id: str) -> EntityResponse:
-    """An entity of a loaded mirror with its place in the hierarchy (404 when not in it)."""
-    entity = find_entity(mirror, entity_id)
-    ancestors = list(mirror.tree.ancestors(entity))
-    parent = ancestors[0] if ancestors else None
-    return EntityResponse(
-        release_id=mirror.release_id,
-        entity=node(entity),
-        parent=ref(parent) if parent else None,
-        path=[a.id for a in reversed(ancestors)],
-        **freshness(mirror),
-    )

@@ -230,6 +230,15 @@ class MirrorStats(BaseModel):
     as_of: datetime
 
 
+class LoopLag(BaseModel):
+    """How late a 50 ms ticker on the console's event loop woke up, over the last minute (milliseconds)."""
+
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    samples: int
+
+
 class StatsResponse(BaseModel):
     """Counts of Temporal calls made by the read path since start-up."""
 
@@ -242,6 +251,7 @@ class StatsResponse(BaseModel):
             "failures": {},
             "mirrors": [],
             "release_list_size": 3,
+            "loop_lag": {"p50_ms": 0.4, "p99_ms": 3.1, "max_ms": 9.8, "samples": 1200},
         }
     )
     since: datetime
@@ -251,6 +261,7 @@ class StatsResponse(BaseModel):
     failures: dict[str, int]
     mirrors: list[MirrorStats]
     release_list_size: int
+    loop_lag: LoopLag
 
 
 class ExportRow(BaseModel):

@@ -220,8 +220,11 @@ def change_json_size(change: Change) -> int:
 
 
 def row_json_size(row: EntityRow) -> int:
-    """About how many bytes one ``[id, parent, state, updated_at]`` row takes in JSON."""
-    return 24 + sum(len(part) for part in row if part)
+    """At most how many bytes one ``[id, parent, state, updated_at]`` row takes in compact JSON (a separating comma,
+    brackets, quotes and commas; ``null`` for a missing part; a non-ASCII state counted as ``\\uXXXX`` escapes)."""
+    entity_id, parent, state, updated_at = row
+    state_size = len(state) if state.isascii() else 6 * len(state)
+    return 14 + len(entity_id) + (len(parent) if parent else 4) + state_size + (len(updated_at) if updated_at else 4)
 
 
 @contextmanager

@@ -160,21 +160,31 @@ class ReleaseMirror:
         raise InvalidReleaseData(f"{self.release_id} changed too fast to load a consistent copy; retry")
 
     async def _snapshot_tree(self) -> ReleaseTree:
-        first = await self.gateway.snapshot(self.release_id, None)
-        rows = list(first.rows)
-        cursor = first.next_cursor
-        while cursor is not None:
-            page = await self.gateway.snapshot(self.release_id, cursor)
-            if page.total != first.total or page.version < first.version:
-                raise InvalidReleaseData(f"{self.release_id} returned inconsistent snapshot pages")
-            rows.extend(page.rows)
-            cursor = page.next_cursor
-        if len(rows) != first.total or not rows:
-            raise InvalidReleaseData(f"{self.release_id} returned {len(rows)} snapshot rows of {first.total}")
-        known: dict[str, EntityType] = {}
-        for row in rows:
-            validation.check_tree_row(self.release_id, tuple(row), known)  # type: ignore[arg-type]
-        tree = ReleaseTree((tuple(r) for r in rows), version=first.version, changes_kept=CHANGES_KEPT)  # type: ignore[misc]
+        """All snapshot pages, each checked in a thread while the next one is fetched; the tree built in a thread.
+
+        Only I/O and small envelope checks run on the event loop, so loading a 100,000-entity release never holds it.
+        """
+        checker = validation.SnapshotChecker(self.release_id)
+        first = page = await self.gateway.snapshot(self.release_id, None)
+        pages: list[list[Any]] = []
+        checked: asyncio.Task[None] | None = None
+        try:
+            while True:
+                pages.append(page.rows)
+                checked = asyncio.create_task(_check_after(checked, checker, page.rows))
+                if page.next_cursor is None or (checked.done() and checked.exception() is not None):
+                    break
+                page = await self.gateway.snapshot(self.release_id, page.next_cursor)
+                if page.total != first.total or page.version < first.version:
+                    raise InvalidReleaseData(f"{self.release_id} returned inconsistent snapshot pages")
+            await checked
+        finally:
+            if checked is not None and not checked.done():
+                checked.cancel()
+        count = sum(len(rows) for rows in pages)
+        if count != first.total or not count:
+            raise InvalidReleaseData(f"{self.release_id} returned {count} snapshot rows of {first.total}")
+        tree = await asyncio.to_thread(_build_tree, pages, first.version)
         tree.log_floor = first.version
         return tree
 
@@ -295,6 +305,19 @@ class ReleaseMirror:
                 callback(self, changes)
             except Exception:
                 logger.exception("mirror {} listener failed", self.release_id)
+
+
+async def _check_after(previous: asyncio.Task[None] | None, checker: validation.SnapshotChecker, rows: list) -> None:
+    """Check one page's rows in a thread, after the pages before it (the checker reads them in order)."""
+    if previous is not None:
+        await previous
+    await asyncio.to_thread(checker.check, rows)
+
+
+def _build_tree(pages: list[list[Any]], version: int) -> ReleaseTree:
+    """A mirror's tree from checked snapshot pages (run in a thread: it takes ~0.3 s for 100,000 entities)."""
+    rows = (row for page in pages for row in page)
+    return ReleaseTree(rows, version=version, changes_kept=CHANGES_KEPT)  # type: ignore[arg-type]
 
 
 def _valid_counts(counts: object) -> bool:

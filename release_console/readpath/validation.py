@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, NoReturn
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from ..domain.ids import EntityId, EntityType, InvalidEntityId, entity_type_of, well_formed_type
+from ..domain.ids import EntityId, EntityType, InvalidEntityId, well_formed_type
 from ..domain.states import InvalidState, validate_state
 from ..workflows.contract import ChangesResult, ChangeView, SnapshotPage
 from .errors import InvalidReleaseData
-
-Row = tuple[str, str | None, str, str | None]
 
 
 class _Strict(BaseModel):
@@ -21,7 +20,7 @@ class _Strict(BaseModel):
 class _SnapshotModel(_Strict):
     version: int = Field(ge=0)
     total: int = Field(ge=0)
-    rows: list[list[str | None]]
+    rows: list[Any]  # each row is checked by SnapshotChecker, in one pass with the hierarchy
     next_cursor: str | None = None
 
 
@@ -40,10 +39,9 @@ class _ChangesModel(_Strict):
 
 
 def snapshot_page(release_id: str, raw: Any) -> SnapshotPage:
-    """A validated snapshot page (rows checked one by one)."""
+    """A snapshot page's envelope (version, total, cursor, a list of rows); the rows are for SnapshotChecker."""
     model = _parse(release_id, "snapshot", _SnapshotModel, raw)
-    rows = [list(check_row(release_id, row)) for row in model.rows]  # type: ignore[arg-type]
-    return SnapshotPage(version=model.version, total=model.total, rows=rows, next_cursor=model.next_cursor)
+    return SnapshotPage(version=model.version, total=model.total, rows=model.rows, next_cursor=model.next_cursor)
 
 
 def changes_result(release_id: str, raw: Any, since: int) -> ChangesResult:
@@ -56,6 +54,7 @@ def changes_result(release_id: str, raw: Any, since: int) -> ChangesResult:
             _broken(release_id, f"changes: version {change.version} out of order (after {since}, to {model.version})")
         _check_id(release_id, change.id)
         _check_state(release_id, change.id, change.state)
+        _check_time(release_id, change.id, change.updated_at)
         previous = change.version
         changes.append(ChangeView(change.version, change.id, change.state, change.updated_at))
     if not model.reload and model.version < since:
@@ -63,32 +62,55 @@ def changes_result(release_id: str, raw: Any, since: int) -> ChangesResult:
     return ChangesResult(version=model.version, reload=model.reload, more=model.more, changes=changes)
 
 
-def check_row(release_id: str, row: list[str | None]) -> Row:
-    """One snapshot row ``[id, parent, state, updated_at]``: a valid id, a parent id or None, a valid state."""
-    if len(row) != 4 or row[0] is None or row[2] is None:
-        _broken(release_id, f"snapshot: row {str(row)[:80]} is not [id, parent, state, updated_at]")
-    entity_id, parent, state, updated_at = row
-    _check_id(release_id, entity_id)
-    if parent is not None:
-        _check_id(release_id, parent)
-    _check_state(release_id, entity_id, state)
-    return entity_id, parent, state, updated_at
+_CHILD_TYPE: dict[EntityType, EntityType | None] = {t: t.child_type for t in EntityType}
+_TYPE_BY_NAME: dict[str, EntityType] = {t.value: t for t in EntityType}
 
 
-def check_tree_row(release_id: str, row: Row, known: dict[str, EntityType]) -> None:
-    """A row fits the hierarchy built so far: release first, each child one level below its known parent."""
-    entity_id, parent, _state, _at = row
-    kind = entity_type_of(entity_id)  # check_row has vetted the id
-    if entity_id in known:
-        _broken(release_id, f"snapshot: {entity_id} appears twice")
-    if parent is None:
-        if kind is not EntityType.RELEASE or known or entity_id != release_id:
-            _broken(release_id, f"snapshot: {entity_id} has no parent but is not the release {release_id}")
-    elif parent not in known:
-        _broken(release_id, f"snapshot: parent {parent} of {entity_id} is not listed before it")
-    elif known[parent].child_type is not kind:
-        _broken(release_id, f"snapshot: {entity_id} cannot be a child of {parent}")
-    known[entity_id] = kind
+class SnapshotChecker:
+    """Checks snapshot rows page by page, in one pass: each row well-formed (id, parent, state, ISO time) and in
+    its place in the hierarchy built so far (release first, each child one level below its already listed parent).
+
+    Pure Python with no I/O, so a mirror can run it in a thread while the next page is being fetched.
+    """
+
+    def __init__(self, release_id: str) -> None:
+        self.release_id = release_id
+        self.known: dict[str, EntityType] = {}
+        self._states: set[str] = set()
+        self._times: set[str] = set()
+
+    def check(self, rows: list[Any]) -> None:
+        """Check the next page's rows (InvalidReleaseData naming the first problem)."""
+        release_id, known = self.release_id, self.known
+        for row in rows:
+            if type(row) is not list or len(row) != 4:
+                _broken(release_id, f"snapshot: row {str(row)[:80]} is not [id, parent, state, updated_at]")
+            entity_id, parent, state, updated_at = row
+            type_name = well_formed_type(entity_id)
+            if type_name is None:
+                _check_id(release_id, entity_id)
+                _broken(release_id, f"snapshot: row {str(row)[:80]} has no valid id")
+            kind = _TYPE_BY_NAME[type_name]
+            if entity_id in known:
+                _broken(release_id, f"snapshot: {entity_id} appears twice")
+            if parent is None:
+                if kind is not EntityType.RELEASE or known or entity_id != release_id:
+                    _broken(release_id, f"snapshot: {entity_id} has no parent but is not the release {release_id}")
+            else:
+                parent_kind = known.get(parent) if type(parent) is str else None
+                if parent_kind is None:
+                    if type(parent) is str:
+                        _check_id(release_id, parent)
+                    _broken(release_id, f"snapshot: parent {parent} of {entity_id} is not listed before it")
+                if _CHILD_TYPE[parent_kind] is not kind:
+                    _broken(release_id, f"snapshot: {entity_id} cannot be a child of {parent}")
+            if state not in self._states:
+                _check_state(release_id, entity_id, state)
+                self._states.add(state)
+            if updated_at is not None and updated_at not in self._times:
+                _check_time(release_id, entity_id, updated_at)
+                self._times.add(updated_at)
+            known[entity_id] = kind
 
 
 def entity_found(release_id: str, entity_id: str, raw: Any) -> bool:
@@ -125,6 +147,14 @@ def _check_state(release_id: str, entity_id: str, state: str) -> None:
         validate_state(state)
     except InvalidState as exc:
         _broken(release_id, f"{entity_id}: {exc}")
+
+
+def _check_time(release_id: str, entity_id: str, value: object) -> None:
+    """An ``updated_at`` must be an ISO 8601 time (it is shown, sorted and exported as one)."""
+    try:
+        datetime.fromisoformat(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        _broken(release_id, f"{entity_id}: updated_at {str(value)[:40]!r} is not an ISO 8601 time")
 
 
 def _broken(release_id: str, reason: str) -> NoReturn:

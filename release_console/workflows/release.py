@@ -41,7 +41,6 @@ with workflow.unsafe.imports_passed_through():
         EntityView,
         ReleaseSummary,
         ReleaseWorkflowInput,
-        SnapshotPage,
         SnapshotRequest,
         TransitionBatch,
         TransitionResult,
@@ -155,9 +154,9 @@ class ReleaseWorkflow:
         return views.changes_view(self._tree(), request)
 
     @workflow.query(name=QUERY_SNAPSHOT)
-    def snapshot(self, request: SnapshotRequest) -> SnapshotPage:
+    def snapshot(self, request: SnapshotRequest) -> dict[str, Any]:
         """A page of the whole tree as rows."""
-        return views.snapshot_view(self._tree(), request)
+        return views.snapshot_result(self._tree(), request)
 
     # ---- helpers -------------------------------------------------------------------------------
     def _tree(self) -> ReleaseTree:

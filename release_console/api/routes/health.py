@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from fastapi import APIRouter
 
 from ...readpath.errors import TemporalUnavailable
 from ..deps import CurrentUser, ServicesDep
-from ..schemas import ErrorResponse, HealthResponse, MirrorStats, ReadyResponse, StatsResponse
+from ..schemas import ErrorResponse, HealthResponse, LoopLag, MirrorStats, ReadyResponse, StatsResponse
 
 router = APIRouter(tags=["operations"])
 
@@ -33,7 +35,7 @@ async def ready(services: ServicesDep) -> ReadyResponse:
 
 @router.get("/stats", response_model=StatsResponse, summary="Temporal calls made by the read path")
 async def stats(user: CurrentUser, services: ServicesDep) -> StatsResponse:
-    """Counts of queries, describe and list calls since start-up, and the mirrors currently kept."""
+    """Counts of queries, describe and list calls since start-up, the mirrors currently kept and event-loop lag."""
     mirrors = services.mirrors.mirrors if services.mirrors else []
     release_list = services.release_list
     return StatsResponse(
@@ -50,4 +52,5 @@ async def stats(user: CurrentUser, services: ServicesDep) -> StatsResponse:
             for m in mirrors
         ],
         release_list_size=len(release_list.items) if release_list else 0,
+        loop_lag=LoopLag(**asdict(services.loop_lag.figures())),
     )

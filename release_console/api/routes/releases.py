@@ -2,32 +2,37 @@
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
-from ...domain.ids import EntityType, entity_type_of
-from ...domain.tree import percent
+from ...domain.ids import EntityType
 from ...readpath.release_list import InvalidCursor, ReleaseListItem, decode_cursor
-from ...workflows.contract import offset_cursor
+from ..answers import (
+    ChildrenParams,
+    DetailParams,
+    build_children,
+    build_detail,
+    build_export,
+    cache_of,
+    entity_body,
+    export_json_head,
+    json_response,
+)
 from ..deps import CurrentUser
 from ..errors import ApiError, invalid
 from ..reading import (
+    DEFAULT_ANSWER_BYTES,
+    DEFAULT_DEPTH,
+    MAX_NODES,
     Cursor,
-    Expander,
     Limit,
     MirrorsDep,
     ReleaseListDep,
     StateFilter,
-    entity_response,
     find_entity,
-    freshness,
-    node,
     parse_id,
     parse_offset,
     parse_state,
@@ -76,52 +81,46 @@ async def list_releases(
     )
 
 
-@router.get("/{release_id}", response_model=ReleaseDetail, summary="A release with its hierarchy")
+@router.get(
+    "/{release_id}",
+    response_model=ReleaseDetail,
+    summary="A release with its hierarchy",
+    description=(
+        "The release with rollups, and its hierarchy expanded breadth-first (every wave before any cluster).\n\n"
+        f"**Without `depth`** the answer is bounded: 2 levels, cut at {DEFAULT_ANSWER_BYTES // 1024} KiB of nodes "
+        "(`truncated: true` when cut; nodes left out have `children: null`). **With `depth`** (0–4) up to "
+        f"{MAX_NODES} nodes are expanded, `limit` children per node. Beyond that, page with "
+        "`/entities/{id}/children` (`next_cursor`) or read everything with `/export`."
+    ),
+)
 async def get_release(
     release_id: str,
     user: CurrentUser,
     mirrors: MirrorsDep,
-    depth: Annotated[int, Query(ge=0, le=4, description="Levels below the release to include (4 = down to apps).")] = 4,
+    depth: Annotated[
+        int | None,
+        Query(ge=0, le=4, description="Levels below the release (4 = down to apps). Unset: 2 levels within 64 KiB."),
+    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000, description="Children shown per node; the rest via next_cursor.")] = 100,
-) -> ReleaseDetail:
+) -> Response:
     """The release, each node with id, state, updated_at and rollup counts, down to ``depth`` levels."""
     rid = parse_id(release_id, EntityType.RELEASE)
     mirror = await mirrors.get(rid)
-    tree = mirror.tree
-    root = tree.root
-    expander = Expander(tree, limit)
-    children, next_cursor = expander.children(root, depth)
-    if children is None:
-        children, next_cursor = [], offset_cursor(0, len(root.children))
-    done, total = tree.progress()
-    return ReleaseDetail(
-        id=root.id,
-        state=root.state,
-        status=mirror.status,
-        updated_at=mirror.updated_at,
-        counts={t: dict(s) for t, s in root.counts.items()},
-        progress=percent(done, total),
-        apps_total=total,
-        apps_done=done,
-        entity_count=len(tree.entities),
-        child_count=len(root.children),
-        children=children,
-        next_cursor=next_cursor,
-        depth=depth,
-        truncated=expander.truncated,
-        partial=mirror.partial,
-        final_summary=mirror.final_summary,
-        **freshness(mirror),
-    )
+    if depth is None:
+        params = DetailParams(DEFAULT_DEPTH, limit, MAX_NODES, DEFAULT_ANSWER_BYTES)
+    else:
+        params = DetailParams(depth, limit, MAX_NODES, None)
+    body = await cache_of(mirror).get(mirror, params, lambda: build_detail(mirror, params))
+    return json_response(body, mirror)
 
 
 @router.get("/{release_id}/entities/{entity_id}", response_model=EntityResponse, summary="One entity of a release")
-async def get_entity(release_id: str, entity_id: str, user: CurrentUser, mirrors: MirrorsDep) -> EntityResponse:
+async def get_entity(release_id: str, entity_id: str, user: CurrentUser, mirrors: MirrorsDep) -> Response:
     """The entity's state, rollups, parent and path from the release."""
     rid = parse_id(release_id, EntityType.RELEASE)
     eid = parse_id(entity_id)
     mirror = await mirrors.get(rid)
-    return entity_response(mirror, eid)
+    return json_response(entity_body(mirror, eid), mirror)
 
 
 @router.get(
@@ -135,24 +134,17 @@ async def get_children(
     limit: Limit = 100,
     cursor: Cursor = None,
     state: StateFilter = None,
-) -> ChildrenResponse:
+) -> Response:
     """Children in plan order, optionally only those in one state."""
     rid = parse_id(release_id, EntityType.RELEASE)
     eid = parse_id(entity_id)
     wanted = parse_state(state)
     mirror = await mirrors.get(rid)
     parent = find_entity(mirror, eid)
-    kids = mirror.tree.children_of(parent.id, wanted)
-    start = parse_offset(cursor, len(kids))
-    page = kids[start : start + limit]
-    return ChildrenResponse(
-        release_id=rid,
-        parent_id=parent.id,
-        items=[node(k) for k in page],
-        total=len(kids),
-        next_cursor=offset_cursor(start + len(page), len(kids)),
-        **freshness(mirror),
-    )
+    total = len(parent.children) if wanted is None else len(mirror.tree.children_of(parent.id, wanted))
+    params = ChildrenParams(parent.id, wanted, parse_offset(cursor, total), limit)
+    body = await cache_of(mirror).get(mirror, params, lambda: build_children(mirror, params))
+    return json_response(body, mirror)
 
 
 @router.get(
@@ -167,21 +159,30 @@ async def export_release(
     mirrors: MirrorsDep,
     format: Annotated[Literal["json", "csv"], Query(description="json (default) or csv")] = "json",
 ) -> StreamingResponse:
-    """All entities (id, type, parent, state, updated_at), parents before children, streamed."""
+    """All entities (id, type, parent, state, updated_at), parents before children, streamed.
+
+    CSV cells that a spreadsheet would run as a formula (starting with = + - @, tab or CR) are prefixed with ``'``.
+    """
     rid = parse_id(release_id, EntityType.RELEASE)
     mirror = await mirrors.get(rid)
-    rows = list(mirror.tree.rows())
-    fresh = freshness(mirror)
+    export = await cache_of(mirror).get(mirror, ("export", format), lambda: build_export(mirror, format))
     name = rid.replace(":", "-")
     if format == "csv":
         headers = {
             "Content-Disposition": f'attachment; filename="{name}.csv"',
-            "X-Version": str(mirror.version),
-            "X-As-Of": fresh["as_of"].isoformat(),  # CSV has no header block: freshness travels in headers
+            "X-Version": str(export.version),
+            "X-As-Of": mirror.as_of.isoformat(),  # CSV has no header block: freshness travels in headers
         }
-        return StreamingResponse(_csv(rows), media_type="text/csv", headers=headers)
+        return StreamingResponse(_stream(export.chunks), media_type="text/csv", headers=headers)
     headers = {"Content-Disposition": f'attachment; filename="{name}.json"'}
-    return StreamingResponse(_json(rid, rows, fresh), media_type="application/json", headers=headers)
+    chunks = [export_json_head(mirror, export.version), *export.chunks, b"]}"]
+    return StreamingResponse(_stream(chunks), media_type="application/json", headers=headers)
+
+
+async def _stream(chunks: list[bytes]) -> AsyncIterator[bytes]:
+    """Send prepared chunks, each send giving the loop to others."""
+    for chunk in chunks:
+        yield chunk
 
 
 def _list_item(item: ReleaseListItem) -> ReleaseListItemOut:
@@ -198,29 +199,6 @@ def _list_item(item: ReleaseListItem) -> ReleaseListItemOut:
         start_time=item.start_time,
         close_time=item.close_time,
     )
-
-
-def _csv(rows: list) -> Iterator[str]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["id", "type", "parent", "state", "updated_at"])
-    for index, (entity_id, parent, state, updated_at) in enumerate(rows, 1):
-        writer.writerow([entity_id, entity_type_of(entity_id).value, parent or "", state, updated_at or ""])
-        if index % 2000 == 0:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
-
-
-def _json(release_id: str, rows: list, fresh: dict) -> Iterator[str]:
-    head = {"release_id": release_id, **fresh, "as_of": fresh["as_of"].isoformat()}
-    yield json.dumps(head)[:-1] + ', "entities": ['
-    for index, (entity_id, parent, state, updated_at) in enumerate(rows):
-        kind = entity_type_of(entity_id).value
-        row = {"id": entity_id, "type": kind, "parent": parent, "state": state, "updated_at": updated_at}
-        yield ("," if index else "") + json.dumps(row)
-    yield "]}"
 
 
 @router.get("/{release_path:path}", include_in_schema=False)

@@ -1,0 +1,73 @@
+"""Event-loop lag: how late a short ticker wakes up, sampled all the time (GET /api/v1/stats ``loop_lag``).
+
+One asyncio loop serves the pages, the API, SSE and every poller, so any slice of work that holds it delays all of
+them; this monitor makes such slices visible as p50/p99/max over a recent window.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from dataclasses import dataclass
+
+TICK_SECONDS = 0.05
+WINDOW_SAMPLES = 1200
+"""The last minute of ticks (at 50 ms) is kept."""
+
+
+@dataclass(frozen=True, slots=True)
+class LagFigures:
+    """Lag of the recent window in milliseconds."""
+
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    samples: int
+
+
+class LoopLagMonitor:
+    """A ticker that records, for every wake-up, how much later than asked it ran."""
+
+    def __init__(self, tick_seconds: float = TICK_SECONDS, window: int = WINDOW_SAMPLES) -> None:
+        self.tick_seconds = tick_seconds
+        self.samples: deque[float] = deque(maxlen=window)
+        self.max_seen_ms = 0.0
+        """Largest lag since start (the window forgets; this does not)."""
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        """Start sampling on the running loop."""
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="loop lag monitor")
+
+    async def stop(self) -> None:
+        """Stop sampling."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            asked = time.perf_counter()
+            await asyncio.sleep(self.tick_seconds)
+            self.record(max(0.0, time.perf_counter() - asked - self.tick_seconds) * 1000)
+
+    def record(self, lag_ms: float) -> None:
+        """Add one sample (milliseconds)."""
+        self.samples.append(lag_ms)
+        self.max_seen_ms = max(self.max_seen_ms, lag_ms)
+
+    def figures(self) -> LagFigures:
+        """p50/p99/max of the window (zeros before the first sample)."""
+        ordered = sorted(self.samples)
+        if not ordered:
+            return LagFigures(0.0, 0.0, 0.0, 0)
+
+        def at(q: float) -> float:
+            return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))], 2)
+
+        return LagFigures(at(0.5), at(0.99), round(ordered[-1], 2), len(ordered))
