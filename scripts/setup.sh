@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what the console needs on Debian with Python 3.11: a virtualenv in .venv with the package,
 # plus (with --test) the test extras and Debian's chromium + chromium-driver for the browser tests.
-# Re-running it is cheap: packages are only reinstalled when pyproject.toml changed.
+# Re-running it is cheap: packages are only reinstalled when pyproject.toml or constraints.txt changed.
+# Versions are pinned by constraints.txt (the tested set), so a fresh install gets what the tests ran on.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,7 +23,7 @@ apt_install() {
 
 missing=()
 if [[ -n "$extras" ]]; then
-  for pkg in chromium chromium-driver; do
+  for pkg in chromium chromium-driver wrk; do  # wrk: benchmarks/console_load.py
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
   done
 fi
@@ -34,9 +35,9 @@ apt_install "${missing[@]}"
 [[ -x .venv/bin/python ]] || "$python" -m venv .venv
 
 stamp=".venv/.installed$extras"
-wanted=$(sha256sum pyproject.toml | cut -d' ' -f1)
+wanted=$(cat pyproject.toml constraints.txt | sha256sum | cut -d' ' -f1)
 if [[ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]]; then
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".$extras"
+  .venv/bin/python -m pip install -q -c constraints.txt -e ".$extras"
   echo "$wanted" > "$stamp"
 fi

@@ -9,7 +9,7 @@ import uuid
 import httpx
 from nicegui.testing import User
 
-from release_console.core.audit import REQUEST_ID, audit_path, read_entries, safe_request_id
+from release_console.core.audit import REQUEST_ID, attempted_username, audit_path, flush, read_entries, safe_request_id
 from release_console.core.config import get_settings
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, login_headers
 from tests.test_auth_ui import WAIT, log_in
@@ -18,11 +18,13 @@ FIELDS = {"time", "user", "role", "action", "target", "outcome", "client", "requ
 
 
 def lines() -> list[dict]:
+    flush()  # lines are written by a background thread
     path = audit_path(get_settings())
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
 def assert_no_secrets(*secrets: str) -> None:
+    flush()
     text = audit_path(get_settings()).read_text()
     for secret in secrets:
         assert secret not in text
@@ -77,7 +79,8 @@ async def test_account_changes_and_throttled_logins_are_audited_without_secrets(
     ]
     assert codes[-1] == 429
 
-    mine = [e for e in lines() if name in (e["user"], e["target"])]
+    masked = attempted_username(name, known=False)  # the user was deleted: its name is now an unknown username
+    mine = [e for e in lines() if name in (e["user"], e["target"]) or e["user"] == masked]
     by_action = {e["action"]: e for e in mine}
     change = by_action["account.change"]
     assert (change["outcome"], change["user"], change["fields"], change["new_role"], change["enabled"]) == (
@@ -85,6 +88,7 @@ async def test_account_changes_and_throttled_logins_are_audited_without_secrets(
     )
     assert by_action["account.delete"]["outcome"] == "ok"
     assert by_action["login.throttled"]["outcome"] == "denied"
+    assert by_action["login.failure"]["user"] == masked and masked.startswith(name[:2]) and name not in masked
     assert all(set(e) >= FIELDS and e["request_id"] for e in mine)
     assert_no_secrets(first, second, wrong, ADMIN_PASSWORD)
 

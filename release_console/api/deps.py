@@ -63,8 +63,10 @@ def request_id(request: Request) -> str:
 
 
 def client_address(request: Request) -> str | None:
-    """The peer address of the request."""
-    return request.client.host if request.client else None
+    """The client's address: the peer, or the client a trusted proxy (TRUSTED_PROXIES) names in X-Forwarded-For."""
+    from ..core.client_ip import connection_client
+
+    return connection_client(request)
 
 
 def http_error(exc: AccountError) -> ApiError:
@@ -80,7 +82,11 @@ def http_error(exc: AccountError) -> ApiError:
 
 
 def _refuse(request: Request, reason: str) -> HTTPException:
-    audit(
+    """401 for the request; its audit line is aggregated per client (a flood of refusals writes one line a
+    minute with a ``repeated`` count), so refused calls cannot rotate the audit record away."""
+    from ..core.audit import audit_repeated
+
+    audit_repeated(
         "api.auth_failed",
         user=None,
         role=None,

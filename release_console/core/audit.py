@@ -1,17 +1,25 @@
 """The audit log (FR-014): one JSON line per event to a rotating file in DATA_DIR and to stdout.
 
-``audit(...)`` may be called from anywhere; ``configure(settings)`` (at start-up) adds the sinks.
-Never pass secrets: values of keys that look secret are replaced before anything is written.
+``audit(...)`` may be called from anywhere; ``configure(settings)`` (at start-up) adds the sinks, which write in a
+background thread (loguru ``enqueue``), never on the event loop; ``shutdown()`` writes whatever is queued first.
+Never pass secrets: values of keys that look secret are replaced before anything is written, and every string value
+is cut to MAX_VALUE characters, so no request can make a line (or the file) grow without bound. Events a client can
+repeat at will (refused API calls, throttled logins) go through ``audit_repeated``: at most one line per client
+and action every REPEAT_WINDOW_SECONDS, carrying a ``repeated`` count, so a flood cannot rotate the record away.
+No sink logs local variables of a traceback (``diagnose=False``): a logged error must not show a password.
 """
 
 from __future__ import annotations
 
 import contextlib
 import json
+import os
 import re
 import sys
+import time
 import uuid
-from collections import deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,8 +30,15 @@ from .config import Settings
 
 AUDIT_FILE = "audit.log"
 AUDIT_EXTRA = "audit_line"
+ROTATION = "10 MB"
+RETENTION = 10  # rotated files kept besides the current one
 SECRET_WORDS = ("password", "secret", "token", "authorization", "hash")
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+MAX_VALUE = 256
+REPEAT_WINDOW_SECONDS = 60.0
+MAX_REPEAT_KEYS = 10_000
+UNKNOWN_USER_PREFIX = 2
+SINK_OPTIONS: dict[str, Any] = {"diagnose": False, "backtrace": False}
 _state: dict[str, Any] = {"handlers": [], "default_replaced": False}
 
 
@@ -48,25 +63,37 @@ def _line(record: dict) -> str:
     return "{extra[" + AUDIT_EXTRA + "]}\n"
 
 
-def configure(settings: Settings) -> None:
-    """(Re)install the audit sinks: a rotating file and stdout; keep audit lines out of the default stderr log."""
+def configure(settings: Settings, *, rotation: str | int | None = None) -> None:
+    """(Re)install the audit sinks: a rotating file and stdout, both written off the event loop; keep audit lines
+    out of the stderr log, which (like every sink here) never prints a traceback's local variables."""
     shutdown()
     settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
     if not _state["default_replaced"]:
         with contextlib.suppress(ValueError):
             logger.remove(0)
-            logger.add(lambda m: sys.stderr.write(m), filter=lambda r: not _is_audit(r), level="INFO")
+            logger.add(lambda m: sys.stderr.write(m), filter=lambda r: not _is_audit(r), level="INFO", **SINK_OPTIONS)
         _state["default_replaced"] = True
     _state["handlers"] = [
         logger.add(
-            audit_path(settings), filter=_is_audit, format=_line, rotation="10 MB", retention=10, encoding="utf-8"
+            audit_path(settings), filter=_is_audit, format=_line, rotation=rotation or ROTATION, retention=RETENTION,
+            encoding="utf-8", enqueue=True, **SINK_OPTIONS,
         ),
-        logger.add(lambda m: sys.stdout.write(m), filter=_is_audit, format=_line),
+        logger.add(lambda m: sys.stdout.write(m), filter=_is_audit, format=_line, enqueue=True, **SINK_OPTIONS),
     ]
 
 
+def flush() -> None:
+    """Wait until every queued audit line is written (lines are written by a background thread)."""
+    logger.complete()
+
+
 def shutdown() -> None:
-    """Remove the audit sinks (flushing the file)."""
+    """Write the pending repeat counts and every queued line, then remove the audit sinks: nothing is lost on a
+    clean stop."""
+    if _state["handlers"]:
+        _repeats.flush_pending()
+    _repeats.reset()
+    flush()
     for handler in _state["handlers"]:
         with contextlib.suppress(ValueError):
             logger.remove(handler)
@@ -75,6 +102,22 @@ def shutdown() -> None:
 
 def _scrub(extra: dict[str, Any]) -> dict[str, Any]:
     return {k: ("***" if any(w in k.lower() for w in SECRET_WORDS) else v) for k, v in extra.items()}
+
+
+def bounded(value: Any, limit: int = MAX_VALUE) -> Any:
+    """A string cut to ``limit`` characters (saying how long it was); other values as they are."""
+    if not isinstance(value, str) or len(value) <= limit:
+        return value
+    suffix = f"…[{len(value)} chars]"
+    return value[: limit - len(suffix)] + suffix
+
+
+def attempted_username(name: str, *, known: bool) -> str:
+    """How a failed login's username is logged: an existing user's name as is; anything else (a typo, or a
+    password typed into the username box) only as its first characters and its length, never whole."""
+    if known:
+        return name
+    return f"{name[:UNKNOWN_USER_PREFIX]}…(unknown, {len(name)} chars)"
 
 
 def audit(
@@ -101,22 +144,117 @@ def audit(
         "request_id": request_id or uuid.uuid4().hex,
         **_scrub(extra),
     }
-    line = json.dumps(entry, default=str, separators=(",", ":"))
-    logger.bind(**{AUDIT_EXTRA: line}).info("audit {}", action)
+    line = json.dumps({k: bounded(v) for k, v in entry.items()}, default=str, separators=(",", ":"))
+    logger.bind(**{AUDIT_EXTRA: line}).info("audit {}", bounded(action, 64))
+
+
+@dataclass
+class _Repeat:
+    since: float
+    suppressed: int = 0
+    last: dict[str, Any] = field(default_factory=dict)
+
+
+class RepeatLimiter:
+    """At most one audit line per key every ``window`` seconds; the next line written says how many events it
+    stands for (``repeated``), and ``flush_pending`` writes the counts still held (at a clean stop)."""
+
+    def __init__(self, window: float = REPEAT_WINDOW_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
+        self.window = window
+        self.clock = clock
+        self._keys: dict[tuple[str, str], _Repeat] = {}
+
+    def admit(self, key: tuple[str, str], fields: dict[str, Any]) -> int | None:
+        """The number of events a line written now stands for (1 + those held back), or None to hold it back."""
+        now = self.clock()
+        seen = self._keys.get(key)
+        if seen is not None and now - seen.since < self.window:
+            seen.suppressed += 1
+            seen.last = fields
+            return None
+        if seen is None and len(self._keys) >= MAX_REPEAT_KEYS:
+            self.flush_pending()
+            self._keys.clear()
+        self._keys[key] = _Repeat(since=now)
+        return 1 + (seen.suppressed if seen else 0)
+
+    def flush_pending(self) -> None:
+        """Write one line per key with events held back (``repeated`` = how many), then forget them."""
+        for (action, _), seen in list(self._keys.items()):
+            if seen.suppressed:
+                audit(action, **{**seen.last, "repeated": seen.suppressed})
+                seen.suppressed = 0
+
+    def reset(self) -> None:
+        """Forget every key (a fresh start)."""
+        self._keys.clear()
+
+
+_repeats = RepeatLimiter()
+
+
+def audit_repeated(action: str, *, client: str | None, **fields: Any) -> None:
+    """Audit an event a client can repeat at will (e.g. refused API calls): at most one line per client and action
+    per REPEAT_WINDOW_SECONDS; a line standing for more than one event carries ``repeated``."""
+    fields = {"client": client, **fields}
+    count = _repeats.admit((action, str(client)), fields)
+    if count is None:
+        return
+    audit(action, **fields, **({"repeated": count} if count > 1 else {}))
+
+
+def audit_files(settings: Settings) -> list[Path]:
+    """The current audit file and the rotated ones, newest first."""
+    path = audit_path(settings)
+    rotated = [p for p in path.parent.glob(f"{path.stem}.*{path.suffix}") if p.is_file()]
+    rotated.sort(key=lambda p: (_mtime(p), p.name), reverse=True)
+    return ([path] if path.exists() else []) + rotated
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
+
+
+def _lines_backwards(path: Path, block: int = 1 << 16) -> Iterator[bytes]:
+    """The lines of a file, last first, read in blocks from its end."""
+    try:
+        handle = path.open("rb")
+    except OSError:  # rotated away or removed by retention meanwhile
+        return
+    with handle:
+        position = handle.seek(0, os.SEEK_END)
+        rest = b""
+        while position > 0:
+            size = min(block, position)
+            position -= size
+            handle.seek(position)
+            lines = (handle.read(size) + rest).split(b"\n")
+            rest = lines.pop(0)
+            yield from reversed(lines)
+        yield rest
 
 
 def read_entries(
     settings: Settings, *, limit: int = 200, user: str | None = None, action: str | None = None
 ) -> list[dict[str, Any]]:
-    """The latest entries (newest first) of the current audit file, optionally filtered by user and action."""
-    path = audit_path(settings)
-    if not path.exists():
-        return []
-    kept: deque[dict[str, Any]] = deque(maxlen=limit)
-    with path.open(encoding="utf-8", errors="replace") as handle:
-        for raw in handle:
+    """The latest entries, newest first, of the current and the rotated audit files, optionally filtered by user
+    (exactly) and action (by prefix). Queued lines are written first, so an event audited just before is found."""
+    flush()
+    # cheap substring checks before parsing (lines are written with these exact separators); confirmed after
+    needles = [
+        *([json.dumps({"user": user}, separators=(",", ":"))[1:-1].encode()] if user else []),
+        *([json.dumps({"action": action}, separators=(",", ":"))[1:-2].encode()] if action else []),
+    ]
+    kept: list[dict[str, Any]] = []
+    for path in audit_files(settings):
+        for raw in _lines_backwards(path):
+            if not raw.strip() or any(n not in raw for n in needles):
+                continue
             try:
-                entry = json.loads(raw)
+                entry = json.loads(raw.decode("utf-8", errors="replace"))
             except json.JSONDecodeError:
                 continue
             if not isinstance(entry, dict):
@@ -126,4 +264,6 @@ def read_entries(
             if action and not str(entry.get("action", "")).startswith(action):
                 continue
             kept.append(entry)
-    return list(reversed(kept))
+            if len(kept) >= limit:
+                return kept
+    return kept

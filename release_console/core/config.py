@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import ipaddress
+import json
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_SECRET = "changethis"
+MIN_SECRET_LENGTH = 32
 
 
 class Settings(BaseSettings):
@@ -61,6 +65,24 @@ class Settings(BaseSettings):
     LOGIN_LOCKOUT_SECONDS: int = Field(300, ge=1)
     BCRYPT_ROUNDS: int = Field(12, ge=4, le=16)
     ACCOUNTS_REFRESH_SECONDS: float = Field(2.0, gt=0, le=60)
+    TRUSTED_PROXIES: Annotated[list[str], NoDecode] = []
+    """Addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed (comma-separated or a JSON list);
+    empty: the peer address is the client, forwarded headers are ignored."""
+
+    @field_validator("TRUSTED_PROXIES", mode="before")
+    @classmethod
+    def _parse_proxies(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            value = json.loads(text) if text.startswith("[") else [p for p in text.replace(",", " ").split() if p]
+        if isinstance(value, list):
+            for entry in value:
+                try:
+                    ipaddress.ip_network(str(entry).strip(), strict=False)
+                except ValueError:
+                    raise ValueError(f"TRUSTED_PROXIES: {str(entry)[:64]!r} is not an IP address or CIDR") from None
+            return [str(entry).strip() for entry in value]
+        return value
 
     @property
     def is_local(self) -> bool:
@@ -113,15 +135,48 @@ def _cached_secret(path: Path) -> str:
     return read_or_create_secret(path)
 
 
+class SecretFileError(ValueError):
+    """The secret key file exists but cannot be used (too short)."""
+
+
 def read_or_create_secret(path: Path) -> str:
-    """A random secret kept in a file readable only by its owner."""
-    if path.exists():
-        return path.read_text().strip()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    value = secrets.token_urlsafe(48)
-    path.touch(mode=0o600)
-    path.write_text(value)
+    """A random secret kept in a file readable only by its owner.
+
+    The file is created atomically (written in full to a private temporary file, then linked into place, so no
+    reader ever sees it empty or half-written and two processes starting at once agree on one key). An existing
+    key shorter than MIN_SECRET_LENGTH is refused (SecretFileError) rather than used.
+    """
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _create_secret_file(path, secrets.token_urlsafe(48))
+    value = path.read_text(encoding="utf-8").strip()
+    if len(value) < MIN_SECRET_LENGTH:
+        raise SecretFileError(
+            f"the secret key in {path} is {len(value)} characters long; at least {MIN_SECRET_LENGTH} are needed. "
+            "Delete the file to have a new key generated (sessions and API tokens signed with the old one end), "
+            "or set SECRET_KEY."
+        )
     return value
+
+
+def _create_secret_file(path: Path, value: str) -> None:
+    """Write ``value`` to ``path`` (mode 0600) unless the file exists already; never leaves a partial file."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(8)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(value)
+            handle.flush()
+            os.fsync(handle.fileno())
+        try:
+            os.link(temporary, path)  # fails if another process created the key first: theirs is kept
+        except FileExistsError:
+            pass
+        except OSError:  # a file system without hard links
+            if not path.exists():
+                os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 @lru_cache

@@ -2,6 +2,8 @@
 
 Query results and small payloads stay plain JSON, so the `temporal` CLI and web UI read them as usual;
 a 100,000-app plan that would break Temporal's 2 MiB payload limit fits compressed.
+Decoding never expands a payload past MAX_DECOMPRESSED bytes: a small "zip bomb" stored in a workflow's history
+is refused with PayloadTooLarge instead of exhausting the console's or the worker's memory.
 """
 
 from __future__ import annotations
@@ -14,6 +16,29 @@ from temporalio.converter import PayloadCodec
 
 ENCODING = b"binary/zlib"
 COMPRESS_ABOVE = 256 * 1024
+MAX_DECOMPRESSED = 64 * 1024 * 1024
+
+
+class PayloadTooLarge(ValueError):
+    """A compressed payload that would expand past MAX_DECOMPRESSED bytes."""
+
+
+class CorruptPayload(ValueError):
+    """A payload marked as compressed that is not complete zlib data."""
+
+
+def decompress(data: bytes, limit: int = MAX_DECOMPRESSED) -> bytes:
+    """``data`` inflated, refusing to produce more than ``limit`` bytes."""
+    inflater = zlib.decompressobj()
+    try:
+        inflated = inflater.decompress(data, limit)
+        if inflater.unconsumed_tail or (not inflater.eof and inflater.decompress(b"", 1)):
+            raise PayloadTooLarge(f"compressed payload ({len(data)} bytes) expands past {limit} bytes; refused")
+    except zlib.error as exc:
+        raise CorruptPayload(f"compressed payload ({len(data)} bytes) is not valid zlib data: {exc}") from None
+    if not inflater.eof:
+        raise CorruptPayload(f"compressed payload ({len(data)} bytes) is truncated")
+    return inflated
 
 
 class LargePayloadCodec(PayloadCodec):
@@ -36,5 +61,5 @@ class LargePayloadCodec(PayloadCodec):
         if payload.metadata.get("encoding") != ENCODING:
             return payload
         inner = Payload()
-        inner.ParseFromString(zlib.decompress(payload.data))
+        inner.ParseFromString(decompress(payload.data))
         return inner

@@ -5,32 +5,50 @@ cookie). It records who logged in, when, and when they were last active; it ends
 SESSION_IDLE_SECONDS without a page request (an open tab's timer is not activity), when the account is disabled,
 deleted or its password is changed; an admin page open in a tab is withdrawn when its user is demoted.
 Every check uses the in-memory accounts cache (no Temporal call) and the accounts service's clock (injectable).
-Open pages re-check on a timer (the "refresh tick") and go to the login page when the session has ended.
+Open pages re-check on a timer (the "refresh tick"); when the session has ended they go to the login page and the
+page's connection is closed, so nothing more reaches that tab.
+
+The browser gets a new session id at login and at logout (against session fixation): a login in the page hands a
+one-time ticket, bound to the page's session id, to SESSION_PATH, which moves the session to a fresh id (a new
+cookie) and empties the old id's storage; logout ends the session and goes through SESSION_PATH for a fresh id too.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import secrets
+import time
+import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
-from nicegui import Client, app, context, ui
+from nicegui import Client, app, background_tasks, context, core, ui
+from nicegui import storage as nicegui_storage
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
 
 from .. import services as services_module
 from ..accounts.models import Principal
 from ..accounts.service import AccountsService
-from ..core.audit import audit, safe_request_id
+from ..core.audit import audit, audit_repeated, safe_request_id
+from ..core.client_ip import connection_client
 from ..core.config import Settings
 
 SESSION_KEY = "session"
 LOGIN_PATH = "/login"
+SESSION_PATH = "/login/session"
 PUBLIC_PREFIXES = ("/_nicegui", "/api/", "/docs", "/redoc", "/openapi.json", "/favicon", "/static/")
 PASSWORD_CHANGE_SKEW_SECONDS = 5
 ADMIN_PAGE_KEY = "requires_admin"
+TICKET_SECONDS = 60.0
+MAX_TICKETS = 10_000
+MAX_REDIRECT_LENGTH = 2048
+DISCONNECT_GRACE_SECONDS = 1.0
 
 
 def session_middleware_kwargs(settings: Settings) -> dict[str, Any]:
@@ -40,15 +58,25 @@ def session_middleware_kwargs(settings: Settings) -> dict[str, Any]:
 
 
 def safe_redirect(target: str | None) -> str:
-    """Only same-site paths (never another host) are accepted as redirect targets."""
-    if not target or not target.startswith("/") or target.startswith(("//", "/\\")) or target.startswith(LOGIN_PATH):
+    """``target`` when it is a path on this console, otherwise ``/``.
+
+    Refused: anything not starting with exactly one ``/`` (``//host`` and schemes), backslashes and control
+    characters (browsers drop tabs and newlines, so ``/\t/example.org`` would become ``//example.org``), over-long
+    targets and the login pages themselves.
+    """
+    if not target or len(target) > MAX_REDIRECT_LENGTH or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if any(c == "\\" or (c.isspace() and c != " ") or ord(c) < 0x20 or 0x7F <= ord(c) <= 0x9F for c in target):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith(LOGIN_PATH):
         return "/"
     return target
 
 
 def is_public(path: str) -> bool:
-    """Paths that need no console session (the login page, NiceGUI internals, the bearer-token API, API docs)."""
-    return path == LOGIN_PATH or path.startswith(PUBLIC_PREFIXES)
+    """Paths that need no console session (the login pages, NiceGUI internals, the bearer-token API, API docs)."""
+    return path in {LOGIN_PATH, SESSION_PATH} or path.startswith(PUBLIC_PREFIXES)
 
 
 def _accounts() -> AccountsService | None:
@@ -79,32 +107,99 @@ def validate_session(session: dict[str, Any] | None, accounts: AccountsService |
     return principal
 
 
+def _page_storage() -> Any:
+    """``app.storage.user`` of the page in context: the storage of its own request's session id.
+
+    NiceGUI runs an event handler with its page's request in context; saying so here keeps any handler (also those
+    run by NiceGUI's simulated user, which keeps the test's context) from reading another session id's storage.
+    """
+    request = context.client.request
+    if request is not None:
+        nicegui_storage.request_contextvar.set(request)
+    return app.storage.user
+
+
 def current_user() -> Principal | None:
     """The signed-in user of the page in context, or None (RuntimeError outside a page's context)."""
-    return validate_session(app.storage.user.get(SESSION_KEY), _accounts())
+    return validate_session(_page_storage().get(SESSION_KEY), _accounts())
 
 
-def start_session(principal: Principal) -> None:
-    """Record a successful login in the browser's session."""
+@dataclass(frozen=True)
+class _Ticket:
+    session_id: str
+    username: str
+    role: str
+    target: str
+    created: float
+
+
+_tickets: dict[str, _Ticket] = {}
+
+
+def begin_session(principal: Principal, target: str) -> str:
+    """After a successful login in the page in context: the URL that starts the session under a new id.
+
+    The URL carries a one-time ticket that expires after TICKET_SECONDS and only works with the session cookie of
+    the page that logged in; the session is never stored under the id the browser had before login.
+    """
+    now = time.monotonic()
+    for key in [k for k, t in _tickets.items() if now - t.created > TICKET_SECONDS]:
+        del _tickets[key]
+    if len(_tickets) >= MAX_TICKETS:
+        _tickets.clear()
+    ticket = secrets.token_urlsafe(32)
+    session_id = str(context.client.request.session.get("id", ""))
+    _tickets[ticket] = _Ticket(session_id, principal.username, principal.role, safe_redirect(target), now)
+    return f"{SESSION_PATH}?ticket={ticket}"
+
+
+async def _rotate_session_id(request: Request) -> None:
+    """Give the browser a new session id (a new cookie in this response) and empty the old id's storage; the
+    preferences kept there (e.g. dark mode), never a session, move to the new id.
+
+    Uses NiceGUI's user-storage registry, keyed by ``request.session['id']`` (nicegui.storage).
+    """
+    old = request.session.get("id")
+    new = str(uuid.uuid4())
+    await app.storage._create_user_storage(new)  # NiceGUI has no public API to re-key a session
+    request.session["id"] = new
+    old_storage = app.storage._users.get(old) if old else None
+    if old_storage is not None:
+        app.storage.user.update({k: v for k, v in old_storage.items() if k != SESSION_KEY})
+        old_storage.clear()
+
+
+async def session_route(request: Request, ticket: str = "") -> RedirectResponse:
+    """SESSION_PATH: with a login ticket, start the session under a new id and go to the page asked for; without
+    one (after logout), give a browser that has no session a new id and go to the login page."""
+    if not ticket:
+        if SESSION_KEY not in app.storage.user:  # never ends a live session (a link from elsewhere cannot log out)
+            await _rotate_session_id(request)
+        return RedirectResponse(LOGIN_PATH, status_code=303)
+    pending = _tickets.get(ticket)
+    fresh = pending is not None and time.monotonic() - pending.created <= TICKET_SECONDS
+    if pending is None or not fresh or pending.session_id != str(request.session.get("id", "")):
+        audit_repeated("login.ticket_refused", user=pending.username if pending else None, role=None,
+                       target=SESSION_PATH, outcome="denied", client=connection_client(request),
+                       reason="expired" if pending and not fresh else "unknown ticket or another browser")
+        return RedirectResponse(LOGIN_PATH, status_code=303)
+    del _tickets[ticket]
+    await _rotate_session_id(request)
     accounts = _accounts()
     now = accounts.clock() if accounts else 0.0
-    app.storage.user[SESSION_KEY] = {
-        "username": principal.username,
-        "role": principal.role,
-        "login_at": now,
-        "seen_at": now,
-    }
+    app.storage.user[SESSION_KEY] = {"username": pending.username, "role": pending.role, "login_at": now,
+                                     "seen_at": now}
+    return RedirectResponse(pending.target, status_code=303)
 
 
 def client_address() -> str | None:
-    """The address of the browser of the page in context."""
-    request = context.client.request if context.client else None
-    return request.client.host if request is not None and request.client else None
+    """The address of the browser of the page in context (X-Forwarded-For only from TRUSTED_PROXIES)."""
+    return connection_client(context.client.request if context.client else None)
 
 
 def logout() -> None:
-    """End the session and go to the login page."""
-    session = app.storage.user.pop(SESSION_KEY, None) or {}
+    """End the session and go to the login page through SESSION_PATH, which gives the browser a new id."""
+    session = _page_storage().pop(SESSION_KEY, None) or {}
     audit(
         "logout",
         user=session.get("username"),
@@ -113,7 +208,7 @@ def logout() -> None:
         outcome="ok",
         client=client_address(),
     )
-    ui.navigate.to(LOGIN_PATH)
+    ui.navigate.to(SESSION_PATH)
 
 
 def mark_admin_page() -> None:
@@ -138,7 +233,7 @@ class PageGuard(BaseHTTPMiddleware):
         session = storage.get(SESSION_KEY)
         user = validate_session(session, accounts)
         wanted = path + (f"?{request.url.query}" if request.url.query else "")
-        address = request.client.host if request.client else None
+        address = connection_client(request)
         if user is None:
             if session:
                 storage.pop(SESSION_KEY, None)
@@ -175,14 +270,30 @@ def _watch_session(client: Client) -> None:
             if session:
                 storage.pop(SESSION_KEY, None)
                 audit("session.ended", user=session.get("username"), role=session.get("role"), target=path,
-                      outcome="expired", client=request.client.host if request.client else None)
+                      outcome="expired", client=connection_client(request))
             ui.navigate.to(_login_redirect(path))
+            _disconnect_later(client)
         elif client.storage.get(ADMIN_PAGE_KEY) and not user.is_admin:
             timer.cancel()
             ui.navigate.to(path)  # drawn again for a viewer: the refusal (and its page.denied audit line)
 
     with client:
         timer = ui.timer(interval, check)
+
+
+def _disconnect_later(client: Client) -> None:
+    """Close the page's connection once the navigation to the login page had time to reach the browser: a tab
+    that ignores it gets nothing more (the browser reloads, and the reload meets the page guard)."""
+
+    async def disconnect() -> None:
+        await asyncio.sleep(DISCONNECT_GRACE_SECONDS)
+        for socket_id in list(client._socket_to_document_id):  # the page's live sockets
+            with contextlib.suppress(Exception):
+                await core.sio.disconnect(socket_id)
+        if not client.is_deleted and client.id in Client.instances:
+            client.delete()
+
+    background_tasks.create(disconnect(), name=f"disconnect ended session {client.id}")
 
 
 def install_page_guard() -> None:

@@ -10,7 +10,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from ...accounts.errors import AccountError, LoginFailed, LoginThrottled
-from ...core.audit import audit
+from ...core.audit import attempted_username, audit, audit_repeated
 from ...core.security import create_access_token
 from ..deps import AccountsDep, client_address, http_error, request_id
 
@@ -32,18 +32,20 @@ async def login_access_token(
     """Exchange username and password for a bearer token (401 on bad credentials, 429 after repeated
     failures, 503 while accounts cannot be loaded from Temporal)."""
     address = client_address(request)
-    attempted = form.username.strip().lower()[:64]
+    name = form.username.strip().lower()
+    attempted = attempted_username(name, known=name in accounts.users)
     where = {"client": address, "request_id": request_id(request)}
     try:
         principal = await accounts.authenticate(form.username, form.password, address)
     except LoginThrottled as exc:
-        audit("login.throttled", user=attempted, role=None, target="api", outcome="denied", **where)
+        audit_repeated("login.throttled", user=attempted, role=None, target="api", outcome="denied", **where)
         raise http_error(exc) from None
     except LoginFailed as exc:
         audit("login.failure", user=attempted, role=None, target="api", outcome="denied", **where)
         raise http_error(exc) from None  # 401 with WWW-Authenticate: Bearer
     except AccountError as exc:
-        audit("login.failure", user=attempted, role=None, target="api", outcome="error", reason=exc.message, **where)
+        audit_repeated("login.failure", user=attempted, role=None, target="api", outcome="error", reason=exc.message,
+                       **where)  # e.g. Temporal down: not counted by the throttle, so aggregated here
         raise http_error(exc) from None
     audit("login.success", user=principal.username, role=principal.role, target="api", outcome="ok", **where)
     minutes = accounts.settings.ACCESS_TOKEN_EXPIRE_MINUTES

@@ -1,7 +1,8 @@
 """/admin/audit: the latest audit entries, filtered by user and action (admins only).
 
-The audit file can be large (it is read from the end, up to several MB), so it is read in a worker thread
-(``run.io_bound``), never on the event loop that serves every other page.
+The entries come from the current audit file and the rotated ones, newest first (``read_entries`` reads each from
+its end). That can mean several MB, so they are read in a worker thread (``run.io_bound``), never on the event loop
+that serves every other page.
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ async def admin_audit_page(user: str = "", action: str = "") -> None:
             action_filter.on("keydown.enter", apply)
             ui.button("Filter", icon="filter_list", on_click=apply).mark("apply-filter")
             ui.button("Refresh", icon="refresh", on_click=apply).props("flat")
-        ui.label(f"Latest {LIMIT} entries, newest first.").classes("text-caption")
+        ui.label(f"Latest {LIMIT} entries, newest first (rotated audit files included).").classes("text-caption")
         table = ui.table(columns=COLUMNS, rows=[], row_key="key").classes("w-full").mark("audit-table")
         table.props("dense wrap-cells")
     await apply()

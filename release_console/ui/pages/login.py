@@ -7,11 +7,13 @@ from nicegui import APIRouter, ui
 
 from ... import services as services_module
 from ...accounts.errors import AccountError, LoginFailed, LoginThrottled
-from ...core.audit import audit
+from ...accounts.service import AccountsService
+from ...core.audit import attempted_username, audit, audit_repeated
 from .. import auth
 from ..frame import frame, show_banner
 
 router = APIRouter()
+router.add_api_route(auth.SESSION_PATH, auth.session_route, methods=["GET"], include_in_schema=False)
 
 CHECK_SECONDS = 1.0
 UNAVAILABLE = (
@@ -31,6 +33,12 @@ def login_unavailable_reason() -> str | None:
     return None
 
 
+def logged_username(name: str, accounts: AccountsService | None) -> str:
+    """The attempted username as the audit log keeps it: an unknown one only masked (it may be a password)."""
+    normalized = name.strip().lower()
+    return attempted_username(normalized, known=accounts is not None and normalized in accounts.users)
+
+
 @router.page(auth.LOGIN_PATH)
 def login_page(redirect_to: str = "/") -> RedirectResponse | None:
     """Username and password; a clear message for wrong credentials, throttling or an unavailable backend."""
@@ -41,32 +49,34 @@ def login_page(redirect_to: str = "/") -> RedirectResponse | None:
     async def try_login() -> None:
         error.set_text("")
         name = (username.value or "").strip()
-        attempted = name.lower()[:64]
         address = auth.client_address()
+        accounts = None
         try:
             accounts = services_module.current().accounts
             if accounts is None:
                 raise AccountError("accounts are not available yet; try again shortly")
             principal = await accounts.authenticate(name, password.value or "", address)
         except LoginThrottled as exc:
-            audit("login.throttled", user=attempted, role=None, target="ui", outcome="denied", client=address)
+            attempted = logged_username(name, accounts)
+            audit_repeated("login.throttled", user=attempted, role=None, target="ui", outcome="denied", client=address)
             error.set_text(exc.message)
             return
         except LoginFailed as exc:
+            attempted = logged_username(name, accounts)
             audit("login.failure", user=attempted, role=None, target="ui", outcome="denied", client=address)
             error.set_text(exc.message)
             return
         except (AccountError, RuntimeError) as exc:
             message = exc.message if isinstance(exc, AccountError) else "the console is starting; try again shortly"
-            audit("login.failure", user=attempted, role=None, target="ui", outcome="error", client=address,
-                  reason=message)
+            attempted = logged_username(name, accounts)
+            audit_repeated("login.failure", user=attempted, role=None, target="ui", outcome="error", client=address,
+                           reason=message)  # not counted by the throttle (e.g. Temporal down): aggregated
             error.set_text(message)
             return
         finally:
             password.value = ""
-        auth.start_session(principal)
         audit("login.success", user=principal.username, role=principal.role, target="ui", outcome="ok", client=address)
-        ui.navigate.to(target)
+        ui.navigate.to(auth.begin_session(principal, target))
 
     def check_available() -> None:
         reason = login_unavailable_reason()

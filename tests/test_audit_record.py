@@ -1,0 +1,191 @@
+"""The audit log keeps its record (issue 9): bounded values, aggregated refusals, rotated files read back, no
+secrets, nothing lost at a clean stop (issue 8: lines are written off the event loop). Real console, real Temporal."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from nicegui.testing import User
+from nicegui.testing.general_fixtures import get_path_to_main_file
+from nicegui.testing.user_simulation import user_simulation
+
+from release_console.core import audit as audit_module
+from release_console.core.audit import (
+    MAX_VALUE,
+    REPEAT_WINDOW_SECONDS,
+    attempted_username,
+    audit,
+    audit_files,
+    audit_path,
+    audit_repeated,
+    bounded,
+    flush,
+    read_entries,
+)
+from release_console.core.config import Settings, get_settings
+from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, login_headers
+from tests.test_auth_ui import WAIT, log_in
+from tests.ui_helpers import accounts_ready
+
+LONG_ID = "A" * 6000
+
+
+def entries(settings: Settings | None = None) -> list[dict]:
+    flush()
+    path = audit_path(settings or get_settings())
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+@pytest.fixture
+def own_data_dir(tmp_path: Path) -> Iterator[Path]:
+    """The console under test keeps its data (and so its audit files) in a directory of this test's own (with the
+    session's signing key, so the accounts it shares with the other tests stay valid)."""
+    get_settings.cache_clear()
+    previous = dict(os.environ)
+    os.environ.update({"DATA_DIR": str(tmp_path), "SECRET_KEY": get_settings().secret_key()})
+    get_settings.cache_clear()
+    try:
+        yield tmp_path
+    finally:
+        for name in ("DATA_DIR", "SECRET_KEY"):
+            os.environ.pop(name, None)
+            if name in previous:
+                os.environ[name] = previous[name]
+        get_settings.cache_clear()
+
+
+async def test_a_long_unauthenticated_path_is_cut_in_its_audit_line(api: httpx.AsyncClient) -> None:
+    """The reproduction: GET /api/v1/releases/AAAA… (6,000 characters) without a token wrote the whole path."""
+    response = await api.get(f"/api/v1/releases/{LONG_ID}")
+    assert response.status_code == 401
+    [line] = [e for e in entries() if e["action"] == "api.auth_failed" and "AAAA" in e["target"]][-1:]
+    assert len(line["target"]) <= MAX_VALUE
+    assert line["target"].endswith(f"[{len('GET /api/v1/releases/') + 6000} chars]")
+    raw = audit_path(get_settings()).read_text(encoding="utf-8")
+    assert max(len(row) for row in raw.splitlines()) < 2000
+
+
+async def test_a_flood_of_refused_calls_does_not_push_real_entries_out(api: httpx.AsyncClient) -> None:
+    """The reproduction: flooding unauthenticated calls rotated the real entries out of /admin/audit. Now one client's
+    refusals write one line per REPEAT_WINDOW_SECONDS, with a ``repeated`` count."""
+    await login_headers(api, ADMIN_USERNAME, ADMIN_PASSWORD)  # a real entry
+    before = len(entries())
+    for i in range(300):
+        assert (await api.get(f"/api/v1/releases/{LONG_ID}{i}")).status_code == 401
+    written = entries()[before:]
+    refused = [e for e in written if e["action"] == "api.auth_failed"]
+    assert len(refused) <= 1  # at most the first one of this window (another test may have opened it)
+    latest = read_entries(get_settings(), limit=1, user=ADMIN_USERNAME, action="login.success")
+    assert latest and latest[0]["target"] == "api"
+    # once the window has passed, the next refusal is written with how many it stands for
+    clock = audit_module._repeats.clock
+    audit_module._repeats.clock = lambda: clock() + REPEAT_WINDOW_SECONDS + 1
+    try:
+        assert (await api.get("/api/v1/users/me")).status_code == 401
+    finally:
+        audit_module._repeats.clock = clock
+    [last] = [e for e in entries() if e["action"] == "api.auth_failed"][-1:]
+    assert last["target"] == "GET /api/v1/users/me" and last["repeated"] >= 300
+    assert last["client"] == "127.0.0.1" and last["outcome"] == "denied"
+
+
+async def test_held_back_counts_and_queued_lines_are_written_at_a_clean_stop(
+    request: pytest.FixtureRequest,
+) -> None:
+    """Issue 8: audit lines are queued to a writer thread; a clean stop writes all of them, and the count of
+    refusals still held back."""
+    marker = uuid.uuid4().hex
+    async with user_simulation(main_file=get_path_to_main_file(request)) as simulated:
+        await accounts_ready()  # started: the audit sinks are installed
+        for i in range(3000):
+            audit("test.bulk", user="bulk", role=None, target=f"{marker}-{i}")
+        for _ in range(5):
+            assert (await simulated.http_client.get("/api/v1/users/me")).status_code == 401
+    lines = audit_path(get_settings()).read_text(encoding="utf-8").splitlines()  # no flush: the stop did it
+    bulk = [json.loads(line)["target"] for line in lines if marker in line]
+    assert bulk == [f"{marker}-{i}" for i in range(3000)]
+    refused = [json.loads(line) for line in lines if '"api.auth_failed"' in line]
+    assert refused[-1]["repeated"] == 4  # the first refusal was written at once, 4 were held back until the stop
+
+
+async def test_admin_audit_reads_the_rotated_files_newest_first(
+    own_data_dir: Path, monkeypatch: pytest.MonkeyPatch, user: User
+) -> None:
+    monkeypatch.setattr(audit_module, "ROTATION", 2000)  # bytes: a new file every few lines
+    await log_in(user, ADMIN_USERNAME, ADMIN_PASSWORD, "/admin/users")
+    await user.should_see(marker="users-table", retries=WAIT)
+    for i in range(60):
+        audit("test.filler", user="filler", role=None, target=f"filler-{i}")
+    settings = get_settings()
+    assert own_data_dir == settings.DATA_DIR and len(audit_files(settings)) > 3
+    assert '"login.success"' not in audit_path(settings).read_text(encoding="utf-8")  # rotated out of the current
+    everything = read_entries(settings, limit=1000)
+    targets = [e["target"] for e in everything if e["action"] == "test.filler"]
+    assert targets == [f"filler-{i}" for i in reversed(range(60))]  # every line, newest first, across files
+    times = [e["time"] for e in everything]
+    assert times == sorted(times, reverse=True)
+    await user.open("/admin/audit?action=login.success")  # the login is in a rotated file by now
+    table = user.find(marker="audit-table").elements.pop()
+    for _ in range(WAIT):  # the page reads the files in a worker thread
+        if table.rows:
+            break
+        await asyncio.sleep(0.1)
+    assert [(r["user"], r["action"]) for r in table.rows][:1] == [(ADMIN_USERNAME, "login.success")]
+
+
+async def test_a_password_typed_as_username_is_not_stored(user: User) -> None:
+    """A failed login's unknown username (maybe a password typed into the wrong box) is kept only as its first
+    two characters and its length; an existing user's name is kept as is."""
+    await accounts_ready()
+    typed, ui_typed = f"Pw-{uuid.uuid4().hex}", f"Ui-{uuid.uuid4().hex}"
+    login = "/api/v1/login/access-token"
+    response = await user.http_client.post(login, data={"username": typed, "password": "whatever-1"})
+    assert response.status_code == 401
+    await user.http_client.post(login, data={"username": ADMIN_USERNAME, "password": "wrong-password-9"})
+    await log_in(user, ui_typed, "whatever-1")
+    await user.should_see("Incorrect username or password", retries=WAIT)
+    flush()
+    text = audit_path(get_settings()).read_text(encoding="utf-8")
+    for secret in (typed, typed.lower(), ui_typed.lower(), typed.lower()[2:12], "whatever-1", "wrong-password-9"):
+        assert secret not in text
+    failures = read_entries(get_settings(), limit=10, action="login.failure")
+    users = {e["user"] for e in failures}
+    assert attempted_username(typed.lower(), known=False) in users
+    assert attempted_username(ui_typed.lower(), known=False) in users
+    assert ADMIN_USERNAME in users
+    assert "$2b$" not in text
+
+
+def test_values_are_bounded_and_repeats_aggregated_per_client(tmp_path: Path) -> None:
+    assert bounded("x" * 10) == "x" * 10 and bounded(12345) == 12345
+    cut = bounded("y" * 10_000)
+    assert len(cut) == MAX_VALUE and cut.endswith("…[10000 chars]")
+    assert attempted_username("hunter2-is-my-password", known=False) == "hu…(unknown, 22 chars)"
+    assert attempted_username("alice", known=True) == "alice"
+    settings = Settings(DATA_DIR=tmp_path)
+    audit_module.configure(settings)
+    now = [0.0]
+    clock, audit_module._repeats.clock = audit_module._repeats.clock, lambda: now[0]
+    try:
+        for client in ("10.0.0.1", "10.0.0.1", "10.0.0.2", "10.0.0.1"):
+            audit_repeated("api.auth_failed", user=None, role=None, target="GET /x", outcome="denied", client=client)
+        now[0] = REPEAT_WINDOW_SECONDS + 1
+        audit_repeated("api.auth_failed", user=None, role=None, target="GET /y", outcome="denied", client="10.0.0.1")
+        audit_repeated("api.auth_failed", user=None, role=None, target="GET /z", outcome="denied", client="10.0.0.1")
+        audit_module.shutdown()
+    finally:
+        audit_module._repeats.clock = clock
+    written = [(e["client"], e["target"], e.get("repeated")) for e in entries(settings)]
+    assert written == [
+        ("10.0.0.1", "GET /x", None),
+        ("10.0.0.2", "GET /x", None),
+        ("10.0.0.1", "GET /y", 3),  # itself and the two held back
+        ("10.0.0.1", "GET /z", 1),  # held back, written at the clean stop
+    ]
