@@ -68,11 +68,7 @@ def configure(settings: Settings, *, rotation: str | int | None = None) -> None:
     out of the stderr log, which (like every sink here) never prints a traceback's local variables."""
     shutdown()
     settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
-    if not _state["default_replaced"]:
-        with contextlib.suppress(ValueError):
-            logger.remove(0)
-            logger.add(lambda m: sys.stderr.write(m), filter=lambda r: not _is_audit(r), level="INFO", **SINK_OPTIONS)
-        _state["default_replaced"] = True
+    install_stderr_sink()
     _state["handlers"] = [
         logger.add(
             audit_path(settings), filter=_is_audit, format=_line, rotation=rotation or ROTATION, retention=RETENTION,
@@ -80,6 +76,18 @@ def configure(settings: Settings, *, rotation: str | int | None = None) -> None:
         ),
         logger.add(lambda m: sys.stdout.write(m), filter=_is_audit, format=_line, enqueue=True, **SINK_OPTIONS),
     ]
+
+
+def install_stderr_sink() -> None:
+    """Replace loguru's default stderr handler (which prints a traceback's local variables) with one that does not
+    and that leaves audit lines out; once per process. Processes that never call ``configure`` (the standalone
+    worker, the demo) should call this at start."""
+    if _state["default_replaced"]:
+        return
+    with contextlib.suppress(ValueError):
+        logger.remove(0)
+        logger.add(lambda m: sys.stderr.write(m), filter=lambda r: not _is_audit(r), level="INFO", **SINK_OPTIONS)
+    _state["default_replaced"] = True
 
 
 def flush() -> None:
