@@ -16,6 +16,7 @@ from release_console.workflows.accounts import (
     UPDATE_DELETE,
     UPDATE_ENABLED,
     UPDATE_ENSURE_ADMIN,
+    UPDATE_PUT,
     UPDATE_ROLE,
     UPDATE_USER,
     AccountRecord,
@@ -23,6 +24,7 @@ from release_console.workflows.accounts import (
     AccountsSnapshot,
     AccountsWorkflow,
     CreateUser,
+    PutUser,
     SetEnabled,
     SetRole,
     UpdateUser,
@@ -30,6 +32,7 @@ from release_console.workflows.accounts import (
 )
 
 HASH = hash_password("first-password-1", rounds=4)
+SIG, SIG2 = "v1:" + "a" * 64, "v1:" + "b" * 64
 
 
 async def start(client: Client, settings: Settings, unique: str, max_updates: int = 500) -> WorkflowHandle:
@@ -136,3 +139,34 @@ async def test_ensure_first_admin_never_overwrites_an_existing_user(
     [keeper] = snap.users
     assert (keeper.role, keeper.enabled) == ("admin", True)  # re-enabled and promoted...
     assert keeper.password_hash == HASH and keeper.created_at == "2020-01-02T03:04:05Z"  # ...but not overwritten
+
+
+async def test_put_user_checks_its_input_and_the_record_it_replaces(
+    client: Client, settings: Settings, unique: str
+) -> None:
+    handle = await start(client, settings, unique)
+    snap = await update(handle, UPDATE_PUT, PutUser("root", HASH, "admin", True, "2026-01-02T03:04:05Z", SIG))
+    [root] = snap.users
+    assert (root.signature, root.password_changed_at) == (SIG, "2026-01-02T03:04:05Z") and root.created_at
+    for bad in [
+        PutUser("Bad Name", HASH, "viewer", True, None, SIG),
+        PutUser("bob", HASH, "owner", True, None, SIG),
+        PutUser("bob", "plain-text-password", "viewer", True, None, SIG),
+        PutUser("bob", HASH, "viewer", True, "yesterday", SIG),
+        PutUser("bob", HASH, "viewer", True, None, "not-a-signature"),
+        PutUser("bob", HASH, "viewer", True, None, ""),
+    ]:
+        assert "invalid" in await rejected(handle, UPDATE_PUT, bad)
+    assert "conflict" in await rejected(handle, UPDATE_PUT, PutUser("root", HASH, "admin", True, None, SIG2))
+    assert "stale" in await rejected(handle, UPDATE_PUT, PutUser("root", HASH, "admin", True, None, SIG2, SIG2))
+    assert "stale" in await rejected(handle, UPDATE_PUT, PutUser("nobody", HASH, "viewer", True, None, SIG2, SIG))
+    assert "last_admin" in await rejected(handle, UPDATE_PUT, PutUser("root", HASH, "viewer", True, None, SIG2, SIG))
+    assert "last_admin" in await rejected(handle, UPDATE_PUT, PutUser("root", HASH, "admin", False, None, SIG2, SIG))
+    assert await handle.query(QUERY_SNAPSHOT, result_type=AccountsSnapshot) == snap  # refused: nothing recorded
+    # an unsigned record (token "") is replaced whole; its created_at and last_login_at stay
+    legacy = (await update(handle, UPDATE_CREATE, CreateUser("legacy", HASH, "viewer"))).users[0]
+    other = hash_password("second-password-2", rounds=4)
+    snap = await update(handle, UPDATE_PUT, PutUser("legacy", other, "admin", False, None, SIG2, ""))
+    new = next(u for u in snap.users if u.username == "legacy")
+    assert (new.password_hash, new.role, new.enabled, new.signature) == (other, "admin", False, SIG2)
+    assert new.created_at == legacy.created_at and new.password_changed_at is None

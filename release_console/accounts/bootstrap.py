@@ -1,4 +1,10 @@
-"""First admin: created from settings on first start, or (local mode only) with a generated password."""
+"""First admin: created from settings on first start, or (local mode only) with a generated password.
+
+Only trusted (console-signed) admins count. When none exists — a new install, a data dir from before records were
+signed, a changed SECRET_KEY, or the admin's record tampered with in Temporal — FIRST_ADMIN_USERNAME is made an admin:
+its trusted record is re-enabled and promoted (password kept), or a new record with FIRST_ADMIN_PASSWORD (or, in
+local mode, a generated password) is written, replacing an untrusted record of that name.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +16,8 @@ from loguru import logger
 
 from ..core.audit import audit
 from ..core.config import Settings
-from ..workflows.accounts import ENSURE_CREATED, ENSURE_RESTORED
 from .first_admin import StartupError, configured_password
-from .service import AccountsService
+from .service import ENSURE_CREATED, ENSURE_REPLACED, ENSURE_RESTORED, AccountsService
 
 __all__ = ["StartupError", "ensure_first_admin", "generated_password_path"]
 
@@ -33,10 +38,11 @@ def _write_secret_file(path: Path, value: str) -> None:
 
 
 async def ensure_first_admin(accounts: AccountsService, settings: Settings) -> bool:
-    """Make sure an enabled admin exists; True when one was created or an existing user was restored as admin.
+    """Make sure a trusted enabled admin exists; True when one was created or an existing user was restored as admin.
 
-    A user named FIRST_ADMIN_USERNAME that already exists is never overwritten: it is re-enabled and promoted
-    with its own password (and created_at) kept, and no password is generated or printed for it.
+    A trusted user named FIRST_ADMIN_USERNAME is never overwritten: it is re-enabled and promoted with its own
+    password (and created_at) kept, and no password is generated or printed for it. An untrusted record of that name
+    (unsigned or badly signed) is replaced, as if no user of that name existed.
     """
     if accounts.has_enabled_admin():
         return False
@@ -48,11 +54,15 @@ async def ensure_first_admin(accounts: AccountsService, settings: Settings) -> b
     outcome = await accounts.ensure_first_admin(username, password)
     if outcome == ENSURE_RESTORED:
         audit("account.restore_admin", user=None, role=None, target=username, outcome="ok")
-        logger.warning("no enabled admin existed: re-enabled {!r} as admin (its password is unchanged)", username)
+        logger.warning("no trusted enabled admin existed: re-enabled {!r} as admin (password unchanged)", username)
         return True
-    if outcome != ENSURE_CREATED:
+    if outcome not in (ENSURE_CREATED, ENSURE_REPLACED):
         return False
-    audit("account.bootstrap_admin", user=None, role=None, target=username, outcome="ok", generated=generated)
+    if outcome == ENSURE_REPLACED:
+        logger.warning("the record of {!r} was not signed by this console (from before records were signed, another "
+                       "SECRET_KEY, or written straight to Temporal): replaced it with a new admin", username)
+    audit("account.bootstrap_admin", user=None, role=None, target=username, outcome="ok", generated=generated,
+          replaced=outcome == ENSURE_REPLACED)
     if generated:
         path = generated_password_path(settings)
         _write_secret_file(path, password)

@@ -35,6 +35,13 @@ class LastAdmin(AccountError):
     code = "last_admin"
 
 
+class ChangedMeanwhile(AccountError):
+    """The user's record changed (another console, or a write straight to Temporal) since this console read it."""
+
+    status = 409
+    code = "changed_meanwhile"
+
+
 class LoginFailed(AccountError):
     """Wrong username or password (the same message for both)."""
 
@@ -57,4 +64,5 @@ BY_WORKFLOW_TYPE: dict[str, type[AccountError]] = {
     "conflict": UserExists,
     "not_found": UserNotFound,
     "last_admin": LastAdmin,
+    "stale": ChangedMeanwhile,
 }

@@ -3,7 +3,9 @@
 Reads never touch Temporal per request: the users live in memory and are refreshed when the workflow's version
 changes (one cheap version query every ACCOUNTS_REFRESH_SECONDS per console process). Changes go through the
 workflow's Updates; each returns the new snapshot, so the cache is current as soon as a change returns.
-Passwords are hashed here (in a thread) before anything reaches Temporal.
+Passwords are hashed here (in a thread) before anything reaches Temporal. Every record is written whole and signed
+(signing.py); only records with this console's signature are users. The workflow lives in ACCOUNTS_NAMESPACE
+(default: the releases' namespace).
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from typing import Any
 
 from loguru import logger
@@ -27,42 +31,51 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from ..core.config import Settings
 from ..core.security import hash_password, password_problem, verify_password
+from ..temporal.client import accounts_namespace, for_namespace
 from ..workflows.accounts import (
     QUERY_SNAPSHOT,
     QUERY_VERSION,
     ROLES,
-    UPDATE_CREATE,
     UPDATE_DELETE,
-    UPDATE_ENSURE_ADMIN,
     UPDATE_LOGIN,
-    UPDATE_USER,
+    UPDATE_PUT,
     USERNAME_PATTERN,
     USERNAME_RULE,
     AccountRecord,
     AccountsInput,
     AccountsSnapshot,
     AccountsWorkflow,
-    CreateUser,
-    UpdateUser,
+    PutUser,
     UserRef,
+    record_token,
 )
 from .errors import (
     BY_WORKFLOW_TYPE,
     AccountError,
     AccountsUnavailable,
+    ChangedMeanwhile,
     InvalidAccountData,
+    LastAdmin,
     LoginFailed,
     LoginThrottled,
+    UserExists,
     UserNotFound,
 )
 from .first_admin import require_first_admin_password
 from .models import Principal, UserPublic
+from .signing import RecordSigner, TrustFilter
 from .throttle import LoginThrottle
 
 LOGIN_FAILED = "Incorrect username or password"
 MAX_USERNAME_INPUT = 64
 MAX_PASSWORD_INPUT = 1024
 UNAVAILABLE = "accounts are unavailable: Temporal or its worker did not answer in time; try again shortly"
+
+# outcomes of ensure_first_admin
+ENSURE_EXISTS = "exists"  # a trusted enabled admin exists: nothing done
+ENSURE_CREATED = "created"  # a new admin with the given password
+ENSURE_RESTORED = "restored"  # a trusted user of that name re-enabled and promoted, its password kept
+ENSURE_REPLACED = "replaced"  # an untrusted record of that name replaced by a new admin with the given password
 
 
 def normalize_username(username: str) -> str:
@@ -74,11 +87,12 @@ class AccountsService:
     """Users, login and account changes for one console process."""
 
     def __init__(self, client: Client, settings: Settings, *, clock: Callable[[], float] = time.time) -> None:
-        self.client = client
+        self.client = for_namespace(client, accounts_namespace(settings))
         self.settings = settings
         self.clock = clock
         self.throttle = LoginThrottle(settings.LOGIN_MAX_FAILURES, settings.LOGIN_LOCKOUT_SECONDS, self._now)
-        self.users: dict[str, AccountRecord] = {}
+        self.users: dict[str, AccountRecord] = {}  # the trusted records: the users
+        self.records: dict[str, AccountRecord] = {}  # every record as stored, trusted or not
         self.version = -1
         self.loaded = asyncio.Event()
         self.queries = 0  # Temporal queries sent by this process (printed by the polling benchmark test)
@@ -89,6 +103,10 @@ class AccountsService:
 
     def _now(self) -> float:
         return self.clock()
+
+    @cached_property
+    def _trust(self) -> TrustFilter:
+        return TrustFilter(RecordSigner(self.settings.secret_key()))
 
     # ---- lifecycle -------------------------------------------------------------------------------
     async def start(self, on_first_load: Callable[[], Any] | None = None) -> None:
@@ -136,7 +154,14 @@ class AccountsService:
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
                 rpc_timeout=self._rpc_timeout,
             )
-        except (RPCError, RuntimeError) as exc:  # RuntimeError: a lazy client could not connect
+        except RPCError as exc:
+            if exc.status == RPCStatusCode.NOT_FOUND:  # the workflow is started if missing: it is the namespace
+                raise AccountsUnavailable(
+                    f"accounts are unavailable: Temporal has no namespace {self.client.namespace!r}; create it or "
+                    "set ACCOUNTS_NAMESPACE / TEMPORAL_NAMESPACE to an existing one"
+                ) from exc
+            raise AccountsUnavailable(UNAVAILABLE) from exc
+        except RuntimeError as exc:  # a lazy client could not connect
             raise AccountsUnavailable(UNAVAILABLE) from exc
 
     async def _poll(self) -> None:
@@ -179,7 +204,8 @@ class AccountsService:
     def _apply(self, snapshot: AccountsSnapshot, *, force: bool = False) -> None:
         if not force and snapshot.version < self.version:
             return
-        self.users = {u.username: u for u in snapshot.users}
+        self.records = {u.username: u for u in snapshot.users}
+        self.users = self._trust.trusted(snapshot.users)
         self.version = snapshot.version
         self.loaded.set()
 
@@ -239,25 +265,50 @@ class AccountsService:
 
     # ---- changes ---------------------------------------------------------------------------------
     async def create_user(self, username: str, password: str, role: str) -> UserPublic:
-        """A new enabled user."""
+        """A new enabled user. A name held only by an untrusted record (see signing.py) may be created again:
+        the new signed record replaces it."""
         name = _check_username(username)
         _check_role(role)
         hashed = await self._hash(password)
-        await self._update(UPDATE_CREATE, CreateUser(name, hashed, role))
+
+        def build(current: AccountRecord | None) -> AccountRecord:
+            if current is not None:
+                raise UserExists(f"user {name!r} already exists")
+            return AccountRecord(name, hashed, role, True, password_changed_at=self._timestamp())
+
+        await self._write(name, build)
         return self.get_user(name)
 
     async def update_user(
         self, username: str, *, password: str | None = None, role: str | None = None, enabled: bool | None = None
     ) -> UserPublic:
-        """Change any of password, role and enabled in one Update: all of it applies or none of it
+        """Change any of password, role and enabled in one signed write: all of it applies or none of it
         (never demote or disable the last enabled admin)."""
         if password is None and role is None and enabled is None:
             raise InvalidAccountData("nothing to change: give password, role or enabled")
         if role is not None:
             _check_role(role)
+        if enabled is not None and not isinstance(enabled, bool):
+            raise InvalidAccountData("enabled must be true or false")
         hashed = await self._hash(password) if password is not None else None
         name = normalize_username(username)
-        await self._update(UPDATE_USER, UpdateUser(name, password_hash=hashed, role=role, enabled=enabled))
+
+        def build(current: AccountRecord | None) -> AccountRecord:
+            if current is None:
+                raise UserNotFound(f"user {name!r} does not exist")
+            if role not in (None, "admin"):
+                self._keep_an_admin(current, "demote")
+            if enabled is False:
+                self._keep_an_admin(current, "disable")
+            return replace(
+                current,
+                password_hash=hashed or current.password_hash,
+                password_changed_at=self._timestamp() if hashed else current.password_changed_at,
+                role=role or current.role,
+                enabled=current.enabled if enabled is None else enabled,
+            )
+
+        await self._write(name, build)
         return self.get_user(name)
 
     async def set_role(self, username: str, role: str) -> UserPublic:
@@ -274,22 +325,68 @@ class AccountsService:
 
     async def delete_user(self, username: str) -> None:
         """Delete a user (never the last enabled admin)."""
-        await self._update(UPDATE_DELETE, UserRef(normalize_username(username)))
+        name = normalize_username(username)
+        current = self.users.get(name)
+        if current is None:
+            raise UserNotFound(f"user {name!r} does not exist")
+        self._keep_an_admin(current, "delete")
+        await self._update(UPDATE_DELETE, UserRef(name))
 
     async def ensure_first_admin(self, username: str, password: str) -> str:
-        """Make ``username`` an enabled admin unless an enabled admin exists: ``exists``, ``created`` or
-        ``restored`` (an existing user re-enabled and promoted, its password unchanged)."""
+        """Make ``username`` an enabled admin unless a trusted enabled admin exists; returns ENSURE_EXISTS,
+        ENSURE_CREATED, ENSURE_RESTORED (a trusted user of that name, its password kept) or ENSURE_REPLACED (an
+        untrusted record of that name, e.g. unsigned from before records were signed, replaced with ``password``)."""
         name = _check_username(username)
+        if self.has_enabled_admin():
+            return ENSURE_EXISTS
         hashed = await self._hash(password)
-        handle = self.client.get_workflow_handle(self.settings.ACCOUNTS_WORKFLOW_ID)
-        try:
-            outcome = await handle.execute_update(
-                UPDATE_ENSURE_ADMIN, CreateUser(name, hashed, "admin"), result_type=str, rpc_timeout=self._rpc_timeout
-            )
-        except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError, WorkflowUpdateFailedError) as exc:
-            raise AccountsUnavailable(UNAVAILABLE) from exc
-        await self.refresh(force=True)
-        return outcome
+        for attempt in (1, 2):
+            if self.has_enabled_admin():
+                return ENSURE_EXISTS
+            current = self.users.get(name)
+            if current is not None:
+                record, outcome = replace(current, role="admin", enabled=True), ENSURE_RESTORED
+            else:
+                record = AccountRecord(name, hashed, "admin", True, password_changed_at=self._timestamp())
+                outcome = ENSURE_REPLACED if name in self.records else ENSURE_CREATED
+            try:
+                await self._put(record)
+                return outcome
+            except (ChangedMeanwhile, UserExists):
+                if attempt == 2:
+                    raise
+                await self.refresh(force=True)
+        raise AssertionError("unreachable")
+
+    async def _write(self, name: str, build: Callable[[AccountRecord | None], AccountRecord]) -> None:
+        """Sign and write ``build(the trusted record or None)``; when the stored record changed since this console
+        last saw it, reload once and build again, so a stale cache never undoes a newer change."""
+        for attempt in (1, 2):
+            record = build(self.users.get(name))  # refusals (not found, exists, last admin) need no reload
+            try:
+                await self._put(record)
+                return
+            except (ChangedMeanwhile, UserExists):
+                if attempt == 2:
+                    raise
+                await self.refresh(force=True)
+
+    async def _put(self, record: AccountRecord) -> None:
+        signature = self._trust.signer.sign(record)
+        expected = record_token(self.records.get(record.username))
+        await self._update(UPDATE_PUT, PutUser(
+            record.username, record.password_hash, record.role, record.enabled, record.password_changed_at,
+            signature, expected,
+        ))
+
+    def _keep_an_admin(self, user: AccountRecord, verb: str) -> None:
+        """LastAdmin when ``user`` is the last trusted enabled admin (untrusted records do not count)."""
+        admins = [u for u in self.users.values() if u.role == "admin" and u.enabled]
+        if user.role == "admin" and user.enabled and len(admins) <= 1:
+            raise LastAdmin(f"cannot {verb} {user.username!r}: it is the last enabled admin")
+
+    def _timestamp(self) -> str:
+        return datetime.fromtimestamp(self.clock(), UTC).isoformat().replace("+00:00", "Z")
 
     async def _hash(self, password: str) -> str:
         problem = password_problem(password)

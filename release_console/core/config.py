@@ -43,6 +43,8 @@ class Settings(BaseSettings):
     TEMPORAL_UI_URL: str | None = None
     RELEASE_WORKFLOW_TYPE: str = "ReleaseWorkflow"
     ACCOUNTS_WORKFLOW_ID: str = "release-console-accounts"
+    ACCOUNTS_NAMESPACE: str | None = None
+    """Namespace of the accounts workflow; unset = TEMPORAL_NAMESPACE (see temporal.client.accounts_namespace)."""
     EMBEDDED_TEMPORAL_PORT: int = Field(7233, ge=1, le=65535)
     EMBEDDED_TEMPORAL_UI: bool = True
     RUN_WORKER: bool = True

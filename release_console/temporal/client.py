@@ -37,3 +37,15 @@ async def connect(settings: Settings, *, address: str | None = None, lazy: bool 
         connect_timeout=timedelta(seconds=settings.TEMPORAL_RPC_TIMEOUT_SECONDS),
         lazy=lazy,
     )
+
+
+def accounts_namespace(settings: Settings) -> str:
+    """Where the accounts workflow lives: ACCOUNTS_NAMESPACE, or the releases' namespace when unset."""
+    return settings.ACCOUNTS_NAMESPACE or settings.TEMPORAL_NAMESPACE
+
+
+def for_namespace(client: Client, namespace: str) -> Client:
+    """``client`` itself when it is on ``namespace``; otherwise a client for ``namespace`` on the same connection."""
+    if client.namespace == namespace:
+        return client
+    return Client(**{**client.config(), "namespace": namespace})

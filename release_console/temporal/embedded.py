@@ -66,6 +66,8 @@ def command(settings: Settings, port: int, data_dir: Path) -> list[str]:
         "--port", str(port),
         "--db-filename", str(data_dir / "temporal.sqlite"),
         "--namespace", settings.TEMPORAL_NAMESPACE,
+        *(["--namespace", settings.ACCOUNTS_NAMESPACE]
+          if settings.ACCOUNTS_NAMESPACE not in (None, settings.TEMPORAL_NAMESPACE) else []),
         "--log-level", "warn",
         *dev_server_flags(),
     ]

@@ -1,14 +1,18 @@
 """AccountsWorkflow: the console's users, kept in Temporal (one workflow per namespace).
 
 Changes arrive as Updates with validators (a rejected update records nothing); reads are queries. Only bcrypt
-hashes reach the workflow — plain passwords never do. Every update returns the new snapshot so callers can refresh
-their cache without a query. The run continues-as-new when Temporal suggests it or after ``max_updates_per_run``.
+hashes reach the workflow — plain passwords never do. Consoles write whole records signed with a key only they hold
+(``put_user``) and ignore records without a valid signature: the workflow cannot check signatures (it does not know
+the key), so anyone who may send it Updates can still change or remove records, but cannot forge one a console
+accepts. Every update returns the new snapshot so callers can refresh their cache without a query. The run
+continues-as-new when Temporal suggests it or after ``max_updates_per_run``.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -18,6 +22,8 @@ ROLES = ("admin", "viewer")
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
 USERNAME_RULE = "usernames are 1–64 characters: lowercase letters, digits and . _ @ -, starting with a letter or digit"
 BCRYPT_HASH = re.compile(r"^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$")
+SIGNATURE_PATTERN = re.compile(r"^v1:[0-9a-f]{64}$")
+MAX_TIMESTAMP = 40
 
 QUERY_VERSION = "accounts_version"
 QUERY_SNAPSHOT = "accounts_snapshot"
@@ -29,12 +35,14 @@ UPDATE_ENABLED = "set_enabled"
 UPDATE_DELETE = "delete_user"
 UPDATE_LOGIN = "record_login"
 UPDATE_USER = "update_user"
+UPDATE_PUT = "put_user"
 
 # error types carried by rejected updates (ApplicationError.type)
 ERR_INVALID = "invalid"
 ERR_CONFLICT = "conflict"
 ERR_NOT_FOUND = "not_found"
 ERR_LAST_ADMIN = "last_admin"
+ERR_STALE = "stale"
 
 # results of ensure_first_admin
 ENSURE_EXISTS = "exists"
@@ -44,7 +52,8 @@ ENSURE_RESTORED = "restored"
 
 @dataclass
 class AccountRecord:
-    """One user; ``password_hash`` is a bcrypt hash."""
+    """One user; ``password_hash`` is a bcrypt hash. ``signature`` (a console's HMAC over username, hash, role,
+    enabled and password_changed_at) is None on records written before signing or by old-style Updates."""
 
     username: str
     password_hash: str
@@ -53,6 +62,7 @@ class AccountRecord:
     created_at: str | None = None
     last_login_at: str | None = None
     password_changed_at: str | None = None
+    signature: str | None = None
 
 
 @dataclass
@@ -112,6 +122,25 @@ class UserRef:
     username: str
 
 
+@dataclass
+class PutUser:
+    """A whole console-signed record. ``expected`` is the :func:`record_token` of the record it replaces as the
+    console last saw it (None: no record of that name), so a console with a stale cache never undoes a newer change."""
+
+    username: str
+    password_hash: str
+    role: str
+    enabled: bool
+    password_changed_at: str | None
+    signature: str
+    expected: str | None = None
+
+
+def record_token(record: AccountRecord | None) -> str | None:
+    """What ``PutUser.expected`` names: None for no record, "" for an unsigned one, else its signature."""
+    return None if record is None else (record.signature or "")
+
+
 def _reject(message: str, kind: str) -> ApplicationError:
     return ApplicationError(message, type=kind, non_retryable=True)
 
@@ -150,6 +179,40 @@ class AccountsWorkflow:
         return self._snapshot()
 
     # ---- updates ---------------------------------------------------------------------------------
+    @workflow.update(name=UPDATE_PUT)
+    def put_user(self, change: PutUser) -> AccountsSnapshot:
+        """Write one signed record whole (created_at and last_login_at of a replaced record are kept)."""
+        old = self.users.get(change.username)
+        self.users[change.username] = AccountRecord(
+            change.username, change.password_hash, change.role, change.enabled,
+            old.created_at if old else self._now(), old.last_login_at if old else None,
+            change.password_changed_at, change.signature,
+        )
+        return self._changed()
+
+    @put_user.validator
+    def _validate_put(self, change: PutUser) -> None:
+        _check_username(change.username)
+        _check_role(change.role)
+        _check_hash(change.password_hash)
+        if not isinstance(change.enabled, bool):
+            raise _reject("enabled must be true or false", ERR_INVALID)
+        _check_timestamp(change.password_changed_at)
+        if not isinstance(change.signature, str) or not SIGNATURE_PATTERN.match(change.signature):
+            raise _reject("signature must be a console signature (v1: and 64 hex digits)", ERR_INVALID)
+        old = self.users.get(change.username)
+        if change.expected is None and old is not None:
+            raise _reject(f"user {change.username!r} already exists", ERR_CONFLICT)
+        if change.expected is not None and record_token(old) != change.expected:
+            raise _reject(f"user {change.username!r} was changed meanwhile; reload and try again", ERR_STALE)
+        if old is not None and change.role != "admin":
+            self._keep_an_admin(old, "demote")
+        if old is not None and not change.enabled:
+            self._keep_an_admin(old, "disable")
+
+    # Consoles write only through put_user (and delete_user, record_login). The updates below stay for histories
+    # recorded before it: a record they create is unsigned and one they change no longer matches its signature,
+    # so consoles ignore it.
     @workflow.update(name=UPDATE_CREATE)
     def create_user(self, change: CreateUser) -> AccountsSnapshot:
         now = self._now()
@@ -312,6 +375,17 @@ def _check_username(username: str) -> None:
 def _check_role(role: str) -> None:
     if role not in ROLES:
         raise _reject(f"role must be one of {', '.join(ROLES)}", ERR_INVALID)
+
+
+def _check_timestamp(value: str | None) -> None:
+    if value is None:
+        return
+    try:
+        if not isinstance(value, str) or len(value) > MAX_TIMESTAMP:
+            raise ValueError(value)
+        datetime.fromisoformat(value)
+    except ValueError:
+        raise _reject("password_changed_at must be an ISO 8601 time or null", ERR_INVALID) from None
 
 
 def _check_hash(password_hash: str) -> None:
