@@ -100,23 +100,37 @@ def _refuse(request: Request, reason: str) -> HTTPException:
 
 
 def authenticated(
-    request: Request, accounts: AccountsDep, token: Annotated[str | None, Depends(oauth2_scheme)]
+    request: Request,
+    services: ServicesDep,
+    accounts: AccountsDep,
+    token: Annotated[str | None, Depends(oauth2_scheme)],
 ) -> Principal:
-    """The caller of a bearer token that is valid now; 401 with WWW-Authenticate: Bearer otherwise."""
+    """The caller of a bearer token that is valid now; 401 with WWW-Authenticate: Bearer otherwise.
+
+    An admitted token is remembered (decoded) until it expires or the accounts change, so most requests cost a
+    dict lookup.
+    """
     if not token:
         raise _refuse(request, "missing bearer token")
+    if not accounts.loaded.is_set():
+        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "accounts are not loaded yet; try again")
+    version = accounts.version
+    cached = services.tokens.get(token, version)
+    if cached is not None:
+        request.state.token_payload = cached[0]
+        return cached[1]
     try:
         payload = decode_access_token(token, secret=accounts.settings.secret_key())
     except InvalidToken as exc:
         raise _refuse(request, str(exc)) from None
-    if not accounts.loaded.is_set():
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "accounts are not loaded yet; try again")
     principal = accounts.principal(payload.sub)
     if principal is None:
         raise _refuse(request, "account disabled or removed")
     changed_at = accounts.users[principal.username].password_changed_at
     if changed_at and payload.iat + CLOCK_SKEW_SECONDS < datetime.fromisoformat(changed_at).timestamp():
         raise _refuse(request, "token issued before the password was changed")
+    services.tokens.put(token, version, payload, principal)
+    request.state.token_payload = payload
     return principal
 
 
