@@ -123,6 +123,7 @@ async def test_admin_audit_reads_the_rotated_files_newest_first(
     await user.should_see(marker="users-table", retries=WAIT)
     for i in range(60):
         audit("test.filler", user="filler", role=None, target=f"filler-{i}")
+        flush()  # one line per write (the writer batches what is queued), so the file rotates every few lines
     settings = get_settings()
     assert own_data_dir == settings.DATA_DIR and len(audit_files(settings)) > 3
     assert '"login.success"' not in audit_path(settings).read_text(encoding="utf-8")  # rotated out of the current

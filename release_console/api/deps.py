@@ -31,7 +31,7 @@ CLOCK_SKEW_SECONDS = 5
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 
 
-def get_services() -> Services:
+def running_services() -> Services:
     """The running services; 503 while the console is starting or stopping."""
     try:
         return services_module.current()
@@ -39,14 +39,24 @@ def get_services() -> Services:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the console is starting; try again") from None
 
 
+async def get_services() -> Services:
+    """Dependency: the running services (503 while starting or stopping)."""
+    return running_services()
+
+
 ServicesDep = Annotated[Services, Depends(get_services)]
 
 
-def get_accounts(services: ServicesDep) -> AccountsService:
+def running_accounts(services: Services) -> AccountsService:
     """The accounts service; 503 until it is running."""
     if services.accounts is None:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "accounts are not available yet; try again")
     return services.accounts
+
+
+async def get_accounts() -> AccountsService:
+    """Dependency: the accounts service (503 until it is running)."""
+    return running_accounts(running_services())
 
 
 AccountsDep = Annotated[AccountsService, Depends(get_accounts)]
@@ -99,17 +109,15 @@ def _refuse(request: Request, reason: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, f"Not authenticated: {reason}", headers=BEARER)
 
 
-def authenticated(
-    request: Request,
-    services: ServicesDep,
-    accounts: AccountsDep,
-    token: Annotated[str | None, Depends(oauth2_scheme)],
-) -> Principal:
+def authenticated(request: Request, token: str | None) -> Principal:
     """The caller of a bearer token that is valid now; 401 with WWW-Authenticate: Bearer otherwise.
 
     An admitted token is remembered (decoded) until it expires or the accounts change, so most requests cost a
-    dict lookup.
+    dict lookup. Called by the user dependencies below (one dependency per request, not a chain: FastAPI's
+    dependency resolution costs about as much as the rest of a small request).
     """
+    services = running_services()
+    accounts = running_accounts(services)
     if not token:
         raise _refuse(request, "missing bearer token")
     if not accounts.loaded.is_set():
@@ -134,14 +142,16 @@ def authenticated(
     return principal
 
 
-def get_current_user(request: Request, principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
+async def get_current_user(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
     """Any signed-in user; the call is audit-logged."""
+    principal = authenticated(request, token)
     _audit_call(request, principal, "ok")
     return principal
 
 
-def get_admin_user(request: Request, principal: Annotated[Principal, Depends(authenticated)]) -> Principal:
+async def get_admin_user(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
     """Admins only: 403 for viewers; the call is audit-logged either way."""
+    principal = authenticated(request, token)
     if not principal.is_admin:
         _audit_call(request, principal, "denied")
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this needs the admin role")

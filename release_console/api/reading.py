@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, Query
+from fastapi import Query
 
 from ..domain.ids import EntityId, EntityType, InvalidEntityId
 from ..domain.states import DONE_STATES, InvalidState, validate_state
@@ -13,7 +13,7 @@ from ..readpath.errors import EntityNotFound, TemporalUnavailable
 from ..readpath.mirror import MirrorRegistry, ReleaseMirror
 from ..readpath.release_list import ReleaseList
 from ..workflows.contract import parse_offset_cursor
-from .deps import ServicesDep
+from .deps import running_services
 from .errors import invalid
 
 MAX_PAGE = 1000
@@ -56,22 +56,25 @@ def parse_offset(cursor: str | None, total: int) -> int:
         raise invalid(str(exc), code="invalid_cursor") from None
 
 
-def get_mirrors(services: ServicesDep) -> MirrorRegistry:
-    """The mirror registry (503 while the read path is not running)."""
+def running_mirrors() -> MirrorRegistry:
+    """The mirror registry (503 while the read path is not running).
+
+    Routes call this (and :func:`running_release_list`) directly instead of declaring a dependency: each FastAPI
+    dependency costs a resolution step on every request."""
+    services = running_services()
     if services.mirrors is None:
         raise TemporalUnavailable("the read path is not running yet")
     return services.mirrors
 
 
-def get_release_list(services: ServicesDep) -> ReleaseList:
+def running_release_list() -> ReleaseList:
     """The shared release list (503 while the read path is not running)."""
+    services = running_services()
     if services.release_list is None:
         raise TemporalUnavailable("the read path is not running yet")
     return services.release_list
 
 
-MirrorsDep = Annotated[MirrorRegistry, Depends(get_mirrors)]
-ReleaseListDep = Annotated[ReleaseList, Depends(get_release_list)]
 
 
 def find_entity(mirror: ReleaseMirror, entity_id: str) -> Entity:

@@ -42,6 +42,8 @@ REPEAT_WINDOW_SECONDS = 60.0
 MAX_REPEAT_KEYS = 10_000
 UNKNOWN_USER_PREFIX = 2
 SINK_OPTIONS: dict[str, Any] = {"diagnose": False, "backtrace": False}
+WRITE_BATCH = 500
+"""The writer hands at most this many queued lines to the sinks at once."""
 _state: dict[str, Any] = {"handlers": [], "default_replaced": False}
 
 
@@ -108,15 +110,21 @@ class AuditWriter:
 
     def _run(self) -> None:
         while True:
-            item = self.queue.get()
+            batch = [self.queue.get()]
+            with contextlib.suppress(queue.Empty):
+                while len(batch) < WRITE_BATCH:
+                    batch.append(self.queue.get_nowait())
+            lines = [item for item in batch if item is not None]
             try:
-                if item is None:
-                    return
-                _write(*item)
+                if lines:  # one sink call per batch: one write per sink instead of one per line
+                    _write("\n".join(line for line, _action in lines), lines[-1][1])
             except Exception as exc:  # a sink failing must not stop the writer
                 sys.stderr.write(f"audit writer: {type(exc).__name__}: {exc}\n")
             finally:
-                self.queue.task_done()
+                for _ in batch:
+                    self.queue.task_done()
+            if len(lines) < len(batch):
+                return
 
     def flush(self) -> None:
         """Wait until every line queued so far is written."""

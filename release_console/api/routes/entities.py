@@ -10,7 +10,7 @@ from ...readpath.errors import EntityNotFound
 from ..answers import entity_body, json_response
 from ..deps import CurrentUser
 from ..errors import ApiError, invalid
-from ..reading import MirrorsDep, ReleaseListDep, parse_id
+from ..reading import parse_id, running_mirrors, running_release_list
 from ..schemas import AmbiguousEntity, EntityResponse, ErrorResponse
 
 MAX_SEARCHED_RELEASES = 50
@@ -30,9 +30,7 @@ router = APIRouter(
 
 
 @router.get("/{entity_id}", response_model=EntityResponse, summary="Find an entity in any release")
-async def locate_entity(
-    entity_id: str, user: CurrentUser, mirrors: MirrorsDep, releases: ReleaseListDep
-) -> Response:
+async def locate_entity(entity_id: str, user: CurrentUser) -> Response:
     """The entity with its release and parent; 409 with the candidate releases when the id is in several.
 
     Releases already mirrored are searched in memory; the newest 50 others are asked with one ``entity`` query
@@ -41,6 +39,7 @@ async def locate_entity(
     answers 404: ask ``/releases/{release_id}/entities/{entity_id}`` when the release is known.
     """
     eid = parse_id(entity_id)
+    mirrors, releases = running_mirrors(), running_release_list()
     if is_release_id(eid):
         mirror = await mirrors.get(eid)
         return json_response(entity_body(mirror, eid), mirror)

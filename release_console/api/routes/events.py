@@ -30,7 +30,7 @@ from ...readpath.mirror import ReleaseMirror
 from ...workflows.contract import ChangeView
 from ..deps import CLOCK_SKEW_SECONDS, AccountsDep, CurrentUser, oauth2_scheme
 from ..errors import invalid
-from ..reading import MirrorsDep, parse_id
+from ..reading import parse_id, running_mirrors
 from .releases import ERRORS
 
 KEEPALIVE_SECONDS = 15.0
@@ -54,7 +54,6 @@ router = APIRouter(tags=["events"], responses=ERRORS)  # type: ignore[arg-type]
 async def release_events(
     release_id: str,
     user: CurrentUser,
-    mirrors: MirrorsDep,
     accounts: AccountsDep,
     token: Annotated[str | None, Depends(oauth2_scheme)],
     since: Annotated[int | None, Query(ge=0, le=MAX_VERSION, description="Resume after this version.")] = None,
@@ -63,7 +62,7 @@ async def release_events(
     """A text/event-stream of changes (entity id, new state, version), resumable."""
     rid = parse_id(release_id, EntityType.RELEASE)
     resume = since if since is not None else _parse_last_event_id(last_event_id)
-    mirror = await mirrors.get(rid)
+    mirror = await running_mirrors().get(rid)
     refusal = _refusal_check(accounts, token or "")
     return StreamingResponse(
         _stream(mirror, resume, refusal),

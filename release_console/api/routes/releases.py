@@ -29,13 +29,13 @@ from ..reading import (
     MAX_NODES,
     Cursor,
     Limit,
-    MirrorsDep,
-    ReleaseListDep,
     StateFilter,
     find_entity,
     parse_id,
     parse_offset,
     parse_state,
+    running_mirrors,
+    running_release_list,
 )
 from ..schemas import (
     ChildrenResponse,
@@ -61,10 +61,11 @@ router = APIRouter(prefix="/releases", tags=["releases"], responses=ERRORS)  # t
 
 @router.get("", response_model=ReleaseListResponse, summary="List releases, newest first")
 async def list_releases(
-    user: CurrentUser, releases: ReleaseListDep, limit: Limit = 50, cursor: Cursor = None, state: StateFilter = None
+    user: CurrentUser, limit: Limit = 50, cursor: Cursor = None, state: StateFilter = None
 ) -> ReleaseListResponse:
     """Releases from Temporal visibility (one shared list, refreshed every few seconds), with cursor paging."""
     wanted = parse_state(state)
+    releases = running_release_list()
     try:
         if cursor:
             decode_cursor(cursor)  # a forged cursor is refused before it costs a Temporal call
@@ -96,7 +97,6 @@ async def list_releases(
 async def get_release(
     release_id: str,
     user: CurrentUser,
-    mirrors: MirrorsDep,
     depth: Annotated[
         int | None,
         Query(ge=0, le=4, description="Levels below the release (4 = down to apps). Unset: 2 levels within 64 KiB."),
@@ -105,7 +105,7 @@ async def get_release(
 ) -> Response:
     """The release, each node with id, state, updated_at and rollup counts, down to ``depth`` levels."""
     rid = parse_id(release_id, EntityType.RELEASE)
-    mirror = await mirrors.get(rid)
+    mirror = await running_mirrors().get(rid)
     if depth is None:
         params = DetailParams(DEFAULT_DEPTH, limit, MAX_NODES, DEFAULT_ANSWER_BYTES)
     else:
@@ -115,11 +115,11 @@ async def get_release(
 
 
 @router.get("/{release_id}/entities/{entity_id}", response_model=EntityResponse, summary="One entity of a release")
-async def get_entity(release_id: str, entity_id: str, user: CurrentUser, mirrors: MirrorsDep) -> Response:
+async def get_entity(release_id: str, entity_id: str, user: CurrentUser) -> Response:
     """The entity's state, rollups, parent and path from the release."""
     rid = parse_id(release_id, EntityType.RELEASE)
     eid = parse_id(entity_id)
-    mirror = await mirrors.get(rid)
+    mirror = await running_mirrors().get(rid)
     return json_response(entity_body(mirror, eid), mirror)
 
 
@@ -130,7 +130,6 @@ async def get_children(
     release_id: str,
     entity_id: str,
     user: CurrentUser,
-    mirrors: MirrorsDep,
     limit: Limit = 100,
     cursor: Cursor = None,
     state: StateFilter = None,
@@ -139,7 +138,7 @@ async def get_children(
     rid = parse_id(release_id, EntityType.RELEASE)
     eid = parse_id(entity_id)
     wanted = parse_state(state)
-    mirror = await mirrors.get(rid)
+    mirror = await running_mirrors().get(rid)
     parent = find_entity(mirror, eid)
     total = len(parent.children) if wanted is None else len(mirror.tree.children_of(parent.id, wanted))
     params = ChildrenParams(parent.id, wanted, parse_offset(cursor, total), limit)
@@ -156,7 +155,6 @@ async def get_children(
 async def export_release(
     release_id: str,
     user: CurrentUser,
-    mirrors: MirrorsDep,
     format: Annotated[Literal["json", "csv"], Query(description="json (default) or csv")] = "json",
 ) -> StreamingResponse:
     """All entities (id, type, parent, state, updated_at), parents before children, streamed.
@@ -164,7 +162,7 @@ async def export_release(
     CSV cells that a spreadsheet would run as a formula (starting with = + - @, tab or CR) are prefixed with ``'``.
     """
     rid = parse_id(release_id, EntityType.RELEASE)
-    mirror = await mirrors.get(rid)
+    mirror = await running_mirrors().get(rid)
     export = await cache_of(mirror).get(mirror, ("export", format), lambda: build_export(mirror, format))
     name = rid.replace(":", "-")
     if format == "csv":

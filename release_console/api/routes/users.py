@@ -8,7 +8,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from ...accounts.errors import AccountError
 from ...accounts.models import Principal, Role, UserPublic
 from ...core.audit import audit
-from ..deps import AccountsDep, AdminUser, CurrentUser, client_address, http_error, request_id
+from ..deps import (
+    AccountsDep,
+    AdminUser,
+    CurrentUser,
+    client_address,
+    http_error,
+    request_id,
+    running_accounts,
+    running_services,
+)
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -45,16 +54,17 @@ def _audit_change(request: Request, admin: Principal, action: str, target: str, 
 
 
 @router.get("/me", response_model=UserPublic)
-def read_me(user: CurrentUser, accounts: AccountsDep) -> UserPublic:
+async def read_me(user: CurrentUser) -> Response:
     """The caller's account."""
     try:
-        return accounts.get_user(user.username)
+        account = running_accounts(running_services()).get_user(user.username)
     except AccountError as exc:
         raise http_error(exc) from None
+    return Response(account.model_dump_json(), media_type="application/json")
 
 
 @router.get("", response_model=list[UserPublic])
-def list_users(admin: AdminUser, accounts: AccountsDep) -> list[UserPublic]:
+async def list_users(admin: AdminUser, accounts: AccountsDep) -> list[UserPublic]:
     """Every account (admins only)."""
     return accounts.list_users()
 
@@ -73,7 +83,7 @@ async def create_user(body: UserCreate, request: Request, admin: AdminUser, acco
 
 
 @router.get("/{username}", response_model=UserPublic)
-def read_user(username: str, admin: AdminUser, accounts: AccountsDep) -> UserPublic:
+async def read_user(username: str, admin: AdminUser, accounts: AccountsDep) -> UserPublic:
     """One account (admins only)."""
     try:
         return accounts.get_user(username)
