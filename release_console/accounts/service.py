@@ -248,7 +248,7 @@ class AccountsService:
         if not ok or record is None or not record.enabled:
             self.throttle.failed(name, address)
             raise LoginFailed(LOGIN_FAILED)
-        self.throttle.succeeded(name)
+        self.throttle.succeeded(name, address)
         self._spawn(self._record_login(name), "accounts-record-login")
         return Principal(record.username, record.role)
 
