@@ -9,6 +9,7 @@ from fastapi import Query
 from ..domain.ids import EntityId, EntityType, InvalidEntityId
 from ..domain.states import DONE_STATES, InvalidState, validate_state
 from ..domain.tree import Entity, percent
+from ..domain.workflow_status import STATUS_FILTERS, InvalidStatusFilter, parse_status_filter
 from ..readpath.errors import EntityNotFound, TemporalUnavailable
 from ..readpath.mirror import MirrorRegistry, ReleaseMirror
 from ..readpath.release_list import ReleaseList
@@ -28,6 +29,15 @@ StateFilter = Annotated[
     str | None, Query(max_length=64, description="Only entities in this state (any state string, e.g. `failed`).")
 ]
 Cursor = Annotated[str | None, Query(max_length=400, description="`next_cursor` of the previous page.")]
+StatusFilter = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="Only releases whose workflow status matches: "
+        + "; ".join(f"`{k}` = {v}" for k, v in STATUS_FILTERS.items())
+        + ".",
+    ),
+]
 
 
 def parse_id(text: str, expected: EntityType | None = None) -> str:
@@ -46,6 +56,14 @@ def parse_state(state: str | None) -> str | None:
         return validate_state(state)
     except InvalidState as exc:
         raise invalid(f"state: {exc}") from None
+
+
+def parse_status(status: str | None) -> str | None:
+    """A valid workflow status filter or None, else 422 ``invalid_parameter`` naming the accepted values."""
+    try:
+        return parse_status_filter(status)
+    except InvalidStatusFilter as exc:
+        raise invalid(f"status: {exc}") from None
 
 
 def parse_offset(cursor: str | None, total: int) -> int:

@@ -22,6 +22,7 @@ from temporalio.client import WorkflowExecution
 from ..core.config import Settings
 from ..domain.ids import EntityId, EntityType, InvalidEntityId
 from ..domain.tree import percent
+from ..domain.workflow_status import status_matches
 from ..workflows.contract import SA_APPS_TOTAL, SA_PROGRESS, SA_STATE, SA_UPDATED_AT
 from .errors import ReadPathError
 from .gateway import TemporalGateway, memo_summary, status_name
@@ -142,11 +143,13 @@ class ReleaseList:
         return next((item for item in self.items if item.id == release_id), None)
 
     def page(
-        self, limit: int, cursor: str | None = None, state: str | None = None
+        self, limit: int, cursor: str | None = None, state: str | None = None, status: str | None = None
     ) -> tuple[list[ReleaseListItem], str | None]:
-        """Up to ``limit`` items after ``cursor`` (InvalidCursor if forged), optionally in one state."""
+        """Up to ``limit`` items after ``cursor`` (InvalidCursor if forged), optionally in one state and status."""
         self.touch()
         items = self.items if state is None else [i for i in self.items if i.state == state]
+        if status is not None:
+            items = [i for i in items if status_matches(i.status, status)]
         if cursor:
             after = decode_cursor(cursor)
             items = [i for i in items if i.sort_key < after]

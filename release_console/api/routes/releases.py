@@ -30,10 +30,12 @@ from ..reading import (
     Cursor,
     Limit,
     StateFilter,
+    StatusFilter,
     find_entity,
     parse_id,
     parse_offset,
     parse_state,
+    parse_status,
     running_mirrors,
     running_release_list,
 )
@@ -50,7 +52,7 @@ from ..schemas import (
 ERRORS = {
     401: {"model": ErrorResponse, "description": "Missing or invalid bearer token"},
     404: {"model": ErrorResponse, "description": "Unknown release or entity"},
-    422: {"model": ErrorResponse, "description": "Malformed id, limit, cursor or state"},
+    422: {"model": ErrorResponse, "description": "Malformed id, limit, cursor, state or status"},
     502: {"model": ErrorResponse, "description": "The release workflow answered with invalid data"},
     503: {"model": ErrorResponse, "description": "Temporal or the worker cannot answer (see Retry-After)"},
 }
@@ -61,16 +63,21 @@ router = APIRouter(prefix="/releases", tags=["releases"], responses=ERRORS)  # t
 
 @router.get("", response_model=ReleaseListResponse, summary="List releases, newest first")
 async def list_releases(
-    user: CurrentUser, limit: Limit = 50, cursor: Cursor = None, state: StateFilter = None
+    user: CurrentUser,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    state: StateFilter = None,
+    status: StatusFilter = None,
 ) -> ReleaseListResponse:
     """Releases from Temporal visibility (one shared list, refreshed every few seconds), with cursor paging."""
     wanted = parse_state(state)
+    wanted_status = parse_status(status)
     releases = running_release_list()
     try:
         if cursor:
             decode_cursor(cursor)  # a forged cursor is refused before it costs a Temporal call
         await releases.ensure_fresh()
-        items, next_cursor = releases.page(limit, cursor, wanted)
+        items, next_cursor = releases.page(limit, cursor, wanted, wanted_status)
     except InvalidCursor as exc:
         raise invalid(str(exc), code="invalid_cursor") from None
     return ReleaseListResponse(

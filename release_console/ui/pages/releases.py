@@ -14,12 +14,14 @@ from nicegui import APIRouter, ui
 
 from ... import services
 from ...domain.ids import EntityType
+from ...domain.workflow_status import STATUS_FILTERS, InvalidStatusFilter, parse_status_filter, status_matches
 from ..components.badges import count_chips, state_badge
 from ..components.freshness import FreshnessLabel
 from ..components.progress import failed_apps, progress_bar
 from ..components.time_ago import exact_time, parse_time, time_ago
 from ..components.url_params import choice_param, page_param, state_param, text_param
 from ..components.urls import release_path, temporal_workflow_url, with_query
+from ..components.workflow_status import status_chip
 from ..frame import add_banner, frame, show_banner
 from ..theme import state_color, state_rank
 
@@ -60,31 +62,49 @@ def row_signature(item: Any) -> tuple:
 
 @router.page("/")
 async def releases_page(
-    state: str | None = None, sort: str | None = None, q: str | None = None, page: str | None = None
+    state: str | None = None,
+    sort: str | None = None,
+    q: str | None = None,
+    page: str | None = None,
+    status: str | None = None,
 ) -> None:
     """The release list; bad query parameters are ignored with a note in the banner."""
     with frame("Releases") as layout:
         state_filter, state_note = state_param(state)
         order, sort_note = choice_param(sort, SORTS, "updated", "sort")
         number, page_note = page_param(page)
+        try:
+            status_filter, status_note = parse_status_filter(status), None
+        except InvalidStatusFilter as exc:
+            status_filter, status_note = None, f"Ignored the status filter: {exc}."
         with layout.banner:
             notes = ui.column().classes("w-full gap-1").mark("url-notes")
-            status = ui.column().classes("w-full gap-1")
-        for note in (state_note, sort_note, page_note):
+            live_banner = ui.column().classes("w-full gap-1")
+        for note in (state_note, sort_note, page_note, status_note):
             if note:
                 add_banner(notes, note, kind="info")
         await ui.context.client.connected()
-        ReleaseListView(status, state=state_filter, sort=order, query=q, page=number)
+        ReleaseListView(live_banner, state=state_filter, sort=order, query=q, page=number, status=status_filter)
 
 
 class ReleaseListView:
     """The list's controls and rows, patched in place by one timer per client."""
 
-    def __init__(self, banner: ui.column, *, state: str | None, sort: str, query: str | None, page: int) -> None:
+    def __init__(
+        self,
+        banner: ui.column,
+        *,
+        state: str | None,
+        sort: str,
+        query: str | None,
+        page: int,
+        status: str | None = None,
+    ) -> None:
         self.source = services.current().release_list
         self.settings = services.current().settings
         self.banner = banner
         self.state_filter = state
+        self.status_filter = status
         self.sort = sort if sort in SORTS else "updated"
         self.query = text_param(query, MAX_QUERY_LENGTH)
         self.page = max(1, page)
@@ -106,6 +126,16 @@ class ReleaseListView:
             self.state_select = ui.select(
                 {None: "all states"}, value=None, label="State", on_change=lambda e: self.set_filter(e.value)
             ).classes("w-48")
+            self.status_select = (
+                ui.select(
+                    {None: "any status", **STATUS_FILTERS},
+                    value=self.status_filter,
+                    label="Workflow status",
+                    on_change=lambda e: self.set_status(e.value),
+                )
+                .classes("w-64")
+                .mark("status-filter")
+            )
             ui.select(SORTS, value=self.sort, label="Sort by", on_change=lambda e: self.set_sort(e.value)).classes(
                 "w-56"
             )
@@ -128,6 +158,15 @@ class ReleaseListView:
         if (state or None) == self.state_filter:
             return
         self.state_filter = state or None
+        self.page = 1
+        self.render(recompute=True)
+
+    def set_status(self, status: str | None) -> None:
+        """Show only releases whose workflow status matches ``status`` (a STATUS_FILTERS value)."""
+        status = status if status in STATUS_FILTERS else None
+        if status == self.status_filter:
+            return
+        self.status_filter = status
         self.page = 1
         self.render(recompute=True)
 
@@ -154,6 +193,8 @@ class ReleaseListView:
         items = list(self.source.items)
         if self.state_filter:
             items = [i for i in items if i.state == self.state_filter]
+        if self.status_filter:
+            items = [i for i in items if status_matches(i.status, self.status_filter)]
         if self.query:
             needle = self.query.lower()
             items = [i for i in items if needle in i.id.lower()]
@@ -228,7 +269,9 @@ class ReleaseListView:
         row.mark(f"release-row {item.id}")
         with row:
             ui.link(item.id, release_path(item.id)).classes("font-mono w-72 truncate").mark(f"open {item.id}")
-            state_badge(item.state).classes("w-24 justify-center")
+            with ui.element("div").classes("w-24 flex flex-col items-center gap-0"):
+                state_badge(item.state).classes("justify-center")
+                status_chip(item.status)
             with ui.row().classes("items-center gap-2 no-wrap w-56"):
                 counts = app_counts(item)
                 progress_bar(item.apps_done, item.apps_total, failed=failed_apps(counts), width="w-32")
@@ -254,6 +297,7 @@ class ReleaseListView:
     def _update_url(self) -> None:
         params = {
             "state": self.state_filter,
+            "status": self.status_filter,
             "sort": None if self.sort == "updated" else self.sort,
             "q": self.query,
             "page": None if self.page == 1 else self.page,
