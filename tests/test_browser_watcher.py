@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 from nicegui.testing import Screen
@@ -31,3 +32,54 @@ def test_terminated_release_shows_as_terminated_on_the_list(screen: Screen, uniq
     row_xpath = f'//a[contains(., "{release_id}")]/ancestor::div[contains(@class, "border-b")][1]'
     row = screen.selenium.find_element(By.XPATH, row_xpath)
     assert "terminated" in row.text
+
+
+def _accounts():
+    from release_console import services
+
+    accounts = services.current().accounts
+    assert accounts is not None
+    return accounts
+
+
+def _page_visible_flags() -> list[bool]:
+    from nicegui import Client
+
+    return [bool(c.storage.get("page_visible")) for c in list(Client.instances.values()) if "page_visible" in c.storage]
+
+
+def _wait_for(predicate, what: str, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_a_visible_release_page_stays_signed_in_past_the_idle_timeout_a_hidden_one_is_signed_out(
+    screen: Screen, unique: str
+) -> None:
+    release_id = _run(_start(f"bk-{unique}", 1, 1, 2))
+    _login(screen)
+    accounts = _accounts()
+    accounts.settings = accounts.settings.model_copy(
+        update={"ACCOUNTS_REFRESH_SECONDS": 0.2, "SESSION_IDLE_SECONDS": 100, "SESSION_MAX_AGE_SECONDS": 100_000}
+    )
+    screen.open(f"/releases/{release_id}")
+    _wait_text(screen, "wave:")
+    _wait_for(lambda: True in _page_visible_flags(), "the visible tab to report itself")
+    began = time.time()
+    for step in range(1, 5):  # 4 × 90 s: past three idle timeouts, the tab on screen all along
+        accounts.clock = lambda step=step: began + step * 90
+        time.sleep(1.0)
+    assert "/releases/" in screen.selenium.current_url
+    _wait_text(screen, "wave:")
+
+    watcher = screen.selenium.current_window_handle
+    screen.selenium.switch_to.new_window("tab")  # another tab in front: the release page is hidden
+    _wait_for(lambda: True not in _page_visible_flags(), "the release tab to report itself hidden")
+    hidden_at = accounts.clock()
+    accounts.clock = lambda: hidden_at + 131
+    time.sleep(1.5)
+    screen.selenium.switch_to.window(watcher)
+    _wait_text(screen, "Log in to Release Console")

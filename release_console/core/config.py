@@ -61,6 +61,8 @@ class Settings(BaseSettings):
     ACCESS_TOKEN_EXPIRE_MINUTES: int = Field(60, ge=1)
     SESSION_MAX_AGE_SECONDS: int = Field(8 * 3600, ge=1)
     SESSION_IDLE_SECONDS: int = Field(3600, ge=1)
+    SESSION_NOTICE_SECONDS: int = Field(120, ge=0)
+    """A page shows "your session ends…" (with "stay signed in") this long before the session ends."""
     FIRST_ADMIN_USERNAME: str = "admin"
     FIRST_ADMIN_PASSWORD: SecretStr | None = None
     LOGIN_MAX_FAILURES: int = Field(5, ge=1)

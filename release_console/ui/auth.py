@@ -2,8 +2,9 @@
 
 A session lives in ``app.storage.user`` (server side, keyed by NiceGUI's signed, HttpOnly, SameSite=Lax session
 cookie). It records who logged in, when, and when they were last active; it ends after SESSION_MAX_AGE_SECONDS, after
-SESSION_IDLE_SECONDS without a page request (an open tab's timer is not activity), when the account is disabled,
-deleted or its password is changed; an admin page open in a tab is withdrawn when its user is demoted.
+SESSION_IDLE_SECONDS without activity (a page request, an interaction, a visible tab: ui/session_keepalive.py; an
+open hidden tab's timer is not activity), when the account is disabled, deleted or its password is changed; an admin
+page open in a tab is withdrawn when its user is demoted.
 Every check uses the in-memory accounts cache (no Temporal call) and the accounts service's clock (injectable).
 Open pages re-check on a timer (the "refresh tick"); when the session has ended they go to the login page and the
 page's connection is closed, so nothing more reaches that tab.
@@ -38,6 +39,7 @@ from ..accounts.service import AccountsService
 from ..core.audit import audit, audit_repeated, safe_request_id
 from ..core.client_ip import connection_client
 from ..core.config import Settings
+from .session_keepalive import SessionKeepalive
 
 SESSION_KEY = "session"
 LOGIN_PATH = "/login"
@@ -261,8 +263,11 @@ def _watch_session(client: Client) -> None:
     path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     accounts = _accounts()
     interval = accounts.settings.ACCOUNTS_REFRESH_SECONDS if accounts else 2.0
+    keepalive = _keepalive(client, storage)
 
     def check() -> None:
+        if keepalive is not None:
+            keepalive.tick()  # a visible tab is activity (ui/session_keepalive.py); before the validity check
         session = storage.get(SESSION_KEY)
         user = validate_session(session, _accounts())
         if user is None:
@@ -279,6 +284,20 @@ def _watch_session(client: Client) -> None:
 
     with client:
         timer = ui.timer(interval, check)
+
+
+def _keepalive(client: Client, storage: Any) -> SessionKeepalive | None:
+    """The page's visibility/interaction tracking and end-of-session notice (None without accounts)."""
+    accounts = _accounts()
+    if accounts is None:
+        return None
+
+    def valid() -> bool:
+        return validate_session(storage.get(SESSION_KEY), _accounts()) is not None
+
+    return SessionKeepalive(
+        client, storage, SESSION_KEY, valid, settings=lambda: accounts.settings, clock=lambda: accounts.clock()
+    )
 
 
 def _disconnect_later(client: Client) -> None:
