@@ -11,7 +11,7 @@ from selenium.webdriver.common.by import By
 
 from release_console.core.config import get_settings
 from release_console.temporal.client import connect
-from tests.test_browser_journey import _login, _run, _start, _wait_text
+from tests.test_browser_journey import _login, _report, _run, _start, _wait_text
 
 pytestmark = pytest.mark.browser
 
@@ -83,3 +83,36 @@ def test_a_visible_release_page_stays_signed_in_past_the_idle_timeout_a_hidden_o
     time.sleep(1.5)
     screen.selenium.switch_to.window(watcher)
     _wait_text(screen, "Log in to Release Console")
+
+
+def _chart_ids() -> list[int]:
+    from nicegui import Client, ui
+
+    return [
+        e.id
+        for c in list(Client.instances.values())
+        for e in c.elements.values()
+        if isinstance(e, ui.echart) and "timeline-chart" in e._markers
+    ]
+
+
+def _drawn_points(screen: Screen, chart_id: int) -> int:
+    """Points of the first series as drawn by ECharts in the browser (read through NiceGUI's getElement)."""
+    script = f"const c = getElement({chart_id}); return c && c.chart ? c.chart.getOption().series[0].data.length : -1;"
+    return int(screen.selenium.execute_script(script))
+
+
+def test_release_page_chart_draws_and_grows_after_a_change(screen: Screen, unique: str) -> None:
+    release_id = _run(_start(f"bc-{unique}", 1, 1, 2))
+    app = f"app:bc-{unique}-w1-c1-a1"
+    _run(_report(release_id, [(app, "deploying")]))
+    _login(screen)
+    screen.open(f"/releases/{release_id}")
+    _wait_text(screen, "Progress over time")
+    _wait_for(lambda: len(_chart_ids()) == 1, "the chart element")
+    [chart_id] = _chart_ids()
+    _wait_for(lambda: _drawn_points(screen, chart_id) == 2, "two points drawn in the browser")
+    canvas = screen.selenium.find_element(By.CSS_SELECTOR, f"#c{chart_id} canvas")
+    assert canvas.size["width"] > 100 and canvas.size["height"] > 50
+    _run(_report(release_id, [(app, "deployed")]))
+    _wait_for(lambda: _drawn_points(screen, chart_id) == 3, "the chart to grow after a change", timeout=20)

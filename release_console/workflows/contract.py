@@ -20,6 +20,8 @@ QUERY_ENTITY = "entity"
 QUERY_CHILDREN = "children"
 QUERY_CHANGES = "changes"
 QUERY_SNAPSHOT = "snapshot"
+QUERY_TIMELINE = "timeline"
+"""Optional: the release's compact progress timeline (domain/timeline.py); a workflow without it has no chart."""
 UPDATE_TRANSITIONS = "apply_transitions"
 
 MAX_CHILDREN_PAGE = 1000
@@ -173,6 +175,7 @@ class CarriedState:
     log_floor: int
     changes: list[list[str | int]]
     started_at: str | None = None
+    timeline: list[list[Any]] | None = None
 
 
 @dataclass
@@ -197,6 +200,7 @@ def workflow_input_from_data(data: Mapping[str, Any]) -> ReleaseWorkflowInput:
             log_floor=int(carried["log_floor"]),
             changes=carried.get("changes") or [],
             started_at=carried.get("started_at"),
+            timeline=carried.get("timeline"),
         )
         if carried is not None
         else None,

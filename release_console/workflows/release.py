@@ -16,6 +16,7 @@ with workflow.unsafe.imports_passed_through():
     from ..domain.ids import EntityId, InvalidEntityId
     from ..domain.plan import InvalidPlan, validate_plan
     from ..domain.states import MAX_DISTINCT_STATES, TERMINAL_RELEASE_STATES, InvalidState, validate_state
+    from ..domain.timeline import Point, add_point, make_point, timeline_result
     from ..domain.tree import Change, ReleaseTree, UnknownEntity, paused_gc, percent
     from . import views
     from .contract import (
@@ -27,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
         QUERY_ENTITY,
         QUERY_SNAPSHOT,
         QUERY_SUMMARY,
+        QUERY_TIMELINE,
         SA_APPS_FAILED,
         SA_APPS_TOTAL,
         SA_PROGRESS,
@@ -64,6 +66,7 @@ class ReleaseWorkflow:
         self.updates_this_run = 0
         self.started_at: str | None = None
         self.tree: ReleaseTree | None = None
+        self.timeline: list[Point] = []
         with paused_gc():
             try:
                 self.input = workflow_input_from_data(input)
@@ -95,6 +98,7 @@ class ReleaseWorkflow:
         tree = self._tree()
         at = _iso(workflow.now())
         version = tree.apply([(t.entity_id, t.state) for t in batch.transitions], at)
+        self._record_point(at)
         self.updates_this_run += 1
         self._publish()
         return TransitionResult(version=version, applied=len(batch.transitions))
@@ -158,7 +162,17 @@ class ReleaseWorkflow:
         """A page of the whole tree as rows."""
         return views.snapshot_result(self._tree(), request)
 
+    @workflow.query(name=QUERY_TIMELINE)
+    def timeline_query(self) -> dict[str, Any]:
+        """The compact progress timeline: points of (time, version, apps per state), at most MAX_POINTS."""
+        return timeline_result(self.timeline, self._tree().version)
+
     # ---- helpers -------------------------------------------------------------------------------
+    def _record_point(self, at: str) -> None:
+        """One timeline point with the release's apps per state now (at most 32 states: cheap)."""
+        tree = self._tree()
+        add_point(self.timeline, make_point(at, tree.version, tree.root.counts.get("app", {})))
+
     def _tree(self) -> ReleaseTree:
         if self.tree is None:
             raise ApplicationError("release workflow has not loaded its state yet")
@@ -176,6 +190,7 @@ class ReleaseWorkflow:
             tree.log_floor = carried.log_floor
             tree.changes.extend(Change(int(v), str(i), str(s), str(a)) for v, i, s, a in carried.changes)
             self.started_at = carried.started_at
+            self.timeline = [list(p) for p in carried.timeline or []]
             return tree
         if input.plan is None:
             raise ApplicationError("ReleaseWorkflow needs a plan", non_retryable=True)
@@ -187,6 +202,7 @@ class ReleaseWorkflow:
         self.started_at = _iso(workflow.now())
         for entity in tree.entities.values():
             entity.updated_at = self.started_at
+        self.timeline = [make_point(self.started_at, tree.version, tree.root.counts.get("app", {}))]
         return tree
 
     def _carry(self) -> CarriedState:
@@ -197,6 +213,7 @@ class ReleaseWorkflow:
             log_floor=tree.log_floor,
             changes=[[c.version, c.id, c.state, c.updated_at] for c in tree.changes],
             started_at=self.started_at,
+            timeline=self.timeline,
         )
 
     def _finished(self) -> bool:

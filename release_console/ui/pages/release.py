@@ -17,6 +17,7 @@ from ..components.errors import ERROR_TITLES, UNEXPECTED, error_card, error_code
 from ..components.final_summary import final_summary_card
 from ..components.freshness import FreshnessLabel
 from ..components.progress import failed_apps, progress_bar, update_progress
+from ..components.timeline_chart import TimelineChart
 from ..components.tree import ReleaseTreeView
 from ..components.url_params import entity_param, shown, state_param, text_param
 from ..components.urls import release_path, temporal_workflow_url, with_query
@@ -108,6 +109,7 @@ class ReleaseView:
         self.banner_key: tuple = ()
         self._ticks = 0
         self._header()
+        self.timeline = TimelineChart(mirror)  # burn-up chart from the shared timeline feed (issue 10, item 3)
         self._toolbar()
         with ui.row().classes("w-full items-start gap-4 no-wrap max-md:flex-wrap"):
             with ui.card().classes("grow min-w-0 overflow-x-auto"):
