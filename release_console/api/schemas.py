@@ -237,6 +237,8 @@ class LoopLag(BaseModel):
     p99_ms: float
     max_ms: float
     samples: int
+    gc_full_collections: int = Field(0, description="Full garbage collections since start (each holds the loop).")
+    gc_full_max_ms: float = Field(0.0, description="The longest full garbage collection since start.")
 
 
 class StatsResponse(BaseModel):
