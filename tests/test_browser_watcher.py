@@ -116,3 +116,18 @@ def test_release_page_chart_draws_and_grows_after_a_change(screen: Screen, uniqu
     assert canvas.size["width"] > 100 and canvas.size["height"] > 50
     _run(_report(release_id, [(app, "deployed")]))
     _wait_for(lambda: _drawn_points(screen, chart_id) == 3, "the chart to grow after a change", timeout=20)
+
+
+def test_export_button_downloads_the_release_as_csv(screen: Screen, unique: str) -> None:
+    from nicegui.testing import screen_plugin
+
+    release_id = _run(_start(f"be-{unique}", 1, 1, 2))
+    _login(screen)
+    screen.open(f"/releases/{release_id}")
+    _wait_text(screen, "Progress over time")
+    target = screen_plugin.DOWNLOAD_DIR / f"{release_id.replace(':', '-')}.csv"
+    target.unlink(missing_ok=True)
+    screen.selenium.find_element(By.XPATH, '//button[.//*[normalize-space(text())="CSV"]]').click()
+    _wait_for(lambda: target.exists() and target.read_text().count("\n") >= 6, "the CSV file to be downloaded")
+    text = target.read_text()
+    assert text.splitlines()[0].startswith("id,") and release_id in text

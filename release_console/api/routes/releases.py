@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -15,14 +14,13 @@ from ..answers import (
     DetailParams,
     build_children,
     build_detail,
-    build_export,
     cache_of,
     entity_body,
-    export_json_head,
     json_response,
 )
 from ..deps import CurrentUser
 from ..errors import ApiError, invalid
+from ..export import export_response
 from ..reading import (
     DEFAULT_ANSWER_BYTES,
     DEFAULT_DEPTH,
@@ -170,24 +168,7 @@ async def export_release(
     """
     rid = parse_id(release_id, EntityType.RELEASE)
     mirror = await running_mirrors().get(rid)
-    export = await cache_of(mirror).get(mirror, ("export", format), lambda: build_export(mirror, format))
-    name = rid.replace(":", "-")
-    if format == "csv":
-        headers = {
-            "Content-Disposition": f'attachment; filename="{name}.csv"',
-            "X-Version": str(export.version),
-            "X-As-Of": mirror.as_of.isoformat(),  # CSV has no header block: freshness travels in headers
-        }
-        return StreamingResponse(_stream(export.chunks), media_type="text/csv", headers=headers)
-    headers = {"Content-Disposition": f'attachment; filename="{name}.json"'}
-    chunks = [export_json_head(mirror, export.version), *export.chunks, b"]}"]
-    return StreamingResponse(_stream(chunks), media_type="application/json", headers=headers)
-
-
-async def _stream(chunks: list[bytes]) -> AsyncIterator[bytes]:
-    """Send prepared chunks, each send giving the loop to others."""
-    for chunk in chunks:
-        yield chunk
+    return await export_response(mirror, format)  # shared with the release page's download buttons
 
 
 def _list_item(item: ReleaseListItem) -> ReleaseListItemOut:

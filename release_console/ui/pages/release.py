@@ -14,6 +14,7 @@ from ...readpath.errors import ReadPathError
 from ..components.badges import set_badge_state, state_badge
 from ..components.entity_panel import EntityPanel
 from ..components.errors import ERROR_TITLES, UNEXPECTED, error_card, error_code
+from ..components.export_buttons import export_buttons
 from ..components.final_summary import final_summary_card
 from ..components.freshness import FreshnessLabel
 from ..components.progress import failed_apps, progress_bar, update_progress
@@ -147,6 +148,7 @@ class ReleaseView:
             self.progress_label = ui.label(self._progress_text()).mark("release-progress")
             ui.space()
             self.freshness = FreshnessLabel(self.settings.MIRROR_POLL_SECONDS)
+            export_buttons(root.id)  # CSV / JSON of the whole release, streamed (issue 10, item 6)
             link = temporal_workflow_url(self.settings.temporal_ui_url, self.settings.TEMPORAL_NAMESPACE, root.id)
             if link:
                 ui.link("Open in Temporal", link, new_tab=True).mark("temporal-link")
