@@ -131,3 +131,18 @@ def test_export_button_downloads_the_release_as_csv(screen: Screen, unique: str)
     _wait_for(lambda: target.exists() and target.read_text().count("\n") >= 6, "the CSV file to be downloaded")
     text = target.read_text()
     assert text.splitlines()[0].startswith("id,") and release_id in text
+
+
+def test_freshness_chip_tooltip_names_version_and_confirmation_time(screen: Screen, unique: str) -> None:
+    release_id = _run(_start(f"bf-{unique}", 1, 1, 2))
+    _run(_report(release_id, [(f"app:bf-{unique}-w1-c1-a1", "deploying")]))
+    _login(screen)
+    screen.open(f"/releases/{release_id}")
+    _wait_text(screen, "Progress over time")
+
+    def title() -> str:
+        chips = screen.selenium.find_elements(By.CSS_SELECTOR, ".q-chip[title*='state version']")
+        return chips[0].get_attribute("title") if chips else ""
+
+    _wait_for(lambda: title().startswith("state version 1 · last confirmed with Temporal at "), "the tooltip")
+    assert title().endswith(" UTC")

@@ -20,7 +20,6 @@ from release_console.domain.tree import percent
 from release_console.services import current
 from release_console.temporal.releases import report
 from release_console.ui.components.freshness import stale_after
-from release_console.ui.components.time_ago import exact_time
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME
 from tests.ui_helpers import login, see, start, texts, wait_until
 
@@ -199,7 +198,9 @@ async def test_freshness_chip_warns_when_the_data_is_old(
     mirror.as_of = old
     await wait_until(lambda: texts(user, "freshness")[0].startswith("stale: updated "), what="the stale warning")
     assert (chip.props.get("color"), chip.props.get("icon")) == ("orange-9", "warning")
-    assert chip.props.get("title") == f"data as of {exact_time(old)}"
+    assert chip.props.get("title") == f"state version {mirror.version} · last confirmed with Temporal at " + (
+        old.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
+    )
 
     # confirmations resume: the warning goes away
     mirror.start_polling()

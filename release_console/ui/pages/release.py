@@ -227,9 +227,9 @@ class ReleaseView:
         elif self._ticks % 10 == 0:
             self.tree.refresh_times()
         if self.mirror.status in (None, "running"):
-            self.freshness.update(self.mirror.as_of)
+            self.freshness.update(self.mirror.as_of, version=self.mirror.version)
         else:
-            self.freshness.final(self.mirror.status)
+            self.freshness.final(self.mirror.status, version=self.mirror.version, as_of=self.mirror.as_of)
         self._update_banner()
 
     def _apply(self) -> None:
