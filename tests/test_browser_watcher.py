@@ -146,3 +146,23 @@ def test_freshness_chip_tooltip_names_version_and_confirmation_time(screen: Scre
 
     _wait_for(lambda: title().startswith("state version 1 · last confirmed with Temporal at "), "the tooltip")
     assert title().endswith(" UTC")
+
+
+def test_a_count_chip_click_filters_and_the_url_follows(screen: Screen, unique: str) -> None:
+    key = f"bp-{unique}"
+    release_id = _run(_start(key, 2, 1, 2))
+    _run(_report(release_id, [(f"app:{key}-w2-c1-a2", "failed")]))
+    _login(screen)
+    screen.open(f"/releases/{release_id}")
+    _wait_text(screen, f"wave:{key}-w1")
+    wave_row = f'//div[normalize-space(text())="wave:{key}-w2"]/parent::div'
+    chip_xpath = f'{wave_row}//div[contains(@class, "q-chip")][contains(., "failed")]'
+    _wait_for(lambda: bool(screen.selenium.find_elements(By.XPATH, chip_xpath)), "the wave's failed chip")
+    chip = screen.selenium.find_element(By.XPATH, chip_xpath)
+    chip.click()
+    _wait_for(lambda: "state=failed" in screen.selenium.current_url, "the URL to follow the chip")
+    assert "node=wave" in screen.selenium.current_url
+    _wait_text(screen, f"app:{key}-w2-c1-a2")
+    _wait_for(
+        lambda: f"wave:{key}-w1" not in screen.selenium.find_element(By.TAG_NAME, "body").text, "wave 1 filtered out"
+    )

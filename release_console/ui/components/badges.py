@@ -28,12 +28,16 @@ def ordered_states(counts: Mapping[str, int]) -> list[tuple[str, int]]:
     return sorted(((s, n) for s, n in counts.items() if n), key=lambda item: (state_rank(item[0]), item[0]))
 
 
-def count_chips(counts: Mapping[str, int], on_click: Callable[[str], None] | None = None) -> None:
-    """One small chip per state with its count (clickable when ``on_click`` is given)."""
+def count_chips(
+    counts: Mapping[str, int], on_click: Callable[[str], None] | None = None, *, marker: str | None = None
+) -> None:
+    """One small chip per state with its count (clickable when ``on_click`` is given; marked ``<marker> <state>``)."""
     with ui.row().classes("gap-1 items-center no-wrap"):
         for state, number in ordered_states(counts):
             chip = ui.chip(f"{number} {state}", color=state_color(state), text_color="white").props("dense square")
             chip.classes("text-xs m-0")
+            if marker:
+                chip.mark(f"{marker} {state}")
             if on_click is not None:
                 chip.props("clickable").on("click", lambda _, s=state: on_click(s))
                 chip.tooltip(f"show only {state}")

@@ -92,9 +92,12 @@ class ReleaseTreeView:
         on_select: Callable[[str], None],
         state_filter: str | None = None,
         page_size: int = PAGE_SIZE,
+        on_chip: Callable[[str, str], None] | None = None,
     ) -> None:
         self.get_tree = get_tree
         self.on_select = on_select
+        self.on_chip = on_chip
+        """Called with (entity id, state) when a node's count chip is clicked: filter that subtree to the state."""
         self.state_filter = state_filter
         self.page_size = page_size
         self.rows: dict[str, NodeRow] = {}
@@ -173,8 +176,10 @@ class ReleaseTreeView:
         row.counts_box.clear()
         counts = app_counts(entity)
         if counts:
+            on_chip = self.on_chip
+            click = None if on_chip is None else (lambda state, e=entity.id: on_chip(e, state))
             with row.counts_box:
-                count_chips(counts)
+                count_chips(counts, on_click=click, marker=f"chip {entity.id}")
 
     # ---- expanding -----------------------------------------------------------------------------
     def toggle(self, entity_id: str) -> None:

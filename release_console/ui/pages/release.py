@@ -115,7 +115,10 @@ class ReleaseView:
         with ui.row().classes("w-full items-start gap-4 no-wrap max-md:flex-wrap"):
             with ui.card().classes("grow min-w-0 overflow-x-auto"):
                 self.tree = ReleaseTreeView(
-                    lambda: self.mirror.tree, on_select=self.select, state_filter=self.state_filter
+                    lambda: self.mirror.tree,
+                    on_select=self.select,
+                    state_filter=self.state_filter,
+                    on_chip=self.chip_filter,
                 )
             with ui.column().classes("w-96 max-md:w-full shrink-0"):
                 self.panel = EntityPanel(on_select=self.select)
@@ -188,6 +191,15 @@ class ReleaseView:
         self.tree.state_filter = self.state_filter
         self.tree.build()
         self._update_url()
+
+    def chip_filter(self, entity_id: str, state: str) -> None:
+        """A node's count chip was clicked: filter to ``state`` and open that node's subtree (the root's: the page);
+        the URL follows (``?node=…&state=…``)."""
+        with self.tree.box:  # the clicked chip is gone once the tree is rebuilt: act in the tree's (kept) context
+            self.set_filter(state)
+            if entity_id != self.mirror.tree.root.id:
+                self.select(entity_id)
+                self.tree.expand(entity_id)
 
     def tree_collapse(self) -> None:
         """Collapse everything below the release."""
