@@ -166,3 +166,15 @@ def test_a_count_chip_click_filters_and_the_url_follows(screen: Screen, unique: 
     _wait_for(
         lambda: f"wave:{key}-w1" not in screen.selenium.find_element(By.TAG_NAME, "body").text, "wave 1 filtered out"
     )
+
+
+def test_details_panel_shows_recent_transitions(screen: Screen, unique: str) -> None:
+    key = f"bh-{unique}"
+    release_id = _run(_start(key, 1, 1, 2))
+    app = f"app:{key}-w1-c1-a1"
+    _login(screen)
+    screen.open(f"/releases/{release_id}?node={app}")
+    _wait_text(screen, "Recent transitions")
+    _run(_report(release_id, [(app, "deploying")]))
+    _wait_text(screen, "v1")
+    _wait_text(screen, "Every transition since the release started is shown.")

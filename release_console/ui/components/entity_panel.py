@@ -9,6 +9,7 @@ from nicegui import ui
 from ...domain.states import state_meaning
 from ...domain.tree import Entity, ReleaseTree
 from .badges import count_chips, state_badge
+from .entity_history import history_section
 from .progress import progress_bar
 from .time_ago import exact_time, time_ago
 from .tree import signature
@@ -77,3 +78,4 @@ class EntityPanel:
             with ui.row().classes("items-center gap-2"):
                 ui.label(f"{type_name}s").classes("text-xs w-14 opacity-70")
                 count_chips(by_state)
+        history_section(tree, entity.id)  # recent transitions from the change log (issue 10, item 4)
