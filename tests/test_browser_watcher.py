@@ -178,3 +178,17 @@ def test_details_panel_shows_recent_transitions(screen: Screen, unique: str) -> 
     _run(_report(release_id, [(app, "deploying")]))
     _wait_text(screen, "v1")
     _wait_text(screen, "Every transition since the release started is shown.")
+
+
+def test_search_box_jumps_to_an_entity(screen: Screen, unique: str) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    key = f"bs-{unique}"
+    _run(_start(key, 1, 1, 2))
+    app = f"app:{key}-w1-c1-a2"
+    _login(screen)
+    box = screen.selenium.find_element(By.CSS_SELECTOR, "header input")
+    box.send_keys(app, Keys.ENTER)
+    _wait_for(lambda: "/releases/release:" in screen.selenium.current_url, "the jump to the release page")
+    assert "node=app" in screen.selenium.current_url
+    _wait_text(screen, "Recent transitions")

@@ -14,6 +14,7 @@ from nicegui import app, ui
 
 from ..accounts.models import Principal
 from . import auth
+from .components.search_box import SearchBox
 from .theme import apply_theme
 
 PRODUCT_NAME = "Release Console"
@@ -68,6 +69,8 @@ def frame(title: str) -> Iterator[Frame]:
         ui.link(PRODUCT_NAME, "/").classes("text-lg font-bold text-white no-underline").mark("product-link")
         ui.label(title).classes("text-white opacity-80 max-sm:hidden")
         ui.space()
+        if user is not None:
+            SearchBox()  # release or entity id → its page (issue 10, item 8)
         if user is not None and user.is_admin:
             for text, target in ADMIN_LINKS:
                 ui.link(text, target).classes("text-white no-underline")

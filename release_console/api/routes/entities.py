@@ -7,14 +7,12 @@ from fastapi.responses import Response
 
 from ...domain.ids import EntityType
 from ...readpath.errors import EntityNotFound
+from ...readpath.finder import MAX_SEARCHED_RELEASES, find_holders  # noqa: F401 (re-exported)
 from ..answers import entity_body, json_response
 from ..deps import CurrentUser
 from ..errors import ApiError, invalid
 from ..reading import parse_id, running_mirrors, running_release_list
 from ..schemas import AmbiguousEntity, EntityResponse, ErrorResponse
-
-MAX_SEARCHED_RELEASES = 50
-"""At most this many releases (the newest) are searched for an entity that is not in a loaded mirror."""
 
 router = APIRouter(
     prefix="/entities",
@@ -43,22 +41,18 @@ async def locate_entity(entity_id: str, user: CurrentUser) -> Response:
     if is_release_id(eid):
         mirror = await mirrors.get(eid)
         return json_response(entity_body(mirror, eid), mirror)
-    await releases.ensure_fresh()
-    loaded = {m.release_id: m for m in mirrors.mirrors if not m.partial}
-    others = [i.id for i in releases.items if i.id not in loaded][:MAX_SEARCHED_RELEASES]
-    found, problems = await mirrors.locator.holders(eid, others)
-    holders = sorted([r for r, m in loaded.items() if eid in m.tree.entities] + found)
+    result = await find_holders(mirrors, releases, eid)  # the same search as the header's search box
+    holders, problems = result.holders, result.problems
     if len(holders) > 1:
         raise ApiError(409, "ambiguous_entity", f"{eid} exists in {len(holders)} releases", candidates=holders)
     if holders:
         mirror = await mirrors.get(holders[0])
         return json_response(entity_body(mirror, eid), mirror)
     unavailable = [p for p in problems if p.status == 503]
-    if unavailable and len(unavailable) == len(others) and not loaded:
+    if unavailable and len(unavailable) == result.others and not result.loaded:
         raise unavailable[0]
-    searched = len(loaded) + len(others) - len(problems)
     note = f"; {len(problems)} release(s) could not be read" if problems else ""
-    raise EntityNotFound(f"entity {eid} not found in any of {searched} release(s){note}")
+    raise EntityNotFound(f"entity {eid} not found in any of {result.searched} release(s){note}")
 
 
 def is_release_id(entity_id: str) -> bool:

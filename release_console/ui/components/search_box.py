@@ -1,0 +1,96 @@
+"""The header's search box: a release id opens the release; an entity id opens it in its release, or lists the
+candidate releases when several hold it; nothing found says which releases were searched (the same search window as
+REST ``GET /entities/{id}``, readpath/finder.py). Bad input gets a clear message and changes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from nicegui import ui
+
+from ... import services
+from ...domain.ids import EntityId, EntityType, InvalidEntityId
+from ...readpath.errors import ReadPathError
+from ...readpath.finder import SEARCH_WINDOW, find_holders
+from .url_params import shown
+from .urls import release_path, with_query
+
+MAX_LENGTH = 200
+
+
+@dataclass
+class SearchOutcome:
+    """Where to go (``target``), or what to show: candidate releases or a message."""
+
+    target: str | None = None
+    candidates: list[str] = field(default_factory=list)
+    entity_id: str | None = None
+    message: str | None = None
+
+
+async def search(text: str) -> SearchOutcome:
+    """What the search box does with ``text`` (a release id, a release key like ``rel-001``, or an entity id)."""
+    text = "".join(c for c in text if c.isprintable()).strip()[:MAX_LENGTH]
+    if not text:
+        return SearchOutcome(message="Type a release id (release:rel-001) or an entity id (app:checkout-7).")
+    running = services.current()
+    releases, mirrors = running.release_list, running.mirrors
+    if releases is None or mirrors is None:
+        return SearchOutcome(message="The console is still starting; try again in a moment.")
+    candidate = text if ":" in text else f"{EntityType.RELEASE.value}:{text}"
+    try:
+        parsed = EntityId.parse(candidate)
+    except InvalidEntityId as exc:
+        return SearchOutcome(message=f"“{shown(text)}” is not a release or entity id: {exc}.")
+    entity_id = str(parsed)
+    if parsed.type is EntityType.RELEASE:
+        await releases.ensure_fresh()
+        if releases.get(entity_id) is not None or mirrors.peek(entity_id) is not None:
+            return SearchOutcome(target=release_path(entity_id))
+        return SearchOutcome(message=f"No release {entity_id}.")
+    try:
+        result = await find_holders(mirrors, releases, entity_id)
+    except ReadPathError as exc:
+        return SearchOutcome(message=f"Cannot search now: {exc}.")
+    if len(result.holders) == 1:
+        return SearchOutcome(target=with_query(release_path(result.holders[0]), {"node": entity_id}))
+    if result.holders:
+        return SearchOutcome(candidates=result.holders, entity_id=entity_id)
+    unread = f"; {len(result.problems)} release(s) could not be read" if result.problems else ""
+    return SearchOutcome(
+        message=f"{entity_id} was not found in the {result.searched} release(s) searched{unread}. "
+        f"Search window: {SEARCH_WINDOW}."
+    )
+
+
+class SearchBox:
+    """An input in the header; Enter searches; candidates and messages appear in a small dialog."""
+
+    def __init__(self) -> None:
+        self.input = (
+            ui.input(placeholder="Find release or entity id")
+            .props("dense dark standout clearable")
+            .classes("w-64 max-md:w-40")
+            .mark("find")
+        )
+        self.input.on("keydown.enter", self.run)
+        with ui.dialog().mark("find-dialog") as self.dialog, ui.card().classes("gap-2"):
+            self.body = ui.column().classes("gap-1")
+            ui.button("Close", on_click=self.dialog.close).props("flat dense")
+
+    async def run(self) -> None:
+        """Search for the input's text and go there, or explain."""
+        outcome = await search(str(self.input.value or ""))
+        if outcome.target is not None:
+            ui.navigate.to(outcome.target)
+            return
+        self.body.clear()
+        with self.body:
+            if outcome.candidates:
+                ui.label(f"{outcome.entity_id} exists in {len(outcome.candidates)} releases:").mark("find-several")
+                for release_id in outcome.candidates:
+                    target = with_query(release_path(release_id), {"node": outcome.entity_id})
+                    ui.link(release_id, target).classes("font-mono").mark(f"find-candidate {release_id}")
+            else:
+                ui.label(outcome.message or "").classes("max-w-md").mark("find-message")
+        self.dialog.open()
