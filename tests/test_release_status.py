@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from nicegui import ui
 from nicegui.testing import User
 from temporalio.client import Client
 
@@ -29,7 +30,7 @@ def test_status_filter_values() -> None:
 
 
 async def test_terminated_release_shows_its_status_and_filters_follow_the_url(
-    user: User, client: Client, settings: Settings, unique: str
+    user: User, client: Client, settings: Settings, unique: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     stopped = await start(client, settings, f"st-{unique}")
     alive = await start(client, settings, f"su-{unique}")
@@ -39,10 +40,13 @@ async def test_terminated_release_shows_its_status_and_filters_follow_the_url(
     await see(user, "terminated", marker=f"release-row {stopped}")
     await user.should_not_see(marker="workflow-status running")  # running shows nothing extra
 
+    urls: list[str] = []
+    monkeypatch.setattr(ui.navigate.history, "replace", urls.append)
     user.find(marker="status-filter").click()
     user.find("failed, terminated, cancelled or timed out").click()
     await see(user, marker=f"open {stopped}")
     await user.should_not_see(marker=f"open {alive}", retries=50)
+    assert urls and "status=failed-or-terminated" in urls[-1] and f"q={unique}" in urls[-1]
 
     await user.open(f"/?status=running&q={unique}")
     await see(user, marker=f"open {alive}")
