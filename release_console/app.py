@@ -13,12 +13,15 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import services as services_module
 from .api.app import ApiDispatch, build_api_app
+from .api.prefix import API_PREFIX
 from .core.config import Settings
 from .services import Services
 from .ui.auth import install_page_guard
 from .ui.pages import routers as page_routers
 
 STARTUP_WAIT_SECONDS = 90.0
+PROBES = frozenset({f"{API_PREFIX}/health"})
+"""Answered at once, even while starting (liveness: the process serves); /ready waits for start-up like the rest."""
 
 
 class HoldUntilStarted:
@@ -28,7 +31,7 @@ class HoldUntilStarted:
         self.inner = inner
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] in {"http", "websocket"}:
+        if scope["type"] in {"http", "websocket"} and scope.get("path") not in PROBES:
             services = await services_module.wait_until_started(STARTUP_WAIT_SECONDS)
             problem = "the console is still starting" if services is None else services.startup_error
             if problem and scope["type"] == "http":
@@ -55,8 +58,12 @@ def install_dispatch(api: ASGIApp) -> None:
     app.middleware_stack = None
 
 
-def setup(settings: Settings) -> None:
-    """Register the API, pages and start/stop hooks on the global NiceGUI app."""
+def setup(settings: Settings, *, exit_on_failure: bool = False) -> None:
+    """Register the API, pages and start/stop hooks on the global NiceGUI app.
+
+    With ``exit_on_failure`` (``python main.py``), a start-up that fails for good stops what it started (the embedded
+    Temporal server too) and the web server, so ``serve()`` exits with code 1: never a half-started console.
+    """
     lifespan = app.router.lifespan_context
     for router in page_routers():
         app.include_router(router)
@@ -69,12 +76,19 @@ def setup(settings: Settings) -> None:
     async def startup() -> None:
         services = Services(settings)
         services_module.install(services)
+        services_module.record_startup_failure(None)
         try:
             await services.start()
         except Exception as exc:
-            services.startup_error = f"start-up failed: {exc}"
-            logger.error("console start-up failed: {}", exc)
-            raise
+            reason = str(exc) or type(exc).__name__
+            services.startup_error = f"start-up failed: {reason}"
+            services_module.record_startup_failure(reason)
+            logger.error("console start-up failed: {}", reason)
+            await services.stop()
+            if not exit_on_failure:
+                raise
+            logger.error("stopping the console: it cannot work without Temporal")
+            app.shutdown()
         finally:
             services.started.set()
 

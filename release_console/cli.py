@@ -32,7 +32,9 @@ def _testing() -> bool:
 
 
 def serve() -> None:
-    """Start the console (and, with no TEMPORAL_ADDRESS, an embedded Temporal dev server)."""
+    """Start the console (and, with no TEMPORAL_ADDRESS, an embedded Temporal dev server); exit code 1 when start-up
+    fails for good (everything it started is stopped first)."""
+    from . import services as services_module
     from .app import setup
 
     settings = _settings_or_exit()
@@ -50,9 +52,12 @@ def serve() -> None:
         raise SystemExit(1)
     if not _testing() and settings.embedded:
         _refuse_busy_embedded_ports(settings)
-    setup(settings)
+    setup(settings, exit_on_failure=not _testing())
     with contextlib.suppress(KeyboardInterrupt):  # uvicorn re-raises Ctrl-C after its graceful shutdown
         _run(settings)
+    if not _testing() and (failure := services_module.startup_failure()) is not None:
+        print(f"release-console: start-up failed: {failure}", file=sys.stderr)
+        raise SystemExit(1)
 
 
 def _run(settings: Settings) -> None:

@@ -1,6 +1,12 @@
 """The running parts of the console, started once per process and shared by the REST API and the UI.
 
 Start order: Temporal (embedded or remote) → client → worker (optional) → read path → accounts.
+
+Start-up either succeeds or fails for good (the caller then stops everything and exits): the embedded server is
+waited for until its frontend answers as healthy, retrying the connection with backoff up to STARTUP_TIMEOUT_SECONDS.
+A remote TEMPORAL_ADDRESS that is down does not fail start-up: the console serves pages that say so (and /ready is
+503) on a lazy client, keeps retrying, and finishes what start-up skipped (search attributes, the worker) once
+Temporal answers.
 """
 
 from __future__ import annotations
@@ -23,14 +29,21 @@ from .core.config import Settings
 from .core.loop_lag import LoopLagMonitor
 from .core.token_cache import TokenCache
 from .readpath.gateway import TemporalGateway
+from .readpath.health import TemporalHealth
 from .readpath.mirror import MirrorRegistry
 from .readpath.release_list import ReleaseList
 from .readpath.stats import ReadPathStats
 from .temporal.client import connect
-from .temporal.embedded import EmbeddedTemporal, start_embedded
+from .temporal.embedded import EmbeddedServerError, EmbeddedTemporal, set_retention, start_embedded
 from .temporal.search_attributes import register_search_attributes
 from .temporal.worker import build_worker
 from .workflows.contract import DEFAULT_WORKFLOW_TYPE
+
+CONNECT_FIRST_RETRY_SECONDS = 0.2
+CONNECT_MAX_RETRY_SECONDS = 2.0
+PROGRESS_EVERY_SECONDS = 5.0
+STOP_PART_SECONDS = 10.0
+"""Waiting for Temporal logs one progress line at first and then at most this often."""
 
 
 @dataclass
@@ -45,8 +58,13 @@ class Services:
     started: asyncio.Event = field(default_factory=asyncio.Event)
     startup_error: str | None = None
     loop_lag: LoopLagMonitor = field(default_factory=LoopLagMonitor)
+    stopped: bool = False
+    starting: asyncio.Task | None = None
+    """The task running :meth:`start` while it runs (a stop during start-up cancels it first)."""
     # --- read path (issue 4) ---
     stats: ReadPathStats = field(default_factory=ReadPathStats)
+    health: TemporalHealth | None = None
+    """Whether Temporal is reachable: drives the pages' outage banners, REST's 503s and /ready."""
     gateway: TemporalGateway | None = None
     mirrors: MirrorRegistry | None = None
     release_list: ReleaseList | None = None
@@ -56,17 +74,29 @@ class Services:
     """Admitted bearer tokens of the REST API (emptied on every accounts change)."""
 
     async def start(self) -> None:
-        """Bring every part up; raises with a clear message when Temporal cannot be reached."""
+        """Bring every part up; raises with a clear message when the embedded Temporal cannot be started."""
+        self.starting = asyncio.current_task()
+        try:
+            await self._start()
+        finally:
+            self.starting = None
+
+    async def _start(self) -> None:
         self.loop_lag.start()
+        deadline = asyncio.get_running_loop().time() + self.settings.STARTUP_TIMEOUT_SECONDS
         if self.settings.embedded:
-            self.embedded = await start_embedded(self.settings)
-        self.client = await self._connect()
-        await register_search_attributes(self.client, self.settings.TEMPORAL_RPC_TIMEOUT_SECONDS)
-        if self.settings.RUN_WORKER and not self.client.service_client.config.lazy:
-            self.worker = build_worker(self.client, self.settings)
-            self.tasks.append(asyncio.create_task(self.worker.run(), name="worker"))
+            self.embedded = await start_embedded(self.settings, wait_seconds=self.settings.STARTUP_TIMEOUT_SECONDS)
+        self.client, problem = await self._connect(deadline)
+        if self.embedded is not None:
+            await set_retention(self.client, self.settings)
+        self.health = TemporalHealth(self.client, self.settings, up=problem is None, reason=problem)
+        self.health.start()
+        if problem is None:
+            await self._finish_start(self.client)
+        else:
+            self.tasks.append(asyncio.create_task(self._finish_when_reachable(), name="finish start-up"))
         # --- read path start (issue 4) ---
-        self.gateway = TemporalGateway(self.client, self.settings, self.stats)
+        self.gateway = TemporalGateway(self.client, self.settings, self.stats, self.health)
         self.mirrors = MirrorRegistry(self.gateway, self.settings)
         self.mirrors.start()
         self.release_list = ReleaseList(self.gateway, self.settings)
@@ -80,14 +110,59 @@ class Services:
 
             self.tasks.append(asyncio.create_task(run_demo(self.client, self.settings), name="demo"))
 
+    async def _finish_start(self, client: Client) -> None:
+        """What needs a connected client: the search attributes, then the worker (RUN_WORKER)."""
+        await register_search_attributes(client, self.settings.TEMPORAL_RPC_TIMEOUT_SECONDS)
+        if self.settings.RUN_WORKER:
+            self.worker = build_worker(client, self.settings)
+            self.tasks.append(asyncio.create_task(self.worker.run(), name="worker"))
+
+    async def _finish_when_reachable(self) -> None:
+        """Remote Temporal was down at start: wait for it, then finish start-up (search attributes, worker)."""
+        health = self.health
+        assert health is not None
+        began = asyncio.get_running_loop().time()
+        while True:
+            while not health.up:
+                if not await health.wait_changed(PROGRESS_EVERY_SECONDS * 6):
+                    waited = asyncio.get_running_loop().time() - began
+                    logger.warning("Temporal at {} is still unreachable after {:.0f}s ({}); retrying",
+                                   self.settings.temporal_address, waited, health.reason)
+            try:
+                client = await connect(self.settings)  # a worker needs a connected (not lazy) client
+            except (RuntimeError, RPCError) as exc:
+                logger.warning("Temporal at {} answered but a client could not connect ({}); retrying",
+                               self.settings.temporal_address, exc)
+                await asyncio.sleep(CONNECT_MAX_RETRY_SECONDS)
+                continue
+            await self._finish_start(client)
+            logger.info("Temporal at {} is reachable: start-up finished{}", self.settings.temporal_address,
+                        " (worker started)" if self.worker is not None else "")
+            if self.settings.DEMO == "on":
+                from .demo import run_demo
+
+                self.tasks.append(asyncio.create_task(run_demo(client, self.settings), name="demo"))
+            return
+
     async def stop(self) -> None:
-        """Stop in reverse order; never raises."""
+        """Stop in reverse order; never raises; a second call does nothing."""
+        if self.stopped:
+            return
+        self.stopped = True
+        starting = self.starting
+        if starting is not None and starting is not asyncio.current_task() and not starting.done():
+            starting.cancel()  # Ctrl-C during start-up: end it first, so nothing it starts is left running
+            with contextlib.suppress(BaseException):
+                await starting
         # --- accounts stop (issue 3) ---
         if self.accounts is not None:
-            await self.accounts.stop()
+            try:  # bounded: a background task that swallows its cancellation must not keep the console from exiting
+                await asyncio.wait_for(self.accounts.stop(), STOP_PART_SECONDS)
+            except Exception as exc:
+                logger.warning("accounts did not stop cleanly ({}); going on", type(exc).__name__)
         audit.shutdown()
         # --- read path stop (issue 4) ---
-        for part in (self.release_list, self.mirrors):
+        for part in (self.release_list, self.mirrors, self.health):
             if part is not None:
                 with contextlib.suppress(Exception):
                     await part.stop()
@@ -107,16 +182,42 @@ class Services:
             logger.info("embedded Temporal server stopped")
         await self.loop_lag.stop()
 
-    async def _connect(self) -> Client:
-        """Connect; if a remote Temporal is down, keep running on a lazy client so pages can say so."""
-        try:
-            return await connect(self.settings)
-        except (RuntimeError, RPCError) as exc:
-            if self.settings.embedded:
-                raise
-            logger.error("Temporal at {} is unreachable ({}); the console will retry on every request",
-                         self.settings.temporal_address, exc)
-            return await connect(self.settings, lazy=True)
+    async def _connect(self, deadline: float) -> tuple[Client, str | None]:
+        """A client, and why Temporal is not reachable yet (None when connected).
+
+        The embedded server is retried with backoff until ``deadline`` (its port opens before its frontend is
+        healthy), then EmbeddedServerError. A remote Temporal that is down gives a lazy client at once, so the
+        console serves pages that say so while it keeps retrying.
+        """
+        loop = asyncio.get_running_loop()
+        delay, attempt, began, logged = CONNECT_FIRST_RETRY_SECONDS, 0, loop.time(), -PROGRESS_EVERY_SECONDS
+        address = self.settings.temporal_address
+        while True:
+            attempt += 1
+            try:
+                return await connect(self.settings), None
+            except (RuntimeError, RPCError) as exc:
+                reason = f"Temporal did not answer (connect): {_short(exc)}"
+                if not self.settings.embedded:
+                    logger.error("Temporal at {} is unreachable ({}); the console serves pages saying so and keeps "
+                                 "retrying", address, reason)
+                    return await connect(self.settings, lazy=True), reason
+            if self.embedded is not None and self.embedded.process.returncode is not None:
+                raise EmbeddedServerError(f"the embedded Temporal server exited ({self.embedded.process.returncode}) "
+                                          f"before it became healthy; see {self.embedded.log_path}")
+            now = loop.time()
+            if now + delay > deadline:
+                raise EmbeddedServerError(
+                    f"the embedded Temporal server at {address} did not become healthy within "
+                    f"{self.settings.STARTUP_TIMEOUT_SECONDS:g}s ({attempt} attempts; last: {reason}); "
+                    f"see {self.embedded.log_path if self.embedded else 'its log'}"
+                )
+            if now - logged >= PROGRESS_EVERY_SECONDS:
+                logged = now
+                logger.info("waiting for the embedded Temporal server at {} to become healthy ({:.1f}s, attempt {}): "
+                            "{}", address, now - began, attempt, reason)
+            await asyncio.sleep(delay)
+            delay = min(CONNECT_MAX_RETRY_SECONDS, delay * 1.5)
 
     async def _should_run_demo(self) -> bool:
         if self.settings.DEMO == "off" or self.client is None or self.client.service_client.config.lazy:
@@ -130,7 +231,25 @@ class Services:
         return count.count == 0
 
 
+def _short(exc: BaseException) -> str:
+    """A connect error in one line (the SDK's messages carry whole gRPC statuses)."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
 _current: Services | None = None
+_startup_failure: str | None = None
+
+
+def startup_failure() -> str | None:
+    """Why the last start-up failed for good (the process then exits with code 1), else None."""
+    return _startup_failure
+
+
+def record_startup_failure(reason: str | None) -> None:
+    """Remember (or, with None, forget) why start-up failed."""
+    global _startup_failure
+    _startup_failure = reason
 
 
 def current() -> Services:

@@ -70,9 +70,12 @@ def _wait_http(port: int, process: subprocess.Popen, log: Path, timeout: float =
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert process.poll() is None, f"console exited early:\n{log.read_text()[-3000:]}"
-        try:
-            response = httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=5)
+        try:  # /health answers as soon as the process serves; /ready once start-up finished and Temporal answers
+            response = httpx.get(f"http://127.0.0.1:{port}/api/v1/ready", timeout=5)
         except httpx.HTTPError:
+            time.sleep(0.2)
+            continue
+        if response.status_code == 503:
             time.sleep(0.2)
             continue
         assert response.status_code == 200, response.text

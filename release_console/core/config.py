@@ -40,6 +40,17 @@ class Settings(BaseSettings):
     TEMPORAL_TLS_CLIENT_KEY: Path | None = None
     TEMPORAL_API_KEY: SecretStr | None = None
     TEMPORAL_RPC_TIMEOUT_SECONDS: float = Field(5.0, gt=0, le=60)
+    TEMPORAL_POLL_TIMEOUT_SECONDS: float = Field(2.0, gt=0, le=60)
+    """Timeout of a watched release's ``changes`` query: a worker that stops answering shows within about this long."""
+    TEMPORAL_HEALTH_SECONDS: float = Field(0.5, gt=0, le=60)
+    """How often the shared health probe asks Temporal (GetSystemInfo) whether it is reachable."""
+    TEMPORAL_HEALTH_TIMEOUT_SECONDS: float = Field(1.0, gt=0, le=60)
+    STARTUP_TIMEOUT_SECONDS: float = Field(60.0, gt=0)
+    """How long the embedded server may take to answer as healthy before start-up fails (exit code 1)."""
+    CLOSED_RECHECK_SECONDS: float = Field(30.0, gt=0)
+    """How often a watched closed release is described again (retention or an operator may delete it)."""
+    EMBEDDED_RETENTION_DAYS: int = Field(90, ge=1, le=3650)
+    """Retention of closed workflows in the embedded server's namespaces (set at every start)."""
     TEMPORAL_UI_URL: str | None = None
     RELEASE_WORKFLOW_TYPE: str = "ReleaseWorkflow"
     ACCOUNTS_WORKFLOW_ID: str = "release-console-accounts"

@@ -1,8 +1,9 @@
 """TemporalGateway: the only module that reads from Temporal.
 
 Every call has a short deadline, is counted in ReadPathStats, and maps Temporal's errors to ReadPathError
-subclasses so nothing above this module sees gRPC codes. Workflows are addressed by id only (no run id),
-so a release that continues-as-new is followed transparently.
+subclasses so nothing above this module sees gRPC codes. With a TemporalHealth signal, calls short-circuit while
+Temporal is down, calls in flight end as soon as it goes down, and calls failing as "unavailable" make it probe now.
+Workflows are addressed by id only (no run id), so a release that continues-as-new is followed transparently.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from ..workflows.contract import (
 )
 from . import validation
 from .errors import InvalidReleaseData, ReadPathError, ReleaseNotFound, TemporalUnavailable, WorkerNotResponding
+from .health import TemporalHealth
 from .stats import ReadPathStats
 
 T = TypeVar("T")
@@ -77,11 +79,18 @@ async def memo_summary(execution: WorkflowExecution) -> dict[str, Any] | None:
 class TemporalGateway:
     """Queries, describe and visibility list calls with deadlines, error mapping and counting."""
 
-    def __init__(self, client: Client, settings: Settings, stats: ReadPathStats) -> None:
+    def __init__(
+        self, client: Client, settings: Settings, stats: ReadPathStats, health: TemporalHealth | None = None
+    ) -> None:
         self.client = client
         self.settings = settings
         self.stats = stats
+        self.health = health
+        """The shared health signal (None: every call goes to Temporal, as in unit tests of the gateway alone)."""
         self.timeout = settings.TEMPORAL_RPC_TIMEOUT_SECONDS
+        self.poll_timeout = min(settings.TEMPORAL_POLL_TIMEOUT_SECONDS, self.timeout)
+        self.short_circuits = 0
+        """Calls answered TemporalUnavailable without asking Temporal, because the health signal said it is down."""
         self._health: asyncio.Task[None] | None = None
         self._health_done_at = 0.0
 
@@ -109,7 +118,8 @@ class TemporalGateway:
     async def changes(self, release_id: str, since: int, *, origin: str = "poll") -> ChangesResult:
         """Validated changes after version ``since``."""
         request = ChangesRequest(since_version=since, limit=MAX_CHANGES_PAGE)
-        raw = await self._query(release_id, QUERY_CHANGES, request, origin)
+        # a query waits for a polling worker until its deadline: a short one shows a stopped worker quickly
+        raw = await self._query(release_id, QUERY_CHANGES, request, origin, timeout=self.poll_timeout, slack=0.5)
         return validation.changes_result(release_id, raw, since)
 
     async def has_entity(self, release_id: str, entity_id: str, *, origin: str = "locate") -> bool:
@@ -117,11 +127,14 @@ class TemporalGateway:
         raw = await self._query(release_id, QUERY_ENTITY, entity_id, origin)
         return validation.entity_found(release_id, entity_id, raw)
 
-    async def _query(self, release_id: str, name: str, arg: object, origin: str) -> Any:
+    async def _query(
+        self, release_id: str, name: str, arg: object, origin: str, *, timeout: float | None = None, slack: float = 2.0
+    ) -> Any:
         handle = self.client.get_workflow_handle(release_id)
-        call = handle.query(name, arg, rpc_timeout=self._rpc_timeout)
+        seconds = timeout or self.timeout
+        call = handle.query(name, arg, rpc_timeout=timedelta(seconds=seconds))
         try:
-            return await self._call(f"query:{name}", release_id, call, origin)
+            return await self._call(f"query:{name}", release_id, call, origin, seconds, slack)
         except WorkerNotResponding:
             await self.check()  # a timed-out query may mean Temporal itself is gone: say so (TemporalUnavailable)
             raise
@@ -139,12 +152,20 @@ class TemporalGateway:
                 return executions
 
     async def check(self) -> None:
-        """Raise TemporalUnavailable unless Temporal answers a cheap call."""
-        call = self.client.workflow_service.get_system_info(GetSystemInfoRequest(), timeout=self._rpc_timeout)
-        await self._call("health", None, call)
+        """Raise TemporalUnavailable unless Temporal answers a cheap call (within the health probe's timeout)."""
+        seconds = self.health.timeout if self.health is not None else self.timeout
+        call = self.client.workflow_service.get_system_info(GetSystemInfoRequest(), timeout=timedelta(seconds=seconds))
+        await self._call("health", None, call, None, seconds)
 
     async def check_shared(self) -> None:
-        """Like :meth:`check`, but concurrent callers share one call and its answer is reused for HEALTH_TTL_SECONDS."""
+        """Like :meth:`check`, but concurrent callers share one call and its answer is reused for HEALTH_TTL_SECONDS.
+
+        With the health signal no call is made at all: its probe already asks every TEMPORAL_HEALTH_SECONDS.
+        """
+        if self.health is not None:
+            if not self.health.up:
+                raise self.health.unavailable()
+            return
         task = self._health
         expired = time.monotonic() - self._health_done_at > HEALTH_TTL_SECONDS
         if task is None or (task.done() and expired):
@@ -162,16 +183,38 @@ class TemporalGateway:
     def _rpc_timeout(self) -> timedelta:
         return timedelta(seconds=self.timeout)
 
-    async def _call(self, kind: str, release_id: str | None, call: Awaitable[T], origin: str | None = None) -> T:
+    async def _call(
+        self,
+        kind: str,
+        release_id: str | None,
+        call: Awaitable[T],
+        origin: str | None = None,
+        timeout: float | None = None,
+        slack: float = 2.0,
+    ) -> T:
+        """Count and make one call; it ends after ``timeout`` + ``slack`` at the latest (the SDK retries some errors
+        past its own per-attempt timeout)."""
+        health = self.health
+        if health is not None and not health.up:
+            self.short_circuits += 1
+            if asyncio.iscoroutine(call):
+                call.close()  # never sent
+            raise health.unavailable()
         self.stats.count(kind, release_id, origin)
+        deadline = (timeout or self.timeout) + slack
         try:
-            return await asyncio.wait_for(call, self.timeout + 2)
+            if health is None:
+                return await asyncio.wait_for(call, deadline)
+            return await health.guard(call, deadline)
         except ReadPathError:
             self.stats.fail(kind)
             raise
         except Exception as exc:
             self.stats.fail(kind)
-            raise map_error(exc, kind, release_id) from None
+            error = map_error(exc, kind, release_id)
+            if health is not None and isinstance(error, TemporalUnavailable):
+                health.suspect()
+            raise error from None
 
 
 def map_error(exc: BaseException, kind: str, release_id: str | None) -> ReadPathError:

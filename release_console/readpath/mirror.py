@@ -3,7 +3,10 @@
 First load: ``snapshot`` pages, then ``changes`` since the first page's version to converge. Afterwards one
 poller per release calls ``changes`` every MIRROR_POLL_SECONDS (``reload=True`` → load again). Readers — REST
 requests, UI clients, SSE streams — only read the mirror, so N readers cost what one reader costs.
-A closed release is loaded once (a query on a closed workflow replays its history) and never polled again.
+A closed release is loaded once (a query on a closed workflow replays its history) and never queried again; it is
+only described every CLOSED_RECHECK_SECONDS, since retention (or an operator) may delete it. A release found deleted
+(describe or a poll's query answering NOT_FOUND) gets status ``deleted``: its readers keep the last known state, and
+the registry drops it, so new readers get ReleaseNotFound (404).
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from ..workflows.views import last_updated
 from . import validation
 from .errors import InvalidReleaseData, InvalidReleaseId, ReadPathError, ReleaseNotFound
 from .gateway import ReleaseDescription, TemporalGateway
+from .health import TemporalHealth
 from .locator import EntityLocator
 
 Listener = Callable[["ReleaseMirror", list[ChangeView]], None]
@@ -44,6 +48,7 @@ class ReleaseMirror:
         self.poll_seconds = settings.MIRROR_POLL_SECONDS
         # termination/cancellation changes no entity, so only describe notices it: keep that within SC-004's 5 s
         self.describe_seconds = max(2.0, 4 * settings.MIRROR_POLL_SECONDS)
+        self.recheck_seconds = settings.CLOSED_RECHECK_SECONDS
         self.tree: ReleaseTree = ReleaseTree([(release_id, None, "unknown", None)])
         self.as_of: datetime = datetime.now(UTC)
         self.status = "running"
@@ -60,6 +65,7 @@ class ReleaseMirror:
         self.last_used = time.monotonic()
         self._listeners: list[Listener] = []
         self._changed = asyncio.Event()
+        self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
         self._last_describe = 0.0
         self._status_changed = False
@@ -80,6 +86,11 @@ class ReleaseMirror:
     def closed(self) -> bool:
         """True once the workflow is closed (no more polling)."""
         return self.status != "running"
+
+    @property
+    def deleted(self) -> bool:
+        """True once Temporal no longer has the workflow (deleted, or removed by retention)."""
+        return self.status == "deleted"
 
     @property
     def stale(self) -> bool:
@@ -133,9 +144,18 @@ class ReleaseMirror:
         self.as_of = datetime.now(UTC)
 
     def start_polling(self) -> None:
-        """Start the one background poller (not for closed releases)."""
-        if self._task is None and not self.closed:
+        """Start the one background poller (a closed release's only re-checks now and then that it still exists)."""
+        if self._task is None and not self.deleted:
             self._task = asyncio.create_task(self._poll_loop(), name=f"mirror {self.release_id}")
+
+    def wake(self) -> None:
+        """Poll now instead of at the end of the current interval (e.g. Temporal is reachable again)."""
+        self._wake.set()
+
+    def mark_unavailable(self, error: ReadPathError) -> None:
+        """Temporal went down: report the data as stale now, without waiting for the next poll to fail."""
+        if not self.closed:
+            self._set_error(error)
 
     async def stop(self) -> None:
         """Stop polling; the data stays readable."""
@@ -235,11 +255,13 @@ class ReleaseMirror:
     # ---- polling ----------------------------------------------------------------------------------
     async def _poll_loop(self) -> None:
         while not self.closed:
-            await asyncio.sleep(self.poll_seconds)
+            await self._sleep(self.poll_seconds)
             try:
                 changes = await self.poll_once()
             except asyncio.CancelledError:
                 raise
+            except ReleaseNotFound:  # a poll's query found no workflow: it was deleted
+                self._mark_deleted()
             except ReadPathError as exc:
                 self._set_error(exc)
             except Exception as exc:
@@ -254,6 +276,35 @@ class ReleaseMirror:
             if self._status_changed:
                 self._status_changed = False
                 self._notify([])
+        while not self.deleted:  # closed: nothing changes any more, but retention or an operator may delete it
+            await self._sleep(self.recheck_seconds)
+            await self.recheck_closed()
+
+    async def recheck_closed(self) -> None:
+        """Describe a closed release once; mark it deleted when Temporal no longer has it (other errors are ignored:
+        a closed release's data is final)."""
+        try:
+            await self.gateway.describe(self.release_id, origin="recheck")
+        except ReleaseNotFound:
+            self._mark_deleted()
+        except ReadPathError as exc:
+            logger.debug("re-checking closed {} failed: {}", self.release_id, exc)
+
+    async def _sleep(self, seconds: float) -> None:
+        """Sleep ``seconds``, or less when woken (a wake during the previous poll counts too)."""
+        if not self._wake.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), seconds)
+        self._wake.clear()
+
+    def _mark_deleted(self) -> None:
+        if self.deleted:
+            return
+        logger.warning("{} no longer exists in Temporal; its readers keep the last known state", self.release_id)
+        self.status = "deleted"
+        self.error = None
+        self._status_changed = False
+        self._notify([])
 
     async def poll_once(self) -> list[ChangeView]:
         """One poll: changes (or a reload), and a describe now and then to notice the workflow closing."""
@@ -278,8 +329,7 @@ class ReleaseMirror:
         try:
             description = await self.gateway.describe(self.release_id, origin="poll")
         except ReleaseNotFound:
-            self.status = "deleted"
-            self._status_changed = True
+            self._mark_deleted()
             return []
         was = self.status
         self._take_description(description)
@@ -357,16 +407,34 @@ class MirrorRegistry:
         self._loading: dict[str, asyncio.Task[ReleaseMirror]] = {}
         self._failures: dict[str, tuple[float, ReadPathError]] = {}
         self._reaper: asyncio.Task | None = None
+        self._unsubscribe: Callable[[], None] | None = None
         self.locator = EntityLocator(gateway)
         """Answers "which releases hold this entity?" without keeping mirrors of them."""
 
     def start(self) -> None:
-        """Start the idle reaper."""
+        """Start the idle reaper and follow the health signal."""
         if self._reaper is None:
             self._reaper = asyncio.create_task(self._reap_loop(), name="mirror reaper")
+        if self.gateway.health is not None and self._unsubscribe is None:
+            self._unsubscribe = self.gateway.health.add_listener(self._on_health)
+
+    def _on_health(self, health: TemporalHealth) -> None:
+        """Temporal went down: every mirror is stale now. It came back: every poller polls now, and loads that
+        failed because of the outage are no longer remembered."""
+        if health.up:
+            self._failures = {k: v for k, v in self._failures.items() if v[1].status != 503}
+            for mirror in self._mirrors.values():
+                mirror.wake()
+        else:
+            error = health.unavailable()
+            for mirror in self._mirrors.values():
+                mirror.mark_unavailable(error)
 
     async def stop(self) -> None:
         """Stop the reaper, every load in flight and every poller."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
         tasks = [t for t in [self._reaper, *self._loading.values()] if t is not None]
         for task in tasks:
             task.cancel()
@@ -380,12 +448,24 @@ class MirrorRegistry:
 
     @property
     def mirrors(self) -> list[ReleaseMirror]:
-        """The mirrors currently kept."""
-        return list(self._mirrors.values())
+        """The mirrors currently kept (not those of releases found deleted)."""
+        return [m for m in self._mirrors.values() if not m.deleted]
 
     def peek(self, release_id: str) -> ReleaseMirror | None:
-        """The mirror if already loaded (no Temporal call)."""
-        return self._mirrors.get(release_id)
+        """The mirror if already loaded (no Temporal call); None once its release was found deleted."""
+        mirror = self._mirrors.get(release_id)
+        if mirror is not None and mirror.deleted:
+            self._drop_deleted(mirror)
+            return None
+        return mirror
+
+    def _drop_deleted(self, mirror: ReleaseMirror) -> ReleaseNotFound:
+        """Forget a mirror whose workflow no longer exists (its current readers keep it); remember the 404 briefly."""
+        error = ReleaseNotFound(f"release {mirror.release_id} not found (it no longer exists in Temporal)")
+        if self._mirrors.get(mirror.release_id) is mirror:
+            del self._mirrors[mirror.release_id]
+            self._failures[mirror.release_id] = (time.monotonic() + self.failure_ttl, error)
+        return error
 
     async def get(self, release_id: str) -> ReleaseMirror:
         """The shared mirror of a release, loading it once for all concurrent callers; raises ReadPathError.
@@ -398,6 +478,8 @@ class MirrorRegistry:
             raise InvalidReleaseId(str(exc)) from None
         mirror = self._mirrors.get(release_id)
         if mirror is not None:
+            if mirror.deleted:
+                raise self._drop_deleted(mirror)
             mirror.touch()
             return mirror
         failure = self._failures.get(release_id)
@@ -440,7 +522,9 @@ class MirrorRegistry:
         """Stop and forget mirrors nobody used for MIRROR_IDLE_SECONDS and nobody listens to."""
         now = time.monotonic()
         for release_id, mirror in list(self._mirrors.items()):
-            if mirror.listener_count == 0 and now - mirror.last_used > self.idle_seconds:
+            if mirror.deleted:
+                self._drop_deleted(mirror)
+            elif mirror.listener_count == 0 and now - mirror.last_used > self.idle_seconds:
                 del self._mirrors[release_id]
                 await mirror.retire()
                 self.gateway.stats.forget(release_id)

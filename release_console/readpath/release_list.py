@@ -1,7 +1,8 @@
 """The release list: one shared list from Temporal visibility (search attributes + memo), refreshed periodically.
 
 Never one query per release: a refresh is one visibility list call per 1000 releases. The list is refreshed every
-RELEASE_LIST_REFRESH_SECONDS while someone asked for it recently (or listens), and not at all while idle.
+RELEASE_LIST_REFRESH_SECONDS while someone asked for it recently (or listens), and not at all while idle. It follows
+the health signal: stale as soon as Temporal is unreachable, refreshed at once when it answers again.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from ..domain.workflow_status import status_matches
 from ..workflows.contract import SA_APPS_TOTAL, SA_PROGRESS, SA_STATE, SA_UPDATED_AT
 from .errors import ReadPathError
 from .gateway import TemporalGateway, memo_summary, status_name
+from .health import TemporalHealth
 
 ListListener = Callable[["ReleaseList"], None]
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -92,17 +94,34 @@ class ReleaseList:
         self._refreshed_at = 0.0
         self._listeners: list[ListListener] = []
         self._wake = asyncio.Event()
+        self._now = asyncio.Event()
+        """Set when the list should be refreshed before the end of the current interval (Temporal is back)."""
         self._refreshing: asyncio.Task | None = None
         self._task: asyncio.Task | None = None
+        self._unsubscribe: Callable[[], None] | None = None
 
     # ---- lifecycle ----------------------------------------------------------------------------------
     def start(self) -> None:
         """Start the periodic refresher."""
         if self._task is None:
             self._task = asyncio.create_task(self._loop(), name="release list")
+        if self.gateway.health is not None and self._unsubscribe is None:
+            self._unsubscribe = self.gateway.health.add_listener(self._on_health)
+
+    def _on_health(self, health: TemporalHealth) -> None:
+        if health.up:
+            self._now.set()
+            self._wake.set()
+        elif self.error is None or self.error.code != "temporal_unavailable":
+            self.error = health.unavailable()
+            logger.warning("release list is stale: {}", self.error)
+            self._notify()
 
     async def stop(self) -> None:
         """Stop refreshing."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
         for task in (self._task, self._refreshing):
             if task is not None:
                 task.cancel()
@@ -188,8 +207,10 @@ class ReleaseList:
             if idle:
                 self._wake.clear()
                 await self._wake.wait()
-            else:
-                await asyncio.sleep(self.refresh_seconds)
+            elif not self._now.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._now.wait(), self.refresh_seconds)
+            self._now.clear()
             with contextlib.suppress(Exception):
                 await self.refresh()
 

@@ -7,11 +7,16 @@ import shutil
 import socket
 import sys
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 from loguru import logger
+from temporalio.api.namespace.v1 import NamespaceConfig
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, UpdateNamespaceRequest
+from temporalio.client import Client
 
 from ..core.config import Settings
+from .client import accounts_namespace
 from .search_attributes import dev_server_flags
 
 
@@ -106,6 +111,35 @@ async def start_embedded(settings: Settings, *, wait_seconds: float = 60.0) -> E
         if loop.time() > deadline:
             await server.stop()
             raise EmbeddedServerError(f"the embedded Temporal server did not open port {port}; see {log_path}")
-        await asyncio.sleep(0.2)
+        try:
+            await asyncio.sleep(0.2)
+        except asyncio.CancelledError:  # the console is stopping while it starts: never leave the server behind
+            await server.stop()
+            raise
     logger.info("embedded Temporal on {} (web UI: {}), data in {}", server.address, server.ui_url or "off", data_dir)
     return server
+
+
+async def set_retention(client: Client, settings: Settings) -> None:
+    """Give the embedded server's namespaces EMBEDDED_RETENTION_DAYS of retention (the dev server creates them with
+    24 h and has no flag for it): closed releases stay readable that long, then Temporal deletes them. Idempotent;
+    a failure is logged, not raised (the console works without it)."""
+    ttl = timedelta(days=settings.EMBEDDED_RETENTION_DAYS)
+    timeout = timedelta(seconds=settings.TEMPORAL_RPC_TIMEOUT_SECONDS)
+    namespaces = dict.fromkeys([settings.TEMPORAL_NAMESPACE, accounts_namespace(settings)])
+    for namespace in namespaces:
+        try:
+            described = await client.workflow_service.describe_namespace(
+                DescribeNamespaceRequest(namespace=namespace), timeout=timeout
+            )
+            if described.config.workflow_execution_retention_ttl.ToTimedelta() == ttl:
+                continue
+            config = NamespaceConfig()
+            config.workflow_execution_retention_ttl.FromTimedelta(ttl)
+            await client.workflow_service.update_namespace(
+                UpdateNamespaceRequest(namespace=namespace, config=config), timeout=timeout
+            )
+        except Exception as exc:
+            logger.warning("could not set the retention of namespace {} ({}): {}", namespace, type(exc).__name__, exc)
+        else:
+            logger.info("namespace {}: closed workflows are kept {} days", namespace, settings.EMBEDDED_RETENTION_DAYS)

@@ -1,7 +1,8 @@
 """The one page frame: header (product, user and role, admin links, API docs, dark mode, logout) and a banner area.
 
 Every page does ``with frame("Title") as page: ...``; ``page.banner`` is where pages put "data as of …" or
-"Temporal unreachable" messages.
+"Temporal unreachable" messages. For signed-in users the frame itself shows "Temporal unreachable" while the shared
+health signal says so (pages that explain outages in their own banner pass ``outage_banner=False``).
 """
 
 from __future__ import annotations
@@ -12,14 +13,17 @@ from dataclasses import dataclass
 
 from nicegui import app, ui
 
+from .. import services
 from ..accounts.models import Principal
 from . import auth
 from .components.search_box import SearchBox
+from .components.time_ago import exact_time
 from .theme import apply_theme
 
 PRODUCT_NAME = "Release Console"
 ADMIN_LINKS: tuple[tuple[str, str], ...] = (("Users", "/admin/users"), ("Audit log", "/admin/audit"))
 DARK_MODE_KEY = "dark_mode"
+OUTAGE_CHECK_SECONDS = 0.5
 
 
 @dataclass
@@ -60,8 +64,8 @@ def _dark_mode_toggle() -> None:
 
 
 @contextmanager
-def frame(title: str) -> Iterator[Frame]:
-    """Render the shared header around a page's content."""
+def frame(title: str, *, outage_banner: bool = True) -> Iterator[Frame]:
+    """Render the shared header around a page's content (and, for signed-in users, the Temporal outage banner)."""
     apply_theme()
     ui.page_title(f"{title} · {PRODUCT_NAME}")
     user = signed_in_user()
@@ -83,8 +87,39 @@ def frame(title: str) -> Iterator[Frame]:
                 ui.badge(str(user.role), color="white", text_color="primary").mark("current-role")
             ui.button("Log out", icon="logout", on_click=auth.logout).props("flat dense color=white").mark("logout")
     banner = ui.column().classes("w-full gap-1").mark("banner")
+    if outage_banner and user is not None:
+        with banner:
+            OutageBanner()
     with ui.column().classes("w-full gap-3 p-2 max-w-screen-2xl mx-auto") as content:
         yield Frame(banner=banner, content=content)
+
+
+class OutageBanner:
+    """"Temporal unreachable" while the shared health signal says so; gone (without a reload) when it answers again."""
+
+    def __init__(self) -> None:
+        self.container = ui.column().classes("w-full gap-1").mark("outage-banner")
+        self.shown: tuple | None = None
+        self.check()
+        ui.timer(OUTAGE_CHECK_SECONDS, self.check)
+
+    def check(self) -> None:
+        """Show, update or remove the banner."""
+        try:
+            health = services.current().health
+        except RuntimeError:
+            health = None
+        key = None if health is None or health.up else (health.reason, health.since)
+        if key == self.shown:
+            return
+        self.shown = key
+        self.container.clear()
+        if health is not None and key is not None:
+            add_banner(
+                self.container,
+                f"Temporal unreachable since {exact_time(health.since)}: {health.reason}. "
+                "Retrying; what this page shows may be out of date.",
+            )
 
 
 def show_banner(container: ui.column, message: str, *, kind: str = "warning") -> None:

@@ -27,7 +27,7 @@ from ..frame import add_banner, frame
 router = APIRouter()
 
 TICK_SECONDS = 0.5
-RETRY_SECONDS = 3.0
+RETRY_SECONDS = 2.0
 """How often a page showing "worker not responding" or "Temporal unreachable" tries again."""
 MAX_SEARCH_RESULTS = 20
 MAX_QUERY_LENGTH = 140
@@ -39,7 +39,7 @@ async def release_page(
     release_id: str, node: str | None = None, state: str | None = None, q: str | None = None
 ) -> None:
     """One release: header with progress, toolbar, tree and side panel, refreshed by one timer."""
-    with frame(release_id[:80]) as page:
+    with frame(release_id[:80], outage_banner=False) as page:  # the page's own banner names outages
         try:
             parse_entity_id(release_id, expected=EntityType.RELEASE)
         except InvalidEntityId as exc:
@@ -134,10 +134,14 @@ class ReleaseView:
         client.on_delete(remove)
 
     def _on_mirror_change(self, client: Any) -> None:
-        """Pushed by the shared mirror right after its poll applied changes: draw them now, not at the next tick."""
-        if self.mirror.version != self.seen_version and not client.is_deleted:
-            with client:
+        """Pushed by the shared mirror right after a poll applied changes, or its status or freshness changed (the
+        release closed or was deleted, Temporal or the worker stopped answering): draw it now, not at the next tick."""
+        if client.is_deleted:
+            return
+        with client:
+            if self.mirror.version != self.seen_version:
                 self._apply()
+            self._update_banner()
 
     # ---- layout --------------------------------------------------------------------------------
     def _header(self) -> None:

@@ -69,7 +69,7 @@ async def releases_page(
     status: str | None = None,
 ) -> None:
     """The release list; bad query parameters are ignored with a note in the banner."""
-    with frame("Releases") as layout:
+    with frame("Releases", outage_banner=False) as layout:  # the list's own banner names outages
         state_filter, state_note = state_param(state)
         order, sort_note = choice_param(sort, SORTS, "updated", "sort")
         number, page_note = page_param(page)
