@@ -12,7 +12,8 @@ from loguru import logger
 from pydantic import ValidationError
 
 from .accounts.first_admin import StartupError, require_first_admin_password
-from .core.config import Settings, get_settings
+from .core.audit import install_stderr_sink
+from .core.config import SecretFileError, Settings, get_settings
 from .temporal.embedded import port_in_use
 from .temporal.search_attributes import register_search_attributes
 
@@ -40,7 +41,8 @@ def serve() -> None:
     settings = _settings_or_exit()
     try:
         require_first_admin_password(settings)  # before anything starts: no Temporal, no worker, no port
-    except StartupError as exc:
+        settings.secret_key()  # a generated key file that is too short stops here, with its own message
+    except (StartupError, SecretFileError) as exc:
         print(f"release-console: configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     if not _testing() and port_in_use(settings.PORT):
@@ -76,6 +78,7 @@ def _run(settings: Settings) -> None:
         storage_secret=settings.secret_key(),
         session_middleware_kwargs=session_middleware_kwargs(settings),
         show_welcome_message=not _testing(),
+        proxy_headers=False,  # X-Forwarded-For is believed only through TRUSTED_PROXIES (core/client_ip.py)
     )
 
 
@@ -117,6 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.command == "serve":
         serve()
         return
+    install_stderr_sink()  # no traceback's local variables in the worker's or the demo's log either
     settings = _settings_or_exit()
     runner = _worker if args.command == "worker" else _demo
     with contextlib.suppress(KeyboardInterrupt):
