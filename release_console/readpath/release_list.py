@@ -30,6 +30,8 @@ from .gateway import TemporalGateway, memo_summary, status_name
 from .health import TemporalHealth
 
 ListListener = Callable[["ReleaseList"], None]
+ITEMS_PER_SLICE = 250
+"""A refresh converts this many visibility rows (memo + search attributes) between two yields to the event loop."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -233,7 +235,11 @@ async def _items(executions: list[WorkflowExecution]) -> list[ReleaseListItem]:
         known = latest.get(execution.id)
         if known is None or execution.start_time > known.start_time:
             latest[execution.id] = execution
-    items = [await _item(e) for e in latest.values()]
+    items: list[ReleaseListItem] = []
+    for index, execution in enumerate(latest.values(), 1):
+        items.append(await _item(execution))
+        if index % ITEMS_PER_SLICE == 0:
+            await asyncio.sleep(0)  # thousands of releases: let the pages, the API and the pollers run in between
     return sorted(items, key=lambda i: i.sort_key, reverse=True)
 
 
