@@ -163,18 +163,16 @@ class Services:
         audit.shutdown()
         # --- read path stop (issue 4) ---
         for part in (self.release_list, self.mirrors, self.health):
-            if part is not None:
-                with contextlib.suppress(Exception):
-                    await part.stop()
+            if part is not None:  # bounded like the tasks below: a stop must never hang the console's exit
+                await asyncio.wait({asyncio.ensure_future(part.stop())}, timeout=STOP_PART_SECONDS)
         for task in self.tasks:
             if task.get_name() != "worker":
                 task.cancel()
         if self.worker is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.worker.shutdown(), 10)
-        for task in self.tasks:
-            with contextlib.suppress(BaseException):
-                await task
+        if self.tasks:
+            await asyncio.wait(self.tasks, timeout=STOP_PART_SECONDS)
         self.tasks.clear()
         if self.embedded is not None:
             await self.embedded.stop()

@@ -69,6 +69,7 @@ from .throttle import LoginThrottle
 LOGIN_FAILED = "Incorrect username or password"
 MAX_USERNAME_INPUT = 64
 MAX_PASSWORD_INPUT = 1024
+STOP_WAIT_SECONDS = 5.0
 UNAVAILABLE = "accounts are unavailable: Temporal or its worker did not answer in time; try again shortly"
 
 # outcomes of ensure_first_admin
@@ -131,12 +132,15 @@ class AccountsService:
         self._spawn(self._dummy(), "accounts-dummy-hash")  # so the first unknown-user login is not slower
 
     async def stop(self) -> None:
-        """Stop polling and pending background changes."""
-        for task in list(self._tasks):
+        """Stop polling and pending background changes, waiting at most STOP_WAIT_SECONDS.
+
+        The SDK can turn a cancelled call into an ordinary error (an RPC "cancelled"), so a task may miss its
+        cancellation; stop never hangs on it."""
+        tasks = list(self._tasks)
+        for task in tasks:
             task.cancel()
-        for task in list(self._tasks):
-            with contextlib.suppress(BaseException):
-                await task
+        if tasks:
+            await asyncio.wait(tasks, timeout=STOP_WAIT_SECONDS)
         self._tasks.clear()
 
     def _spawn(self, coro: Any, name: str) -> None:
@@ -182,6 +186,8 @@ class AccountsService:
                     logger.info("accounts reachable again")
                 failing = False
             except AccountError as exc:
+                if _cancelling():  # the error is a cancelled call: this task is being stopped
+                    raise asyncio.CancelledError from None
                 if not failing:
                     logger.warning("accounts refresh failed: {}", exc.message)
                 failing = True
@@ -428,6 +434,12 @@ def _check_username(username: str) -> str:
 def _check_role(role: str) -> None:
     if role not in ROLES:
         raise InvalidAccountData(f"role must be one of {', '.join(ROLES)}")
+
+
+def _cancelling() -> bool:
+    """True when the current task has been asked to stop."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
 
 
 async def _call(callback: Callable[[], Any]) -> None:
