@@ -6,6 +6,8 @@ The environment is set before anything reads settings, so the console under test
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import socket
 import subprocess
@@ -140,10 +142,25 @@ async def api(request: pytest.FixtureRequest) -> AsyncIterator:
 
     Do not combine with the ``user`` fixture in one test (both own the global app); use ``user.http_client`` there.
     """
+    async with usable_console(request) as http_client:
+        yield http_client
+
+
+@contextlib.asynccontextmanager
+async def usable_console(request: pytest.FixtureRequest, timeout: float = 60) -> AsyncIterator:
+    """main.py started as NiceGUI's ``user`` fixture does, yielded once its accounts are loaded.
+
+    On a busy machine the first accounts query can miss its RPC timeout; the console then answers logins 503 and
+    retries in the background. Tests about logins wait for that retry instead of racing it."""
     from nicegui.testing.general_fixtures import get_path_to_main_file
     from nicegui.testing.user_simulation import user_simulation
 
+    from release_console import services as services_module
+
     async with user_simulation(main_file=get_path_to_main_file(request)) as simulated:
+        services = await services_module.wait_until_started(timeout)
+        assert services is not None and services.accounts is not None, "the console did not start"
+        await asyncio.wait_for(services.accounts.loaded.wait(), timeout)
         yield simulated.http_client
 
 

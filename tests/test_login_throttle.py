@@ -10,8 +10,6 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 from nicegui.testing import User
-from nicegui.testing.general_fixtures import get_path_to_main_file
-from nicegui.testing.user_simulation import user_simulation
 from pydantic import ValidationError
 
 from release_console import services as services_module
@@ -19,7 +17,7 @@ from release_console.accounts.throttle import ADDRESS_FACTOR, LoginThrottle
 from release_console.core.audit import flush, read_entries
 from release_console.core.client_ip import resolve_client
 from release_console.core.config import Settings, get_settings
-from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, login_headers
+from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, login_headers, usable_console
 from tests.test_auth_ui import WAIT, log_in
 
 LOGIN = "/api/v1/login/access-token"
@@ -41,8 +39,8 @@ def trusted_local_proxy() -> Iterator[None]:
 @pytest.fixture
 async def proxied_api(trusted_local_proxy: None, request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
     """The console's HTTP client, started with TRUSTED_PROXIES=127.0.0.1."""
-    async with user_simulation(main_file=get_path_to_main_file(request)) as simulated:
-        yield simulated.http_client
+    async with usable_console(request) as http_client:
+        yield http_client
 
 
 @pytest.fixture
