@@ -6,6 +6,7 @@ import ipaddress
 import json
 import os
 import secrets
+import socket
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Literal
@@ -84,6 +85,21 @@ class Settings(BaseSettings):
     """Addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed (comma-separated or a JSON list);
     empty: the peer address is the client, forwarded headers are ignored."""
 
+
+    # Several instances (deploy/README.md)
+    REDIS_URL: str | None = None
+    """Redis shared by every console instance: user sessions (NiceGUI's user storage) and the login throttle.
+    Unset: NICEGUI_REDIS_URL if set, else one process keeps both in its own memory and files (the default)."""
+    INSTANCE_NAME: str | None = None
+    """This instance's name in audit lines and metrics; unset = ``<hostname>:<PORT>``."""
+    SHUTDOWN_GRACE_SECONDS: float = Field(10.0, gt=0, le=300)
+    """After SIGTERM: how long open connections (pages, SSE) get to go before the process exits anyway."""
+
+    # Prometheus metrics (GET /metrics)
+    METRICS_ENABLED: bool = True
+    METRICS_TOKEN: SecretStr | None = None
+    """When set, /metrics requires ``Authorization: Bearer <token>``."""
+
     @field_validator("TRUSTED_PROXIES", mode="before")
     @classmethod
     def _parse_proxies(cls, value: object) -> object:
@@ -103,6 +119,16 @@ class Settings(BaseSettings):
     def is_local(self) -> bool:
         """Local mode allows generated secrets and the embedded server."""
         return self.ENVIRONMENT == "local"
+
+    @property
+    def redis_url(self) -> str | None:
+        """Where shared state lives: REDIS_URL, else NiceGUI's own NICEGUI_REDIS_URL, else None (one process)."""
+        return self.REDIS_URL or os.environ.get("NICEGUI_REDIS_URL") or None
+
+    @property
+    def instance_name(self) -> str:
+        """INSTANCE_NAME, else ``<hostname>:<PORT>``."""
+        return self.INSTANCE_NAME or f"{socket.gethostname()}:{self.PORT}"
 
     @property
     def embedded(self) -> bool:
