@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from . import services as services_module
 from .api.app import ApiDispatch, build_api_app
 from .api.prefix import API_PREFIX
+from .core import drain
 from .core.config import Settings
 from .services import Services
 from .ui.auth import install_page_guard
@@ -24,8 +25,13 @@ PROBES = frozenset({f"{API_PREFIX}/health"})
 """Answered at once, even while starting (liveness: the process serves); /ready waits for start-up like the rest."""
 
 
+NOT_PAGES = (API_PREFIX, "/_nicegui", "/docs", "/metrics")
+"""Paths that are not pages: a draining instance goes on serving them until it stops listening."""
+
+
 class HoldUntilStarted:
-    """ASGI middleware: requests wait for start-up (NiceGUI runs it as a background task), else get 503."""
+    """ASGI middleware: requests wait for start-up (NiceGUI runs it as a background task), else get 503; a
+    draining instance (SIGTERM, core/drain.py) answers new page requests 503 so the load balancer retries elsewhere."""
 
     def __init__(self, inner: ASGIApp) -> None:
         self.inner = inner
@@ -35,12 +41,19 @@ class HoldUntilStarted:
             services = await services_module.wait_until_started(STARTUP_WAIT_SECONDS)
             problem = "the console is still starting" if services is None else services.startup_error
             if problem and scope["type"] == "http":
-                body = json.dumps({"detail": problem, "code": "starting_up"}).encode()
-                headers = [(b"content-type", b"application/json"), (b"retry-after", b"5")]
-                await send({"type": "http.response.start", "status": 503, "headers": headers})
-                await send({"type": "http.response.body", "body": body})
+                await _unavailable(send, problem, "starting_up", retry_after=5)
+                return
+            if drain.current().active and scope["type"] == "http" and not scope["path"].startswith(NOT_PAGES):
+                await _unavailable(send, "this instance is stopping", "draining", retry_after=1)
                 return
         await self.inner(scope, receive, send)
+
+
+async def _unavailable(send: Send, detail: str, code: str, *, retry_after: int) -> None:
+    body = json.dumps({"detail": detail, "code": code}).encode()
+    headers = [(b"content-type", b"application/json"), (b"retry-after", str(retry_after).encode())]
+    await send({"type": "http.response.start", "status": 503, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def install_dispatch(api: ASGIApp) -> None:
@@ -72,8 +85,10 @@ def setup(settings: Settings, *, exit_on_failure: bool = False) -> None:
     app.router.lifespan_context = lifespan
     install_page_guard()
     install_dispatch(build_api_app())
+    drain.reset()
 
     async def startup() -> None:
+        drain.install_sigterm_drain(settings.SHUTDOWN_GRACE_SECONDS)
         services = Services(settings)
         services_module.install(services)
         services_module.record_startup_failure(None)

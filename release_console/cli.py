@@ -79,6 +79,7 @@ def _run(settings: Settings) -> None:
         session_middleware_kwargs=session_middleware_kwargs(settings),
         show_welcome_message=not _testing(),
         proxy_headers=False,  # X-Forwarded-For is believed only through TRUSTED_PROXIES (core/client_ip.py)
+        timeout_graceful_shutdown=settings.SHUTDOWN_GRACE_SECONDS,  # after SIGTERM's drain (core/drain.py)
     )
 
 

@@ -7,8 +7,8 @@ change log moved past it (fetch the release again; the stream goes on from the v
 the workflow closing or the data going stale; the stream ends after the release closes.
 
 The caller is checked again at every event and on a AUTH_CHECK_SECONDS tick (account disabled or removed, password
-changed, token expired: ``unauthorized``, then the stream ends), and a console shutting down ends the stream with
-``end``.
+changed, token expired: ``unauthorized``, then the stream ends), and a console shutting down (or draining after
+SIGTERM, core/drain.py) ends the stream with ``end``: reconnect, through the load balancer, to another instance.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import StreamingResponse
 
 from ...accounts.service import AccountsService
+from ...core import drain
 from ...core.security import InvalidToken, TokenPayload, decode_access_token
 from ...domain.ids import EntityType
 from ...readpath.mirror import ReleaseMirror
@@ -112,6 +113,8 @@ async def _stream(
             queue.put_nowait(list(changes))
 
     remove = mirror.add_listener(on_change)
+    draining = drain.current()
+    draining.stream_opened()
     try:
         # Computed right after subscribing, with no await in between: nothing is missed or sent twice.
         version = mirror.version
@@ -137,7 +140,7 @@ async def _stream(
             if (reason := refusal()) is not None:
                 yield _event("unauthorized", {"reason": reason})
                 return
-            if mirror.retired:
+            if mirror.retired or draining.active:
                 yield _event("end", {"reason": "the console is shutting down; reconnect later", **_status(mirror)})
                 return
             if item is TICK:
@@ -158,6 +161,7 @@ async def _stream(
             elif not mirror.closed:
                 yield _event("status", _status(mirror))
     finally:
+        draining.stream_closed()
         remove()
 
 

@@ -6,8 +6,10 @@ from dataclasses import asdict
 
 from fastapi import APIRouter
 
+from ...core import drain
 from ...readpath.errors import TemporalUnavailable
 from ..deps import CurrentUser, ServicesDep
+from ..errors import ApiError
 from ..schemas import ErrorResponse, HealthResponse, LoopLag, MirrorStats, ReadyResponse, StatsResponse
 
 router = APIRouter(tags=["operations"])
@@ -23,10 +25,15 @@ async def health() -> HealthResponse:
     "/ready",
     response_model=ReadyResponse,
     summary="Readiness: Temporal reachable (no auth)",
-    responses={503: {"model": ErrorResponse, "description": "Temporal cannot be reached (see Retry-After)"}},
+    responses={503: {"model": ErrorResponse, "description": "Temporal cannot be reached, or this instance is "
+                     "stopping (code ``draining``); see Retry-After"}},
 )
 async def ready(services: ServicesDep) -> ReadyResponse:
-    """200 when Temporal answers a cheap call within the RPC timeout, else 503 with Retry-After (answer reused ~1 s)."""
+    """200 when Temporal answers a cheap call within the RPC timeout, else 503 with Retry-After (answer reused ~1 s).
+
+    503 ``draining`` from the moment this instance got SIGTERM (core/drain.py): send traffic elsewhere."""
+    if drain.current().active:
+        raise ApiError(503, "draining", "this instance is stopping", headers={"Retry-After": "1"})
     if services.gateway is None:
         raise TemporalUnavailable("the read path is not running yet")
     await services.gateway.check_shared()  # one Temporal call per second at most, however many probes
