@@ -16,6 +16,7 @@ from .api.app import ApiDispatch, build_api_app
 from .api.prefix import API_PREFIX
 from .core import drain
 from .core.config import Settings
+from .core.metrics import ConsoleMetrics
 from .services import Services
 from .ui.auth import install_page_guard
 from .ui.pages import routers as page_routers
@@ -56,7 +57,7 @@ async def _unavailable(send: Send, detail: str, code: str, *, retry_after: int) 
     await send({"type": "http.response.body", "body": body})
 
 
-def install_dispatch(api: ASGIApp) -> None:
+def install_dispatch(api: ASGIApp, metrics: ConsoleMetrics | None = None) -> None:
     """Put the API app and the start-up hold in front of NiceGUI's middleware stack, whatever ui.run adds to it.
 
     Starlette builds the stack on the first request; wrapping the build (not the current stack) keeps this right
@@ -65,7 +66,8 @@ def install_dispatch(api: ASGIApp) -> None:
     build_pages = type(app).build_middleware_stack
 
     def build() -> ASGIApp:
-        return HoldUntilStarted(ApiDispatch(api, build_pages(app)))
+        stack = HoldUntilStarted(ApiDispatch(api, build_pages(app)))
+        return stack if metrics is None else metrics.middleware(stack)  # every HTTP request counted and timed
 
     app.build_middleware_stack = build  # type: ignore[method-assign]
     app.middleware_stack = None
@@ -84,7 +86,8 @@ def setup(settings: Settings, *, exit_on_failure: bool = False) -> None:
     # fixtures re-run main.py per test), so keep the original or the nesting overflows the stack.
     app.router.lifespan_context = lifespan
     install_page_guard()
-    install_dispatch(build_api_app())
+    metrics = ConsoleMetrics(settings) if settings.METRICS_ENABLED else None  # GET /metrics (core/metrics.py)
+    install_dispatch(build_api_app(metrics), metrics)
     drain.reset()
 
     async def startup() -> None:

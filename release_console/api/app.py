@@ -1,9 +1,9 @@
 """The REST API as its own FastAPI app, served in the console's process past NiceGUI's page middleware.
 
 Pages need NiceGUI's session, request-tracking, gzip and cache middleware; API calls need none of it, and paid for
-it on every request (about a fifth of the server's capacity). :class:`ApiDispatch` sends ``/api/…`` and ``/docs``
-straight to this app; everything else goes through NiceGUI's stack. Both share one process, one event loop and the
-same running services (mirrors, accounts).
+it on every request (about a fifth of the server's capacity). :class:`ApiDispatch` sends ``/api/…``, ``/docs`` and
+``/metrics`` straight to this app; everything else goes through NiceGUI's stack. Both share one process, one event
+loop and the same running services (mirrors, accounts).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..core.metrics import METRICS_PATH, ConsoleMetrics
 from .docs import install_api
 from .main import api_router
 from .prefix import API_PREFIX
@@ -19,17 +20,22 @@ API_PATHS = (f"{API_PREFIX.rsplit('/', 1)[0]}/", "/docs")
 """Path prefixes answered by the API app (``/api/`` and the offline Swagger UI)."""
 
 
-def build_api_app() -> FastAPI:
-    """A FastAPI app with every /api/v1 route, the API's JSON error handlers and the offline docs."""
+def build_api_app(metrics: ConsoleMetrics | None = None) -> FastAPI:
+    """A FastAPI app with every /api/v1 route, the API's JSON error handlers, the offline docs and, given
+    ``metrics``, GET /metrics (outside the schema)."""
     api = FastAPI(title="Release Console API", docs_url=None, redoc_url=None, openapi_url=None)
     api.include_router(api_router)
     install_api(api)
+    if metrics is not None:
+        from .routes.metrics import metrics_router
+
+        api.include_router(metrics_router(metrics))
     return api
 
 
 def is_api_path(path: str) -> bool:
     """True for paths the API app answers."""
-    return path.startswith(API_PATHS) or path == API_PATHS[0].rstrip("/")
+    return path.startswith(API_PATHS) or path == API_PATHS[0].rstrip("/") or path == METRICS_PATH
 
 
 class ApiDispatch:

@@ -39,6 +39,7 @@ from ..accounts.service import AccountsService
 from ..core.audit import audit, audit_repeated, safe_request_id
 from ..core.client_ip import connection_client
 from ..core.config import Settings
+from ..core.metrics import METRICS_PATH
 from .session_keepalive import SessionKeepalive
 
 SESSION_KEY = "session"
@@ -78,7 +79,7 @@ def safe_redirect(target: str | None) -> str:
 
 def is_public(path: str) -> bool:
     """Paths that need no console session (the login pages, NiceGUI internals, the bearer-token API, API docs)."""
-    return path in {LOGIN_PATH, SESSION_PATH} or path.startswith(PUBLIC_PREFIXES)
+    return path in {LOGIN_PATH, SESSION_PATH, METRICS_PATH} or path.startswith(PUBLIC_PREFIXES)
 
 
 def _accounts() -> AccountsService | None:

@@ -10,6 +10,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel
 
 from ...accounts.errors import AccountError, LoginFailed, LoginThrottled
+from ...core import metrics
 from ...core.audit import attempted_username, audit, audit_repeated
 from ...core.security import create_access_token
 from ..deps import AccountsDep, client_address, http_error, request_id
@@ -38,9 +39,11 @@ async def login_access_token(
     try:
         principal = await accounts.authenticate(form.username, form.password, address)
     except LoginThrottled as exc:
+        metrics.count_login_throttled("api")
         audit_repeated("login.throttled", user=attempted, role=None, target="api", outcome="denied", **where)
         raise http_error(exc) from None
     except LoginFailed as exc:
+        metrics.count_login_failure("api")
         audit("login.failure", user=attempted, role=None, target="api", outcome="denied", **where)
         raise http_error(exc) from None  # 401 with WWW-Authenticate: Bearer
     except AccountError as exc:

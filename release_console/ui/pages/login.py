@@ -8,6 +8,7 @@ from nicegui import APIRouter, ui
 from ... import services as services_module
 from ...accounts.errors import AccountError, LoginFailed, LoginThrottled
 from ...accounts.service import AccountsService
+from ...core import metrics
 from ...core.audit import attempted_username, audit, audit_repeated
 from .. import auth
 from ..frame import frame, show_banner
@@ -57,11 +58,13 @@ def login_page(redirect_to: str = "/") -> RedirectResponse | None:
                 raise AccountError("accounts are not available yet; try again shortly")
             principal = await accounts.authenticate(name, password.value or "", address)
         except LoginThrottled as exc:
+            metrics.count_login_throttled("ui")
             attempted = logged_username(name, accounts)
             audit_repeated("login.throttled", user=attempted, role=None, target="ui", outcome="denied", client=address)
             error.set_text(exc.message)
             return
         except LoginFailed as exc:
+            metrics.count_login_failure("ui")
             attempted = logged_username(name, accounts)
             audit("login.failure", user=attempted, role=None, target="ui", outcome="denied", client=address)
             error.set_text(exc.message)
