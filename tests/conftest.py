@@ -111,6 +111,27 @@ def worker_process(temporal_server: str) -> Iterator[subprocess.Popen]:
         log.close()
 
 
+# --- shared state in Redis (issue 11) ---
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[str]:
+    """A real `redis-server` (Debian's package: scripts/setup.sh --test) on a free port, without persistence, for the
+    tests that ask for it; yields its URL. Not autouse: most tests run the console without Redis (the default)."""
+    binary = "/usr/bin/redis-server" if os.path.exists("/usr/bin/redis-server") else "redis-server"
+    port = _free_port()
+    log = (TEST_DATA_DIR / f"redis-{port}.log").open("wb")
+    process = subprocess.Popen(
+        [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+         "--dir", str(TEST_DATA_DIR)],
+        stdout=log, stderr=subprocess.STDOUT,
+    )
+    try:
+        _wait_for_port(port, process, "redis-server", timeout=20)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        _stop(process)
+        log.close()
+
+
 @pytest.fixture
 def settings() -> Settings:
     """The settings the console under test uses."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import httpx
 import pytest
@@ -13,7 +13,7 @@ from nicegui.testing import User
 from pydantic import ValidationError
 
 from release_console import services as services_module
-from release_console.accounts.throttle import ADDRESS_FACTOR, LoginThrottle
+from release_console.accounts.throttle import ADDRESS_FACTOR, LoginThrottle, Throttle
 from release_console.core.audit import flush, read_entries
 from release_console.core.client_ip import resolve_client
 from release_console.core.config import Settings, get_settings
@@ -119,35 +119,45 @@ async def test_the_login_page_throttles_per_address_too(proxied_user: User) -> N
     assert throttled and throttled[0]["client"] == ATTACKER
 
 
-def test_throttle_counts_pairs_and_addresses() -> None:
+MakeThrottle = Callable[[int, float, Callable[[], float]], Throttle]
+"""(max_failures, lockout_seconds, clock) -> a throttle; the rules below hold for every implementation
+(tests/test_redis_state.py runs them on the Redis one)."""
+
+
+def memory_throttle(max_failures: int, lockout_seconds: float, clock: Callable[[], float]) -> Throttle:
+    return LoginThrottle(max_failures=max_failures, lockout_seconds=lockout_seconds, clock=clock)
+
+
+async def test_throttle_counts_pairs_and_addresses(make: MakeThrottle = memory_throttle) -> None:
     now = [1000.0]
-    throttle = LoginThrottle(max_failures=3, lockout_seconds=60, clock=lambda: now[0])
+    throttle = make(3, 60, lambda: now[0])
     for _ in range(3):
-        throttle.failed("alice", "10.0.0.1")
-    assert throttle.retry_after("alice", "10.0.0.1") == 60
-    assert throttle.retry_after("ALICE", "10.0.0.1") == 60  # usernames are case-insensitive
-    assert throttle.retry_after("alice", "10.0.0.2") is None  # the owner elsewhere is not locked out
-    assert throttle.retry_after("bob", "10.0.0.1") is None  # nor other users from that address (yet)
+        await throttle.failed("alice", "10.0.0.1")
+    assert await throttle.retry_after("alice", "10.0.0.1") == 60
+    assert await throttle.retry_after("ALICE", "10.0.0.1") == 60  # usernames are case-insensitive
+    assert await throttle.retry_after("alice", "10.0.0.2") is None  # the owner elsewhere is not locked out
+    assert await throttle.retry_after("bob", "10.0.0.1") is None  # nor other users from that address (yet)
     for i in range(3 * ADDRESS_FACTOR - 3):
-        throttle.failed(f"user{i}", "10.0.0.1")
-    assert throttle.retry_after("bob", "10.0.0.1") == 60  # the address itself is now blocked
-    throttle.succeeded("alice", "10.0.0.2")
-    assert throttle.retry_after("alice", "10.0.0.1") == 60  # a success elsewhere clears nothing here
+        await throttle.failed(f"user{i}", "10.0.0.1")
+    assert await throttle.retry_after("bob", "10.0.0.1") == 60  # the address itself is now blocked
+    await throttle.succeeded("alice", "10.0.0.2")
+    assert await throttle.retry_after("alice", "10.0.0.1") == 60  # a success elsewhere clears nothing here
     now[0] += 61
-    assert throttle.retry_after("alice", "10.0.0.1") is None and throttle.retry_after("bob", "10.0.0.1") is None
+    assert await throttle.retry_after("alice", "10.0.0.1") is None
+    assert await throttle.retry_after("bob", "10.0.0.1") is None
 
 
-def test_a_success_clears_its_own_pair_only() -> None:
-    throttle = LoginThrottle(max_failures=3, lockout_seconds=60, clock=lambda: 0.0)
+async def test_a_success_clears_its_own_pair_only(make: MakeThrottle = memory_throttle) -> None:
+    throttle = make(3, 60, lambda: 0.0)
     for address in ("10.0.0.1", "10.0.0.1", "10.0.0.2", "10.0.0.2"):
-        throttle.failed("alice", address)
-    throttle.succeeded("alice", "10.0.0.1")
-    throttle.failed("alice", "10.0.0.1")
-    assert throttle.retry_after("alice", "10.0.0.1") is None  # the owner's own typos before the success are gone
-    throttle.failed("alice", "10.0.0.2")
-    assert throttle.retry_after("alice", "10.0.0.2") == 60  # someone else's guesses were not forgiven
-    throttle.succeeded("alice")  # without an address: only the pair of unknown address
-    assert throttle.retry_after("alice", "10.0.0.2") == 60
+        await throttle.failed("alice", address)
+    await throttle.succeeded("alice", "10.0.0.1")
+    await throttle.failed("alice", "10.0.0.1")
+    assert await throttle.retry_after("alice", "10.0.0.1") is None  # the owner's typos before the success are gone
+    await throttle.failed("alice", "10.0.0.2")
+    assert await throttle.retry_after("alice", "10.0.0.2") == 60  # someone else's guesses were not forgiven
+    await throttle.succeeded("alice")  # without an address: only the pair of unknown address
+    assert await throttle.retry_after("alice", "10.0.0.2") == 60
 
 
 @pytest.mark.parametrize(

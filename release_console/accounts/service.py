@@ -29,6 +29,7 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
+from ..core import shared_state
 from ..core.config import Settings
 from ..core.security import hash_password, password_problem, verify_password
 from ..temporal.client import accounts_namespace, for_namespace
@@ -64,7 +65,7 @@ from .errors import (
 from .first_admin import require_first_admin_password
 from .models import Principal, UserPublic
 from .signing import RecordSigner, TrustFilter
-from .throttle import LoginThrottle
+from .throttle import Throttle, login_throttle
 
 LOGIN_FAILED = "Incorrect username or password"
 MAX_USERNAME_INPUT = 64
@@ -91,7 +92,9 @@ class AccountsService:
         self.client = for_namespace(client, accounts_namespace(settings))
         self.settings = settings
         self.clock = clock
-        self.throttle = LoginThrottle(settings.LOGIN_MAX_FAILURES, settings.LOGIN_LOCKOUT_SECONDS, self._now)
+        self.redis = shared_state.client(settings.redis_url) if settings.redis_url else None
+        """Redis shared by the console instances (the login throttle and login tickets), None without REDIS_URL."""
+        self.throttle: Throttle = login_throttle(settings, self._now, self.redis)
         self.users: dict[str, AccountRecord] = {}  # the trusted records: the users
         self.records: dict[str, AccountRecord] = {}  # every record as stored, trusted or not
         self.version = -1
@@ -142,6 +145,9 @@ class AccountsService:
         if tasks:
             await asyncio.wait(tasks, timeout=STOP_WAIT_SECONDS)
         self._tasks.clear()
+        if self.redis is not None:
+            with contextlib.suppress(*shared_state.ERRORS):
+                await self.redis.aclose()
 
     def _spawn(self, coro: Any, name: str) -> None:
         task = asyncio.create_task(coro, name=name)
@@ -243,7 +249,7 @@ class AccountsService:
         """The principal for valid credentials; LoginFailed (one message for unknown user and wrong password),
         LoginThrottled after repeated failures, AccountsUnavailable before the users are loaded."""
         name = normalize_username(username)[: MAX_USERNAME_INPUT + 1]
-        wait = self.throttle.retry_after(name, address)
+        wait = await self.throttle.retry_after(name, address)
         if wait is not None:
             raise LoginThrottled(f"Too many failed logins; try again in {int(wait)} seconds", retry_after=wait)
         if not self.loaded.is_set():
@@ -252,9 +258,9 @@ class AccountsService:
         hashed = record.password_hash if record is not None else await self._dummy()
         ok = await asyncio.to_thread(verify_password, password[:MAX_PASSWORD_INPUT], hashed)
         if not ok or record is None or not record.enabled:
-            self.throttle.failed(name, address)
+            await self.throttle.failed(name, address)
             raise LoginFailed(LOGIN_FAILED)
-        self.throttle.succeeded(name, address)
+        await self.throttle.succeeded(name, address)
         self._spawn(self._record_login(name), "accounts-record-login")
         return Principal(record.username, record.role)
 
