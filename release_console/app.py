@@ -79,6 +79,9 @@ def setup(settings: Settings, *, exit_on_failure: bool = False) -> None:
     With ``exit_on_failure`` (``python main.py``), a start-up that fails for good stops what it started (the embedded
     Temporal server too) and the web server, so ``serve()`` exits with code 1: never a half-started console.
     """
+    from .core.shared_state import configure_storage
+
+    configure_storage(settings)  # user storage (sessions) in Redis when REDIS_URL is set, before the server starts
     lifespan = app.router.lifespan_context
     for router in page_routers():
         app.include_router(router)

@@ -12,12 +12,19 @@ page's connection is closed, so nothing more reaches that tab.
 The browser gets a new session id at login and at logout (against session fixation): a login in the page hands a
 one-time ticket, bound to the page's session id, to SESSION_PATH, which moves the session to a fresh id (a new
 cookie) and empties the old id's storage; logout ends the session and goes through SESSION_PATH for a fresh id too.
+
+With Redis (REDIS_URL; core/shared_state.py) ``app.storage.user`` is NiceGUI's Redis storage: every instance with the
+same SECRET_KEY reads the same session for a cookie, and a change (a logout) reaches the other instances' copies
+through pub/sub, where the page guard and the refresh tick see it. Login tickets are then kept in Redis too (one use,
+on any instance; this instance's memory only while Redis fails), so the step after a login may reach any instance.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import secrets
 import time
 import uuid
@@ -28,6 +35,7 @@ from urllib.parse import quote, urlsplit
 
 from fastapi import Request
 from fastapi.responses import RedirectResponse
+from loguru import logger
 from nicegui import Client, app, background_tasks, context, core, ui
 from nicegui import storage as nicegui_storage
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
@@ -36,6 +44,7 @@ from starlette.responses import Response
 from .. import services as services_module
 from ..accounts.models import Principal
 from ..accounts.service import AccountsService
+from ..core import shared_state
 from ..core.audit import audit, audit_repeated, safe_request_id
 from ..core.client_ip import connection_client
 from ..core.config import Settings
@@ -137,6 +146,8 @@ class _Ticket:
 
 
 _tickets: dict[str, _Ticket] = {}
+_ticket_writes: dict[str, asyncio.Task] = {}  # tickets whose copy in Redis is being written
+_memory_only: set[str] = set()  # tickets Redis did not take (it was down): valid on this instance only
 
 
 def begin_session(principal: Principal, target: str) -> str:
@@ -144,16 +155,82 @@ def begin_session(principal: Principal, target: str) -> str:
 
     The URL carries a one-time ticket that expires after TICKET_SECONDS and only works with the session cookie of
     the page that logged in; the session is never stored under the id the browser had before login.
+    With Redis (REDIS_URL) the ticket is kept there too, so SESSION_PATH may be served by any instance.
     """
     now = time.monotonic()
     for key in [k for k, t in _tickets.items() if now - t.created > TICKET_SECONDS]:
         del _tickets[key]
     if len(_tickets) >= MAX_TICKETS:
         _tickets.clear()
+    _memory_only.intersection_update(_tickets)
     ticket = secrets.token_urlsafe(32)
     session_id = str(context.client.request.session.get("id", ""))
     _tickets[ticket] = _Ticket(session_id, principal.username, principal.role, safe_redirect(target), now)
+    if (redis := _shared_redis()) is not None:
+        task = background_tasks.create(_store_ticket(redis, ticket, _tickets[ticket]), name="store login ticket")
+        _ticket_writes[ticket] = task
+        task.add_done_callback(lambda _: _ticket_writes.pop(ticket, None))
     return f"{SESSION_PATH}?ticket={ticket}"
+
+
+def _shared_redis() -> Any:
+    """The Redis shared by the instances (accounts/service.py owns the client), or None without REDIS_URL."""
+    accounts = _accounts()
+    return accounts.redis if accounts is not None else None
+
+
+def _ticket_key(ticket: str) -> str:
+    digest = hashlib.sha256(ticket.encode("utf-8", errors="surrogatepass")).hexdigest()
+    return f"{shared_state.key_prefix()}login-ticket:{digest}"
+
+
+async def _store_ticket(redis: Any, ticket: str, pending: _Ticket) -> None:
+    data = json.dumps({"session_id": pending.session_id, "username": pending.username, "role": pending.role,
+                       "target": pending.target})
+    try:
+        await redis.set(_ticket_key(ticket), data, px=int(TICKET_SECONDS * 1000))
+    except shared_state.ERRORS as exc:
+        _memory_only.add(ticket)
+        logger.warning("login ticket kept in this instance only, Redis failed: {}", type(exc).__name__)
+
+
+async def _find_ticket(ticket: str) -> tuple[_Ticket | None, bool]:
+    """The pending login of a ticket, and whether it came from Redis (then Redis decides whether it is unused).
+
+    Without Redis, or while Redis fails, this instance's memory; with Redis, Redis (a ticket used on another
+    instance is gone there, even if this instance still holds it)."""
+    local = _tickets.get(ticket)
+    redis = _shared_redis()
+    if redis is None or not ticket or len(ticket) > 128:
+        return local, False
+    if (write := _ticket_writes.get(ticket)) is not None:
+        await asyncio.shield(write)  # this instance's own copy lands before it is looked up
+    try:
+        raw = await redis.get(_ticket_key(ticket))
+    except shared_state.ERRORS as exc:
+        logger.warning("login ticket looked up in this instance only, Redis failed: {}", type(exc).__name__)
+        return local, False
+    if raw is None:
+        return (local, False) if ticket in _memory_only else (None, False)
+    try:
+        stored = json.loads(raw)
+        found = _Ticket(str(stored["session_id"]), str(stored["username"]), str(stored["role"]),
+                        safe_redirect(str(stored["target"])), time.monotonic())  # Redis expires it in time
+    except (ValueError, KeyError, TypeError):
+        return None, False
+    return found, True
+
+
+async def _use_ticket(ticket: str, from_redis: bool) -> bool:
+    """Mark the ticket used; False when another request (on any instance) used it first."""
+    _tickets.pop(ticket, None)
+    _memory_only.discard(ticket)
+    if not from_redis:
+        return True
+    try:
+        return bool(await _shared_redis().delete(_ticket_key(ticket)))
+    except shared_state.ERRORS:
+        return False
 
 
 async def _rotate_session_id(request: Request) -> None:
@@ -179,14 +256,14 @@ async def session_route(request: Request, ticket: str = "") -> RedirectResponse:
         if SESSION_KEY not in app.storage.user:  # never ends a live session (a link from elsewhere cannot log out)
             await _rotate_session_id(request)
         return RedirectResponse(LOGIN_PATH, status_code=303)
-    pending = _tickets.get(ticket)
+    pending, from_redis = await _find_ticket(ticket)
     fresh = pending is not None and time.monotonic() - pending.created <= TICKET_SECONDS
-    if pending is None or not fresh or pending.session_id != str(request.session.get("id", "")):
+    if (pending is None or not fresh or pending.session_id != str(request.session.get("id", ""))
+            or not await _use_ticket(ticket, from_redis)):
         audit_repeated("login.ticket_refused", user=pending.username if pending else None, role=None,
                        target=SESSION_PATH, outcome="denied", client=connection_client(request),
                        reason="expired" if pending and not fresh else "unknown ticket or another browser")
         return RedirectResponse(LOGIN_PATH, status_code=303)
-    del _tickets[ticket]
     await _rotate_session_id(request)
     accounts = _accounts()
     now = accounts.clock() if accounts else 0.0
