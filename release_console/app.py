@@ -16,14 +16,15 @@ from .api.app import ApiDispatch, build_api_app
 from .api.prefix import API_PREFIX
 from .core import drain
 from .core.config import Settings
-from .core.metrics import ConsoleMetrics
+from .core.metrics import METRICS_PATH, ConsoleMetrics
 from .services import Services
 from .ui.auth import install_page_guard
 from .ui.pages import routers as page_routers
 
 STARTUP_WAIT_SECONDS = 90.0
-PROBES = frozenset({f"{API_PREFIX}/health"})
-"""Answered at once, even while starting (liveness: the process serves); /ready waits for start-up like the rest."""
+PROBES = frozenset({f"{API_PREFIX}/health", METRICS_PATH})
+"""Answered at once, even while starting (liveness: the process serves; a scrape shows what there is); /ready waits
+for start-up like the rest."""
 
 
 NOT_PAGES = (API_PREFIX, "/_nicegui", "/docs", "/metrics")

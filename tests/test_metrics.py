@@ -275,3 +275,14 @@ def test_token_check():
     wrong = (None, "", TOKEN, f"Bearer {TOKEN[:-1]}", f"Bearer {TOKEN}1", f"Token {TOKEN}", "Bearer ", "Bearer é")
     for header in wrong:
         assert not token_matches(header, expected), header
+
+
+def test_a_scrape_before_start_up_shows_what_there_is():
+    from release_console import services as services_module
+    from release_console.core.metrics import ConsoleMetrics
+
+    assert services_module._current is None  # no console running in this test
+    scraped = samples(ConsoleMetrics(get_settings()).render().decode())
+    assert value(scraped, "release_console_instance_info", instance_name=get_settings().instance_name) == 1
+    assert "release_console_login_failures_total" in scraped and "release_console_ui_clients" in scraped
+    assert "release_console_mirrors_watched" not in scraped and "release_console_temporal_calls_total" not in scraped
