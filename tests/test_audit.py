@@ -14,7 +14,7 @@ from release_console.core.config import get_settings
 from tests.conftest import ADMIN_PASSWORD, ADMIN_USERNAME, login_headers
 from tests.test_auth_ui import WAIT, log_in
 
-FIELDS = {"time", "user", "role", "action", "target", "outcome", "client", "request_id"}
+FIELDS = {"time", "instance", "user", "role", "action", "target", "outcome", "client", "request_id"}
 
 
 def lines() -> list[dict]:

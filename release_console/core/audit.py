@@ -8,6 +8,9 @@ is cut to MAX_VALUE characters, so no request can make a line (or the file) grow
 repeat at will (refused API calls, throttled logins) go through ``audit_repeated``: at most one line per client
 and action every REPEAT_WINDOW_SECONDS, carrying a ``repeated`` count, so a flood cannot rotate the record away.
 No sink logs local variables of a traceback (``diagnose=False``): a logged error must not show a password.
+Every line names the console instance that wrote it (``instance``: INSTANCE_NAME), so the lines of several instances
+can be merged: stdout is what a log shipper reads; the file in DATA_DIR is this instance's own copy (the admin page
+reads it).
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from typing import Any
 
 from loguru import logger
 
-from .config import Settings
+from .config import Settings, get_settings
 
 AUDIT_FILE = "audit.log"
 AUDIT_EXTRA = "audit_line"
@@ -72,6 +75,7 @@ def configure(settings: Settings, *, rotation: str | int | None = None) -> None:
     """(Re)install the audit sinks: a rotating file and stdout, both written off the event loop; keep audit lines
     out of the stderr log, which (like every sink here) never prints a traceback's local variables."""
     shutdown()
+    _state["instance"] = settings.instance_name
     settings.DATA_DIR.mkdir(parents=True, exist_ok=True)
     install_stderr_sink()
     _state["handlers"] = [
@@ -183,6 +187,18 @@ def attempted_username(name: str, *, known: bool) -> str:
     return f"{name[:UNKNOWN_USER_PREFIX]}…(unknown, {len(name)} chars)"
 
 
+def _instance() -> str:
+    """The console instance writing the lines (INSTANCE_NAME, else ``<hostname>:<PORT>``; see config.py): set by
+    ``configure``, else read from the settings once."""
+    name = _state.get("instance")
+    if name is None:
+        try:
+            name = _state["instance"] = get_settings().instance_name
+        except Exception:  # invalid settings: the line is still written
+            name = "unknown"
+    return name
+
+
 def audit(
     action: str,
     *,
@@ -198,6 +214,7 @@ def audit(
     page, gets a fresh one, so every line can be referred to)."""
     entry = {
         "time": datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+        "instance": _instance(),
         "user": user,
         "role": role,
         "action": action,
