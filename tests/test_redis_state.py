@@ -22,6 +22,7 @@ from pathlib import Path
 import httpx
 import itsdangerous
 import pytest
+from nicegui import Client as PageClient
 from nicegui import core
 from nicegui.persistence import RedisPersistentDict
 from nicegui.storage import Storage
@@ -361,7 +362,10 @@ async def test_the_console_keeps_sessions_and_tickets_in_redis(
     monkeypatch.setattr(auth, "begin_session", elsewhere)
     await log_in(user, ADMIN_USERNAME, ADMIN_PASSWORD, "/admin/users")
     await user.should_see(marker="users-table", retries=WAIT)
-    sessions = await _sessions_in_redis(redis, prefix)
+    for _ in range(50):  # written to Redis by a background task
+        if sessions := await _sessions_in_redis(redis, prefix):
+            break
+        await asyncio.sleep(0.1)
     assert [s["username"] for s in sessions.values()] == [ADMIN_USERNAME]
     assert not await redis.keys(f"{prefix}login-ticket:*")  # used up
     replay = await user.http_client.get(urls[0], follow_redirects=False)
@@ -449,3 +453,48 @@ async def test_with_redis_down_logins_still_work_on_this_instance(
     errors = [r for r in caplog.get_records("call") if r.levelname == "ERROR"]
     assert errors and all("connecting to 127.0.0.1" in r.getMessage() for r in errors)
     caplog.clear()  # NiceGUI's user fixture fails a test with ERROR logs; these are the expected ones
+
+
+async def test_unused_user_storages_are_closed_and_loaded_again_when_needed(
+    redis_console: str, prefix: str, user: User, redis
+) -> None:
+    """Every browser without a cookie gets a user storage, and in Redis each holds connections: those no page or
+    request uses are closed (at the second sweep that finds them unused); a browser coming back loads its session
+    from Redis again."""
+    from tests.ui_helpers import accounts_ready
+
+    await accounts_ready()
+    session_id = str(uuid.uuid4())
+    two = await _storage(redis_console, prefix, session_id)
+    try:
+        now = time.time()
+        two[auth.SESSION_KEY] = {"username": ADMIN_USERNAME, "role": "admin", "login_at": now, "seen_at": now}
+        await asyncio.sleep(0.2)
+        transport = httpx.ASGITransport(core.app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test",
+                                     cookies={"session": _cookie(session_id)}) as browser:
+            assert (await browser.get("/admin/users", follow_redirects=False)).status_code == 200
+        for _ in range(20):  # browsers without a cookie (crawlers, health checks of a page)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as stranger:
+                assert (await stranger.get("/admin/users", follow_redirects=False)).status_code == 303
+        assert len(core.app.storage._users) >= 21 and session_id in core.app.storage._users
+        await asyncio.sleep(0.3)  # the writes of the page request (seen_at) reached Redis
+        connections = len(await redis.client_list())
+        assert await shared_state.prune_user_storage() == 0  # the first sweep only notes what is unused
+        assert await shared_state.prune_user_storage() == 20
+        assert len(await redis.client_list()) <= connections - 20
+        assert session_id in core.app.storage._users  # its page is still open (NiceGUI drops it after 60 s)
+        for client in list(PageClient.instances.values()):
+            if client.request is not None and client.request.session.get("id") == session_id:
+                client.delete()  # the page is closed
+        assert await shared_state.prune_user_storage() == 0
+        assert await shared_state.prune_user_storage() == 1
+        assert session_id not in core.app.storage._users
+        async with httpx.AsyncClient(transport=transport, base_url="http://test",
+                                     cookies={"session": _cookie(session_id)}) as browser:
+            assert (await browser.get("/admin/users", follow_redirects=False)).status_code == 200  # from Redis
+            two.pop(auth.SESSION_KEY)  # and it follows a logout elsewhere again
+            await _eventually(lambda: auth.SESSION_KEY not in core.app.storage._users.get(session_id, {}))
+            assert (await browser.get("/admin/users", follow_redirects=False)).status_code == 303
+    finally:
+        await two.close()

@@ -8,12 +8,19 @@ With Redis configured:
 - the login throttle (accounts/throttle.py) counts failures in Redis, so every instance sees every failure;
 - login tickets (ui/auth.py) are kept in Redis too, so the step after a login may reach another instance.
 
+NiceGUI never closes a user storage, and in Redis each holds its own connections (a client and a pub/sub
+subscription) for every session id the instance has seen: every browser without a cookie and every login or logout
+(a new id) would add some for good. ``prune_user_storage`` closes those no open page or running request uses, every
+PRUNE_SECONDS; their data stays in Redis and the browser's next request loads it again.
+
 Every key starts with ``key_prefix()``: NICEGUI_REDIS_KEY_PREFIX if set, else ``release-console:``. Without Redis
 nothing changes: one process keeps sessions in NiceGUI's storage files and the throttle in memory.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import time
 from urllib.parse import urlsplit
@@ -29,6 +36,8 @@ from .config import Settings
 DEFAULT_KEY_PREFIX = "release-console:"
 CONNECT_TIMEOUT_SECONDS = 1.0
 COMMAND_TIMEOUT_SECONDS = 1.0
+PRUNE_SECONDS = 60.0
+"""How often unused user storages are closed (a storage is closed when it was unused at two sweeps in a row)."""
 ERRORS: tuple[type[BaseException], ...] = (redis.RedisError, OSError, TimeoutError)
 """What a Redis call raises when Redis is unreachable or broken (the callers fall back, never crash)."""
 
@@ -68,6 +77,10 @@ def configure_storage(settings: Settings) -> None:
     if not url:
         return
     Storage.redis_key_prefix = key_prefix()
+    _unused.clear()
+    from nicegui import app
+
+    app.on_startup(_start_pruning)
     started = time.monotonic()
     try:
         with redis.from_url(url, socket_connect_timeout=2, socket_timeout=2) as sync_client:
@@ -81,3 +94,86 @@ def configure_storage(settings: Settings) -> None:
     else:
         logger.info("shared state in Redis at {} (key prefix {!r}, ping {:.0f} ms)", redacted(url),
                     Storage.redis_key_prefix, (time.monotonic() - started) * 1000)
+
+
+async def written(storage: object, timeout: float = 1.0) -> None:
+    """Wait (at most ``timeout``) until the writes NiceGUI queued for a Redis user storage reached Redis, so a
+    browser's next request finds them on any instance; returns at once for file storage."""
+    from nicegui import background_tasks
+    from nicegui.persistence import RedisPersistentDict
+
+    if not isinstance(storage, RedisPersistentDict):
+        return
+    name = f"redis-{storage.key}"  # nicegui.persistence.redis_persistent_dict: one lazy task per key
+    deadline = time.monotonic() + timeout
+    while (task := background_tasks.lazy_tasks_running.get(name)) is not None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(task), remaining)
+        except TimeoutError:
+            return
+        except Exception:  # NiceGUI logs the failed write itself
+            pass
+
+
+_unused: set[str] = set()  # session ids whose storage was unused at the last sweep
+
+
+def _sessions_in_use() -> set[str]:
+    """Session ids of running requests and of pages still open in this instance."""
+    from nicegui import Client, app
+
+    used = {str(session_id) for session_id in app.storage._active_request_sessions}
+    for client in list(Client.instances.values()):
+        request = client.request
+        if request is not None and "session" in request.scope:
+            used.add(str(request.session.get("id", "")))
+    return used
+
+
+async def prune_user_storage() -> int:
+    """Close the Redis user storages that were unused at this sweep and the one before; the number closed.
+
+    Storages with a write still on its way to Redis are kept for the next sweep. Uses NiceGUI's storage registry
+    (``app.storage._users``, nicegui.storage), as ui/auth.py does; there is no public API for it.
+    """
+    from nicegui import app, background_tasks
+    from nicegui.persistence import RedisPersistentDict
+
+    used = _sessions_in_use()
+    closed = 0
+    for session_id, storage in list(app.storage._users.items()):
+        if session_id in used or not isinstance(storage, RedisPersistentDict):
+            _unused.discard(session_id)
+            continue
+        writing = {f"redis-{storage.key}", f"redis-delete-{storage.key}"} & set(background_tasks.lazy_tasks_running)
+        if session_id not in _unused or writing:
+            _unused.add(session_id)
+            continue
+        _unused.discard(session_id)
+        if app.storage._users.get(session_id) is storage:
+            del app.storage._users[session_id]  # a request from this browser now loads it again from Redis
+        with contextlib.suppress(Exception):
+            await storage.close()
+        closed += 1
+    _unused.intersection_update(app.storage._users)
+    return closed
+
+
+def _start_pruning() -> None:
+    from nicegui import background_tasks
+
+    async def sweep() -> None:
+        while True:
+            await asyncio.sleep(PRUNE_SECONDS)
+            try:
+                closed = await prune_user_storage()
+            except Exception as exc:  # never stop sweeping
+                logger.warning("closing unused user storages failed: {}", exc)
+            else:
+                if closed:
+                    logger.debug("closed {} unused user storages", closed)
+
+    background_tasks.create(sweep(), name="prune user storage")

@@ -269,6 +269,7 @@ async def session_route(request: Request, ticket: str = "") -> RedirectResponse:
     now = accounts.clock() if accounts else 0.0
     app.storage.user[SESSION_KEY] = {"username": pending.username, "role": pending.role, "login_at": now,
                                      "seen_at": now}
+    await shared_state.written(app.storage.user)  # in Redis before the browser's next request (any instance)
     return RedirectResponse(pending.target, status_code=303)
 
 
