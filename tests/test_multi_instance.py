@@ -276,10 +276,7 @@ def _body(driver: webdriver.Chrome) -> str:
         return ""
 
 
-def test_a_page_survives_its_console_stopping(cluster: Cluster, browser: webdriver.Chrome, unique: str) -> None:
-    """Runs last in this module: it stops a console."""
-    key = f"mib-{unique}"
-    release_id = _run(_start(key, 1, 1, 2))
+def _log_in(browser: webdriver.Chrome, cluster: Cluster) -> None:
     browser.get(f"{cluster.url}/")
     eventually(lambda: "Log in to Release Console" in _body(browser), "the login page")
     inputs = browser.find_elements(By.TAG_NAME, "input")
@@ -287,6 +284,33 @@ def test_a_page_survives_its_console_stopping(cluster: Cluster, browser: webdriv
     inputs[1].send_keys(ADMIN_PASSWORD)
     browser.find_element(By.XPATH, '//button[.//*[normalize-space(text())="Log in"]]').click()
     eventually(lambda: "Last change" in _body(browser), "the release list after logging in")
+
+
+def _page_status(console: Console, session_cookie: str) -> int:
+    """The status of ``/`` on one console, asked directly with the browser's session cookie."""
+    response = httpx.get(f"{console.url}/", cookies={"session": session_cookie}, follow_redirects=False, timeout=10)
+    return response.status_code
+
+
+def test_a_session_is_valid_on_both_consoles_and_logout_ends_it_everywhere(
+    cluster: Cluster, browser: webdriver.Chrome
+) -> None:
+    _log_in(browser, cluster)
+    cookie = browser.get_cookie("session")
+    assert cookie is not None
+    assert [_page_status(c, cookie["value"]) for c in cluster.consoles] == [200, 200]  # not 303 to /login
+
+    browser.find_element(By.XPATH, '//button[.//*[normalize-space(text())="Log out"]]').click()
+    eventually(lambda: "Log in to Release Console" in _body(browser), "the login page after logging out")
+    for console in cluster.consoles:  # the logout reached the other console through Redis
+        eventually(lambda c=console: _page_status(c, cookie["value"]) == 303, f"{console.name} to end the session")
+
+
+def test_a_page_survives_its_console_stopping(cluster: Cluster, browser: webdriver.Chrome, unique: str) -> None:
+    """Runs last in this module: it stops a console."""
+    key = f"mib-{unique}"
+    release_id = _run(_start(key, 1, 1, 2))
+    _log_in(browser, cluster)
     browser.get(f"{cluster.url}/releases/{release_id}")
     eventually(lambda: f"wave:{key}-w1" in _body(browser), "the release page")
 
