@@ -6,8 +6,8 @@ Three sources, each as cheap as it can be:
   *template* (``/api/v1/releases/{release_id}``, never the raw path), method and status, and times it until the
   response has ended (for SSE and exports: until the stream ends). Per request it costs two dict look-ups, a
   counter increment and a histogram observation; label children and route labels are cached.
-- Counts kept where the events happen (login failures and throttles, open SSE streams): plain integers in
-  :data:`tally`, bumped by the login routes and the event stream, read at scrape time.
+- Counts kept where the events happen (login failures and throttles): plain integers in
+  :data:`tally`, bumped by the login routes, read at scrape time; open SSE streams come from core/drain.py.
 - Everything else is read at scrape time by :class:`ConsoleCollector` from the running services (Temporal calls from
   ``ReadPathStats``, mirrors, UI clients, event-loop lag, accounts), so nothing is added to the hot paths and data
   still flows one way. Before the services run, a scrape shows what there is; it never fails.
@@ -39,6 +39,7 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from . import drain
 from .config import Settings
 
 METRICS_PATH = "/metrics"
@@ -58,7 +59,6 @@ class Tally:
     """Counts kept by the code that sees the events; plain ints (one event loop), read at scrape time."""
 
     def __init__(self) -> None:
-        self.sse_streams = 0
         self.login_failures: Tallies[str] = Tallies()
         self.login_throttled: Tallies[str] = Tallies()
 
@@ -75,16 +75,6 @@ def count_login_failure(channel: str) -> None:
 def count_login_throttled(channel: str) -> None:
     """A login refused by the throttle (``channel``: ``api`` or ``ui``)."""
     tally.login_throttled[channel] += 1
-
-
-def sse_opened() -> None:
-    """An event stream started (pair with :func:`sse_closed` in a ``finally``)."""
-    tally.sse_streams += 1
-
-
-def sse_closed() -> None:
-    """An event stream ended."""
-    tally.sse_streams -= 1
 
 
 def template_label(template: object) -> str:
@@ -210,7 +200,8 @@ class ConsoleCollector(Collector):
                 logger.warning("metrics: {} left out ({})", part.__name__.strip("_"), type(exc).__name__)
 
     def _tally(self) -> Iterator[Metric]:
-        yield GaugeMetricFamily(f"{PREFIX}sse_streams", "Open server-sent event streams.", value=tally.sse_streams)
+        streams = drain.current().streams  # kept by the drain, which waits for them on SIGTERM
+        yield GaugeMetricFamily(f"{PREFIX}sse_streams", "Open server-sent event streams.", value=streams)
         for name, counts, text in (
             ("login_failures", tally.login_failures, "Logins refused for wrong credentials."),
             ("login_throttled", tally.login_throttled, "Logins refused by the login throttle."),

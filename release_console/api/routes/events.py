@@ -24,7 +24,7 @@ from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import StreamingResponse
 
 from ...accounts.service import AccountsService
-from ...core import drain, metrics
+from ...core import drain
 from ...core.security import InvalidToken, TokenPayload, decode_access_token
 from ...domain.ids import EntityType
 from ...readpath.mirror import ReleaseMirror
@@ -115,7 +115,6 @@ async def _stream(
     remove = mirror.add_listener(on_change)
     draining = drain.current()
     draining.stream_opened()
-    metrics.sse_opened()
     try:
         # Computed right after subscribing, with no await in between: nothing is missed or sent twice.
         version = mirror.version
@@ -163,7 +162,6 @@ async def _stream(
                 yield _event("status", _status(mirror))
     finally:
         draining.stream_closed()
-        metrics.sse_closed()
         remove()
 
 
