@@ -1,0 +1,76 @@
+"""What many tests need: waiting for a condition, free ports, accounts and logins (no fixtures here)."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+"""The repository's root (main.py, deploy/, examples/, constraints.txt)."""
+ADMIN_USERNAME = "admin"
+ADMIN_PASSWORD = "test-admin-password-1"
+API = "/api/v1"
+LOGIN = f"{API}/login/access-token"
+
+
+async def eventually(check: Callable[[], Any], *, timeout: float = 15, step: float = 0.05,
+                     what: str = "the condition") -> Any:
+    """Call ``check`` (plain or async) until it returns something truthy and return that; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if inspect.isawaitable(value):
+            value = await value
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {value!r})")
+        await asyncio.sleep(step)
+
+
+def eventually_sync(check: Callable[[], Any], *, timeout: float = 15, step: float = 0.05,
+                    what: str = "the condition") -> Any:
+    """:func:`eventually` for tests that run no event loop (real browsers, processes)."""
+    deadline = time.monotonic() + timeout
+    while not (value := check()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what} (last: {value!r})")
+        time.sleep(step)
+    return value
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_open(port: int) -> bool:
+    """True when something accepts connections on 127.0.0.1:port."""
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex(("127.0.0.1", port)) == 0
+
+
+async def login(api: Any, username: str, password: str) -> dict[str, str]:
+    """Bearer headers for a user, via POST /api/v1/login/access-token."""
+    response = await api.post(LOGIN, data={"username": username, "password": password})
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+async def new_user(api: Any, admin_headers: dict[str, str], *, role: str = "viewer",
+                   password: str = "viewer-password-1", prefix: str = "user") -> str:
+    """A fresh account created through the REST API; its username."""
+    username = f"{prefix}-{uuid.uuid4().hex[:8]}"
+    created = await api.post(f"{API}/users", json={"username": username, "password": password, "role": role},
+                             headers=admin_headers)
+    assert created.status_code == 201, created.text
+    return username

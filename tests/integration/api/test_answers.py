@@ -1,0 +1,131 @@
+"""Serialized answers against the real Temporal server: shared per version, bounded by default, safe to export,
+served past the page middleware; tokens admitted once per accounts version; event-loop lag in /stats."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+
+from release_console import services
+from release_console.api.answers import cache_of
+from release_console.temporal.releases import build_plan, report, start_release
+from tests.helpers import eventually
+
+API = "/api/v1"
+DEFAULT_ANSWER_LIMIT = 64 * 1024
+
+
+async def test_many_readers_of_one_version_cost_one_serialization(api, admin_headers, client, settings, unique):
+    key = f"one-{unique}"
+    plan = build_plan(key, waves=2, clusters_per_wave=3, apps_per_bundle=20)
+    await start_release(client, settings, plan)
+    url = f"{API}/releases/{plan.id}?depth=4"
+    first = await api.get(url, headers=admin_headers)
+    assert first.status_code == 200, first.text
+    mirror = services.current().mirrors.peek(plan.id)
+    cache = cache_of(mirror)
+    builds = cache.builds
+
+    answers = await asyncio.gather(*(api.get(url, headers=admin_headers) for _ in range(100)))
+    assert {a.status_code for a in answers} == {200}
+    assert cache.builds == builds  # 100 more readers of the same version: no new serialization
+    assert len({a.json()["version"] for a in answers}) == 1
+    assert {a.content.rsplit(b',"as_of"', 1)[0] for a in answers} == {first.content.rsplit(b',"as_of"', 1)[0]}
+
+    result = await report(client, plan.id, [(f"app:{key}-w1-c1-a1", "deployed")])
+    newer = await eventually(
+        lambda: _version_at_least(api, url, admin_headers, result.version), timeout=15
+    )
+    assert newer["children"][0]["children"][0]["children"][0]["children"][0]["state"] == "deployed"
+    assert cache.builds == builds + 1  # a new version: serialized once more, and only once
+    await asyncio.gather(*(api.get(url, headers=admin_headers) for _ in range(50)))
+    assert cache.builds == builds + 1
+
+
+async def _version_at_least(api, url: str, headers: dict, version: int) -> dict | None:
+    body = (await api.get(url, headers=headers)).json()
+    return body if body["version"] >= version else None
+
+
+async def test_default_answer_is_bounded_and_depth_gives_the_rest(api, admin_headers, client, settings, unique):
+    plan = build_plan(f"wide-{unique}", waves=10, clusters_per_wave=100, apps_per_bundle=1)  # 1,000 clusters
+    await start_release(client, settings, plan)
+
+    default = await api.get(f"{API}/releases/{plan.id}", headers=admin_headers)
+    assert default.status_code == 200, default.text
+    body = default.json()
+    assert len(default.content) < DEFAULT_ANSWER_LIMIT and body["truncated"] is True and body["depth"] == 2
+    waves = body["children"]
+    assert len(waves) == 10  # breadth-first: every wave is there before any cluster
+    shown = [c for w in waves for c in (w["children"] or [])]
+    assert 0 < len(shown) < 1000 and all(c["children"] is None for c in shown)  # depth 2: clusters not expanded
+    cut = next(w for w in waves if w["children"] is None or len(w["children"]) < 100)
+    assert cut["child_count"] == 100  # the rest is one children page away
+
+    explicit = await api.get(f"{API}/releases/{plan.id}", params={"depth": 2}, headers=admin_headers)
+    whole = explicit.json()
+    assert whole["truncated"] is False and len(explicit.content) > DEFAULT_ANSWER_LIMIT
+    assert sum(len(w["children"]) for w in whole["children"]) == 1000
+
+
+async def test_export_neutralises_formulas_and_streams_every_entity(api, admin_headers, client, settings, unique):
+    key = f"csv-{unique}"
+    plan = build_plan(key, waves=1, clusters_per_wave=1, apps_per_bundle=3)
+    await start_release(client, settings, plan)
+    formula = '=HYPERLINK("http://example.org","x")'
+    result = await report(client, plan.id, [(f"app:{key}-w1-c1-a1", formula), (f"app:{key}-w1-c1-a2", "@SUM(1)")])
+    await eventually(lambda: _version_at_least(api, f"{API}/releases/{plan.id}", admin_headers, result.version))
+
+    exported = await api.get(f"{API}/releases/{plan.id}/export", params={"format": "csv"}, headers=admin_headers)
+    assert exported.status_code == 200 and exported.headers["x-version"] == str(result.version)
+    states = {row["id"]: row["state"] for row in csv.DictReader(io.StringIO(exported.text))}
+    assert states[f"app:{key}-w1-c1-a1"] == "'" + formula and states[f"app:{key}-w1-c1-a2"] == "'@SUM(1)"
+    assert states[f"app:{key}-w1-c1-a3"] == "pending" and len(states) == 1 + 1 + 1 + 1 + 3
+    as_json = (await api.get(f"{API}/releases/{plan.id}/export", headers=admin_headers)).json()
+    assert {e["id"]: e["state"] for e in as_json["entities"]}[f"app:{key}-w1-c1-a1"] == formula  # JSON stays exact
+    assert as_json["version"] == result.version and as_json["stale"] is False
+
+
+async def test_token_cache_drops_a_disabled_user_at_once(api, admin_headers):
+    from tests.helpers import login
+
+    username, password = f"watcher-{api_suffix()}", "watcher-password-1"
+    created = await api.post(
+        f"{API}/users", json={"username": username, "password": password, "role": "viewer"}, headers=admin_headers
+    )
+    assert created.status_code == 201, created.text
+    headers = await login(api, username, password)
+    tokens = services.current().tokens
+
+    async def login_recorded() -> bool:  # the login's own account change bumps the version (and empties the cache)
+        me = (await api.get(f"{API}/users/me", headers=headers)).json()
+        return me["username"] == username and me["last_login_at"] is not None
+
+    assert await eventually(login_recorded)
+    await api.get(f"{API}/users/me", headers=headers)
+    hits = tokens.hits
+    assert (await api.get(f"{API}/users/me", headers=headers)).status_code == 200
+    assert tokens.hits == hits + 1  # admitted from the cache, not decoded again
+
+    disabled = await api.patch(f"{API}/users/{username}", json={"enabled": False}, headers=admin_headers)
+    assert disabled.status_code == 200, disabled.text
+    refused = await api.get(f"{API}/users/me", headers=headers)  # no wait: the accounts version moved
+    assert refused.status_code == 401 and refused.json()["code"] == "not_authenticated"
+
+
+def api_suffix() -> str:
+    import uuid
+
+    return uuid.uuid4().hex[:8]
+
+
+async def test_api_skips_the_page_middleware_and_stats_show_loop_lag(api, admin_headers):
+    page = await api.get("/login")
+    assert page.status_code == 200 and "set-cookie" in page.headers  # pages get NiceGUI's session cookie
+    health = await api.get(f"{API}/health")
+    assert health.status_code == 200 and "set-cookie" not in health.headers  # the API never touches sessions
+
+    await asyncio.sleep(0.2)  # a few 50 ms ticks
+    lag = (await api.get(f"{API}/stats", headers=admin_headers)).json()["loop_lag"]
+    assert lag["samples"] >= 1 and 0 <= lag["p50_ms"] <= lag["p99_ms"] <= lag["max_ms"]

@@ -1,0 +1,333 @@
+"""Several consoles behind a real nginx (issue 11), set up by running deploy/README.md's steps word for word.
+
+Real processes: the session's Temporal dev server, a worker, ``redis-server``, two consoles and nginx with the
+``deploy/`` configuration on a free port. Through nginx: a browser logs in and keeps its release page updating after
+its console is stopped with SIGTERM, without a new login; the login throttle counts failures across both consoles;
+Temporal cost follows consoles, not viewers; each console's ``/metrics`` parses and counts what it served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from selenium import webdriver
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+from selenium.webdriver.common.by import By
+
+from release_console.core.drain import WATCHDOG_SLACK_SECONDS
+from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, REPO_ROOT
+from tests.integration.dev_server import free_port, port_open
+from tests.integration.ui.browser.helpers import _report, _run, _start
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+ROOT = REPO_ROOT
+RUNBOOK = ROOT / "deploy" / "README.md"
+ROUTE_COOKIE = "release_console_route"
+MAX_FAILURES = 4
+GRACE_SECONDS = 6.0
+LOGIN = "/api/v1/login/access-token"
+
+
+def runbook_steps() -> dict[str, str]:
+    """The runbook's ``bash`` blocks that start with ``# step: <name>``, by name, exactly as written."""
+    steps = {}
+    for block in re.findall(r"```bash\n(.*?)```", RUNBOOK.read_text(), re.S):
+        first, _, _ = block.partition("\n")
+        if first.startswith("# step: "):
+            steps[first.removeprefix("# step: ").strip()] = block
+    return steps
+
+
+@dataclass
+class Process:
+    """One runbook step running (its block ends with ``exec``, so the pid is the program's own)."""
+
+    name: str
+    popen: subprocess.Popen
+    log: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            os.killpg(self.popen.pid, signal.SIGTERM)
+            try:
+                self.popen.wait(GRACE_SECONDS + WATCHDOG_SLACK_SECONDS)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.popen.pid, signal.SIGKILL)
+                self.popen.wait()
+
+
+@dataclass
+class Console:
+    name: str
+    url: str
+    process: Process
+    token: str = ""
+
+    def get(self, path: str, **kwargs) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+        return httpx.get(f"{self.url}{path}", headers=headers, timeout=10, **kwargs)
+
+    def metrics(self) -> dict[str, list]:
+        """The console's /metrics, parsed by prometheus_client: samples by family name."""
+        response = httpx.get(f"{self.url}/metrics", timeout=10)
+        assert response.status_code == 200, response.text
+        return {family.name: family.samples for family in text_string_to_metric_families(response.text)}
+
+    def counted(self, family: str, **labels: str) -> float:
+        """The sum of a counter's samples whose labels include ``labels``."""
+        samples = self.metrics().get(family, [])
+        return sum(s.value for s in samples if s.name.endswith("_total") and labels.items() <= s.labels.items())
+
+    def stats(self) -> dict:
+        response = self.get("/api/v1/stats")
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def watchers(self, release_id: str) -> int:
+        """Listeners (open pages) on this console's mirror of the release."""
+        return sum(m["listeners"] for m in self.stats()["mirrors"] if m["release_id"] == release_id)
+
+
+@dataclass
+class Cluster:
+    url: str
+    consoles: list[Console]
+    processes: list[Process] = field(default_factory=list)
+
+
+def eventually(check: Callable[[], bool], what: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(0.1)
+
+
+def answers(url: str, status: int = 200) -> bool:
+    try:
+        return httpx.get(url, timeout=5).status_code == status
+    except httpx.HTTPError:
+        return False
+
+
+@pytest.fixture(scope="module")
+def cluster(temporal_server: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    directory = tmp_path_factory.mktemp("multi-instance")
+    steps = runbook_steps()
+    assert set(steps) >= {"redis", "worker", "console", "nginx"}, sorted(steps)
+    redis_port, lb_port, ports = free_port(), free_port(), [free_port(), free_port()]
+    shared = {k: v for k, v in os.environ.items() if not k.startswith(("NICEGUI_", "PYTEST_"))}
+    shared.update(
+        PATH=f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}:/usr/sbin:/sbin",
+        ENVIRONMENT="production",
+        SECRET_KEY=secrets.token_urlsafe(48),
+        ACCOUNTS_WORKFLOW_ID=f"accounts-multi-{uuid.uuid4().hex[:8]}",  # accounts signed with this SECRET_KEY
+        REDIS_PORT=str(redis_port),
+        REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+        TRUSTED_PROXIES="127.0.0.1",
+        CONSOLES=" ".join(f"127.0.0.1:{port}" for port in ports),
+        LISTEN_ADDRESS=f"127.0.0.1:{lb_port}",
+        NGINX_DIR=str(directory / "nginx"),
+        HOST="127.0.0.1",
+        LOGIN_MAX_FAILURES=str(MAX_FAILURES),
+        SHUTDOWN_GRACE_SECONDS=str(GRACE_SECONDS),
+    )
+    processes: list[Process] = []
+
+    def start(step: str, name: str, **env: str) -> Process:
+        log = directory / f"{name}.log"
+        popen = subprocess.Popen(["bash", "-euo", "pipefail", "-c", steps[step]], cwd=ROOT, env={**shared, **env},
+                                 stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+        process = Process(name, popen, log)
+        processes.append(process)
+        return process
+
+    def up(process: Process, check: Callable[[], bool]) -> None:
+        eventually(lambda: check() or process.popen.poll() is not None, f"{process.name} to start", 90)
+        assert process.popen.poll() is None, f"{process.name} exited:\n{process.output()[-3000:]}"
+
+    try:
+        up(start("redis", "redis"), lambda: port_open(redis_port))
+        start("worker", "worker")
+        consoles = [
+            Console(f"console-{i}", f"http://127.0.0.1:{port}",
+                    start("console", f"console-{i}", PORT=str(port), INSTANCE_NAME=f"console-{i}",
+                          DATA_DIR=str(directory / f"console-{i}")))
+            for i, port in enumerate(ports, 1)
+        ]
+        for console in consoles:
+            up(console.process, lambda c=console: answers(f"{c.url}/api/v1/ready"))
+            login = httpx.post(f"{console.url}{LOGIN}", data={"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD})
+            assert login.status_code == 200, login.text
+            console.token = login.json()["access_token"]
+        url = f"http://127.0.0.1:{lb_port}"
+        up(start("nginx", "nginx"), lambda: answers(f"{url}/api/v1/ready"))
+        yield Cluster(url, consoles, processes)
+    finally:
+        for process in reversed(processes):
+            process.stop()
+
+
+def routes_to_each_console(cluster: Cluster) -> list[str]:
+    """A route cookie value per console: sent through nginx, it lands on that console (found by its metrics)."""
+    found: dict[str, str] = {}
+    for attempt in range(40):
+        candidate = f"route-{attempt}"
+        before = [c.counted("release_console_http_requests", route="/api/v1/health") for c in cluster.consoles]
+        response = httpx.get(f"{cluster.url}/api/v1/health", cookies={ROUTE_COOKIE: candidate}, timeout=10)
+        assert response.status_code == 200
+        after = [c.counted("release_console_http_requests", route="/api/v1/health") for c in cluster.consoles]
+        served = [c.name for c, b, a in zip(cluster.consoles, before, after, strict=True) if a > b]
+        assert len(served) == 1, served
+        found.setdefault(served[0], candidate)
+        if len(found) == len(cluster.consoles):
+            return [found[c.name] for c in cluster.consoles]
+    raise AssertionError(f"nginx sent 40 route cookies to {sorted(found)} only")
+
+
+def test_metrics_of_each_console_parse_and_count_what_it_served(cluster: Cluster) -> None:
+    for console in cluster.consoles:
+        before = console.counted("release_console_http_requests", route="/api/v1/health", status="200")
+        for _ in range(3):
+            assert console.get("/api/v1/health").status_code == 200
+        families = console.metrics()
+        after = sum(s.value for s in families["release_console_http_requests"]
+                    if s.name.endswith("_total") and s.labels.get("route") == "/api/v1/health"
+                    and s.labels.get("status") == "200")
+        assert after - before >= 3, (console.name, before, after)
+        info = families["release_console_instance_info"]
+        assert [s.labels["instance_name"] for s in info] == [console.name]
+    assert httpx.get(f"{cluster.url}/metrics", timeout=10).status_code == 404  # never through the load balancer
+
+
+def test_login_throttle_counts_failures_across_both_consoles(cluster: Cluster) -> None:
+    first, second = routes_to_each_console(cluster)
+    username = f"nobody-{uuid.uuid4().hex[:8]}"
+
+    def attempt(route: str) -> int:
+        response = httpx.post(f"{cluster.url}{LOGIN}", data={"username": username, "password": "wrong-password"},
+                              cookies={ROUTE_COOKIE: route}, timeout=10)
+        return response.status_code
+
+    failures_before = [c.counted("release_console_login_failures") for c in cluster.consoles]
+    codes = [attempt(first) for _ in range(MAX_FAILURES - 1)] + [attempt(second)]
+    assert codes == [401] * MAX_FAILURES
+    # console-1 alone has seen MAX_FAILURES - 1 failures: only the shared count makes this a 429
+    assert attempt(first) == 429
+    assert attempt(second) == 429
+    failures_after = [c.counted("release_console_login_failures") for c in cluster.consoles]
+    assert [a - b for a, b in zip(failures_after, failures_before, strict=True)] == [MAX_FAILURES - 1, 1]
+
+
+def test_temporal_cost_follows_consoles_not_viewers(cluster: Cluster, unique: str) -> None:
+    release_id = _run(_start(f"mi-{unique}", 1, 2, 3))
+    login = httpx.post(f"{cluster.url}{LOGIN}", data={"username": ADMIN_USERNAME, "password": ADMIN_PASSWORD})
+    assert login.status_code == 200, login.text
+    headers = {"Authorization": f"Bearer {login.json()['access_token']}"}  # valid on every console
+    loads_before = [c.stats()["calls"].get("query:snapshot", 0) for c in cluster.consoles]
+    readers = 60
+
+    async def read_all() -> list[int]:
+        async def read() -> int:  # a client of its own, without the route cookie: any console may answer
+            async with httpx.AsyncClient(base_url=cluster.url, timeout=20) as http:
+                return (await http.get(f"/api/v1/releases/{release_id}", headers=headers)).status_code
+
+        return list(await asyncio.gather(*(read() for _ in range(readers))))
+
+    assert _run(read_all()) == [200] * readers
+    loads = [c.stats()["calls"].get("query:snapshot", 0) - b for c, b in zip(cluster.consoles, loads_before,
+                                                                           strict=True)]
+    mirrored = [any(m["release_id"] == release_id for m in c.stats()["mirrors"]) for c in cluster.consoles]
+    print(f"{readers} readers through nginx: snapshot queries per console {loads}; mirrored on {mirrored}")
+    assert mirrored == [True, True]  # both consoles served readers...
+    assert loads == [1, 1]  # ...and each loaded the release once: cost = consoles × releases
+
+
+@pytest.fixture
+def browser(nicegui_driver: webdriver.Chrome) -> Iterator[webdriver.Chrome]:
+    """NiceGUI's session Chrome with no cookies from other tests (cookies are per host, not per port)."""
+    nicegui_driver.delete_all_cookies()
+    yield nicegui_driver
+    nicegui_driver.delete_all_cookies()
+
+
+def _body(driver: webdriver.Chrome) -> str:
+    """The page's text; empty while the page is being replaced (a reload after reconnecting elsewhere)."""
+    try:
+        return driver.find_element(By.TAG_NAME, "body").text
+    except (StaleElementReferenceException, NoSuchElementException):
+        return ""
+
+
+def _log_in(browser: webdriver.Chrome, cluster: Cluster) -> None:
+    browser.get(f"{cluster.url}/")
+    eventually(lambda: "Log in to Release Console" in _body(browser), "the login page")
+    inputs = browser.find_elements(By.TAG_NAME, "input")
+    inputs[0].send_keys(ADMIN_USERNAME)
+    inputs[1].send_keys(ADMIN_PASSWORD)
+    browser.find_element(By.XPATH, '//button[.//*[normalize-space(text())="Log in"]]').click()
+    eventually(lambda: "Last change" in _body(browser), "the release list after logging in")
+
+
+def _page_status(console: Console, session_cookie: str) -> int:
+    """The status of ``/`` on one console, asked directly with the browser's session cookie."""
+    response = httpx.get(f"{console.url}/", cookies={"session": session_cookie}, follow_redirects=False, timeout=10)
+    return response.status_code
+
+
+def test_a_session_is_valid_on_both_consoles_and_logout_ends_it_everywhere(
+    cluster: Cluster, browser: webdriver.Chrome
+) -> None:
+    _log_in(browser, cluster)
+    cookie = browser.get_cookie("session")
+    assert cookie is not None
+    assert [_page_status(c, cookie["value"]) for c in cluster.consoles] == [200, 200]  # not 303 to /login
+
+    browser.find_element(By.XPATH, '//button[.//*[normalize-space(text())="Log out"]]').click()
+    eventually(lambda: "Log in to Release Console" in _body(browser), "the login page after logging out")
+    for console in cluster.consoles:  # the logout reached the other console through Redis
+        eventually(lambda c=console: _page_status(c, cookie["value"]) == 303, f"{console.name} to end the session")
+
+
+def test_a_page_survives_its_console_stopping(cluster: Cluster, browser: webdriver.Chrome, unique: str) -> None:
+    """Runs last in this module: it stops a console."""
+    key = f"mib-{unique}"
+    release_id = _run(_start(key, 1, 1, 2))
+    _log_in(browser, cluster)
+    browser.get(f"{cluster.url}/releases/{release_id}")
+    eventually(lambda: f"wave:{key}-w1" in _body(browser), "the release page")
+
+    serving = [c for c in cluster.consoles if c.watchers(release_id) > 0]
+    assert len(serving) == 1, [c.name for c in serving]
+    stopped = serving[0]
+    other = next(c for c in cluster.consoles if c is not stopped)
+    signalled = time.monotonic()
+    stopped.process.popen.send_signal(signal.SIGTERM)
+
+    eventually(lambda: other.watchers(release_id) > 0, "the page to reconnect to the other console", 45)
+    moved = time.monotonic() - signalled
+    _run(_report(release_id, [(f"wave:{key}-w1", "rolling_back")]))
+    eventually(lambda: "rolling_back" in _body(browser), "the change to reach the page from the other console")
+    assert browser.current_url == f"{cluster.url}/releases/{release_id}"  # no detour through the login page
+    assert "Log in to Release Console" not in _body(browser)
+
+    code = stopped.process.popen.wait(GRACE_SECONDS + WATCHDOG_SLACK_SECONDS)
+    print(f"page moved to {other.name} {moved:.1f}s after SIGTERM; {stopped.name} exited with {code}")
+    assert code in (0, -signal.SIGTERM), stopped.process.output()[-3000:]

@@ -1,0 +1,194 @@
+"""Issue 10 in a real browser (``screen`` fixture, Debian's chromium): what a release watcher sees."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from nicegui.testing import Screen
+from selenium.webdriver.common.by import By
+
+from release_console.core.config import get_settings
+from release_console.temporal.client import connect
+from tests.integration.ui.browser.helpers import _login, _report, _run, _start, _wait_text
+
+pytestmark = pytest.mark.browser
+
+
+async def _terminate(release_id: str) -> None:
+    client = await connect(get_settings())
+    await client.get_workflow_handle(release_id).terminate("stopped by an operator")
+    await asyncio.sleep(0)
+
+
+def test_terminated_release_shows_as_terminated_on_the_list(screen: Screen, unique: str) -> None:
+    release_id = _run(_start(f"bt-{unique}", 1, 1, 2))
+    _run(_terminate(release_id))
+    _login(screen)
+    screen.open(f"/?q=bt-{unique}&status=closed")
+    _wait_text(screen, release_id)
+    _wait_text(screen, "terminated", timeout=20)
+    row_xpath = f'//a[contains(., "{release_id}")]/ancestor::div[contains(@class, "border-b")][1]'
+    row = screen.selenium.find_element(By.XPATH, row_xpath)
+    assert "terminated" in row.text
+
+
+def _accounts():
+    from release_console import services
+
+    accounts = services.current().accounts
+    assert accounts is not None
+    return accounts
+
+
+def _page_visible_flags() -> list[bool]:
+    from nicegui import Client
+
+    return [bool(c.storage.get("page_visible")) for c in list(Client.instances.values()) if "page_visible" in c.storage]
+
+
+def _wait_for(predicate, what: str, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_a_visible_release_page_stays_signed_in_past_the_idle_timeout_a_hidden_one_is_signed_out(
+    screen: Screen, unique: str
+) -> None:
+    release_id = _run(_start(f"bk-{unique}", 1, 1, 2))
+    _login(screen)
+    accounts = _accounts()
+    accounts.settings = accounts.settings.model_copy(
+        update={"ACCOUNTS_REFRESH_SECONDS": 0.2, "SESSION_IDLE_SECONDS": 100, "SESSION_MAX_AGE_SECONDS": 100_000}
+    )
+    screen.open(f"/releases/{release_id}")
+    _wait_text(screen, "wave:")
+    _wait_for(lambda: True in _page_visible_flags(), "the visible tab to report itself")
+    began = time.time()
+    for step in range(1, 5):  # 4 × 90 s: past three idle timeouts, the tab on screen all along
+        accounts.clock = lambda step=step: began + step * 90
+        time.sleep(1.0)
+    assert "/releases/" in screen.selenium.current_url
+    _wait_text(screen, "wave:")
+
+    watcher = screen.selenium.current_window_handle
+    screen.selenium.switch_to.new_window("tab")  # another tab in front: the release page is hidden
+    _wait_for(lambda: True not in _page_visible_flags(), "the release tab to report itself hidden")
+    hidden_at = accounts.clock()
+    accounts.clock = lambda: hidden_at + 131
+    time.sleep(1.5)
+    screen.selenium.switch_to.window(watcher)
+    _wait_text(screen, "Log in to Release Console")
+
+
+def _chart_ids() -> list[int]:
+    from nicegui import Client, ui
+
+    return [
+        e.id
+        for c in list(Client.instances.values())
+        for e in c.elements.values()
+        if isinstance(e, ui.echart) and "timeline-chart" in e._markers
+    ]
+
+
+def _drawn_points(screen: Screen, chart_id: int) -> int:
+    """Points of the first series as drawn by ECharts in the browser (read through NiceGUI's getElement)."""
+    script = f"const c = getElement({chart_id}); return c && c.chart ? c.chart.getOption().series[0].data.length : -1;"
+    return int(screen.selenium.execute_script(script))
+
+
+def test_release_page_chart_draws_and_grows_after_a_change(screen: Screen, unique: str) -> None:
+    release_id = _run(_start(f"bc-{unique}", 1, 1, 2))
+    app = f"app:bc-{unique}-w1-c1-a1"
+    _run(_report(release_id, [(app, "deploying")]))
+    _login(screen)
+    screen.open(f"/releases/{release_id}")
+    _wait_text(screen, "Progress over time")
+    _wait_for(lambda: len(_chart_ids()) == 1, "the chart element")
+    [chart_id] = _chart_ids()
+    _wait_for(lambda: _drawn_points(screen, chart_id) == 2, "two points drawn in the browser")
+    canvas = screen.selenium.find_element(By.CSS_SELECTOR, f"#c{chart_id} canvas")
+    assert canvas.size["width"] > 100 and canvas.size["height"] > 50
+    _run(_report(release_id, [(app, "deployed")]))
+    _wait_for(lambda: _drawn_points(screen, chart_id) == 3, "the chart to grow after a change", timeout=20)
+
+
+def test_export_button_downloads_the_release_as_csv(screen: Screen, unique: str) -> None:
+    from nicegui.testing import screen_plugin
+
+    release_id = _run(_start(f"be-{unique}", 1, 1, 2))
+    _login(screen)
+    screen.open(f"/releases/{release_id}")
+    _wait_text(screen, "Progress over time")
+    target = screen_plugin.DOWNLOAD_DIR / f"{release_id.replace(':', '-')}.csv"
+    target.unlink(missing_ok=True)
+    screen.selenium.find_element(By.XPATH, '//button[.//*[normalize-space(text())="CSV"]]').click()
+    _wait_for(lambda: target.exists() and target.read_text().count("\n") >= 6, "the CSV file to be downloaded")
+    text = target.read_text()
+    assert text.splitlines()[0].startswith("id,") and release_id in text
+
+
+def test_freshness_chip_tooltip_names_version_and_confirmation_time(screen: Screen, unique: str) -> None:
+    release_id = _run(_start(f"bf-{unique}", 1, 1, 2))
+    _run(_report(release_id, [(f"app:bf-{unique}-w1-c1-a1", "deploying")]))
+    _login(screen)
+    screen.open(f"/releases/{release_id}")
+    _wait_text(screen, "Progress over time")
+
+    def title() -> str:
+        chips = screen.selenium.find_elements(By.CSS_SELECTOR, ".q-chip[title*='state version']")
+        return chips[0].get_attribute("title") if chips else ""
+
+    _wait_for(lambda: title().startswith("state version 1 · last confirmed with Temporal at "), "the tooltip")
+    assert title().endswith(" UTC")
+
+
+def test_a_count_chip_click_filters_and_the_url_follows(screen: Screen, unique: str) -> None:
+    key = f"bp-{unique}"
+    release_id = _run(_start(key, 2, 1, 2))
+    _run(_report(release_id, [(f"app:{key}-w2-c1-a2", "failed")]))
+    _login(screen)
+    screen.open(f"/releases/{release_id}")
+    _wait_text(screen, f"wave:{key}-w1")
+    wave_row = f'//div[normalize-space(text())="wave:{key}-w2"]/parent::div'
+    chip_xpath = f'{wave_row}//div[contains(@class, "q-chip")][contains(., "failed")]'
+    _wait_for(lambda: bool(screen.selenium.find_elements(By.XPATH, chip_xpath)), "the wave's failed chip")
+    chip = screen.selenium.find_element(By.XPATH, chip_xpath)
+    chip.click()
+    _wait_for(lambda: "state=failed" in screen.selenium.current_url, "the URL to follow the chip")
+    assert "node=wave" in screen.selenium.current_url
+    _wait_text(screen, f"app:{key}-w2-c1-a2")
+    _wait_for(
+        lambda: f"wave:{key}-w1" not in screen.selenium.find_element(By.TAG_NAME, "body").text, "wave 1 filtered out"
+    )
+
+
+def test_details_panel_shows_recent_transitions(screen: Screen, unique: str) -> None:
+    key = f"bh-{unique}"
+    release_id = _run(_start(key, 1, 1, 2))
+    app = f"app:{key}-w1-c1-a1"
+    _login(screen)
+    screen.open(f"/releases/{release_id}?node={app}")
+    _wait_text(screen, "Recent transitions")
+    _run(_report(release_id, [(app, "deploying")]))
+    _wait_text(screen, "v1")
+    _wait_text(screen, "Every transition since the release started is shown.")
+
+
+def test_search_box_jumps_to_an_entity(screen: Screen, unique: str) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    key = f"bs-{unique}"
+    _run(_start(key, 1, 1, 2))
+    app = f"app:{key}-w1-c1-a2"
+    _login(screen)
+    box = screen.selenium.find_element(By.CSS_SELECTOR, "header input")
+    box.send_keys(app, Keys.ENTER)
+    _wait_for(lambda: "/releases/release:" in screen.selenium.current_url, "the jump to the release page")
+    assert "node=app" in screen.selenium.current_url
+    _wait_text(screen, "Recent transitions")

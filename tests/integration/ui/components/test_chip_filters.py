@@ -1,0 +1,56 @@
+"""Issue 10, item 5: a count chip at any level of the tree filters that subtree (the root's: the page) to its state;
+the URL follows."""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from nicegui import ui
+from nicegui.testing import User
+from temporalio.client import Client
+
+from release_console.core.config import Settings
+from release_console.temporal.releases import report
+from tests.integration.ui.helpers import login, see, start, wait_until
+
+
+def record_urls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The URLs the page puts in the browser's address bar (history.replaceState), in order."""
+    urls: list[str] = []
+    monkeypatch.setattr(ui.navigate.history, "replace", urls.append)
+    return urls
+
+
+def query(url: str) -> dict[str, str]:
+    return {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+
+
+async def test_a_count_chip_filters_its_subtree_and_the_url_follows(
+    user: User, client: Client, settings: Settings, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    release_id = await start(client, settings, f"cp-{unique}", 2, 2, 2)
+    key = f"cp-{unique}"
+    bad = f"app:{key}-w2-c1-a2"
+    await report(client, release_id, [(bad, "failed"), (f"app:{key}-w1-c1-a1", "deployed")])
+    await login(user, f"/releases/{release_id}")
+    urls = record_urls(monkeypatch)
+    wave = f"wave:{key}-w2"
+    await see(user, marker=f"chip {wave} failed")
+    user.find(marker=f"chip {wave} failed").click()
+    await see(user, marker=f"node {bad}")
+    await user.should_not_see(marker=f"node app:{key}-w2-c1-a1")  # pending sibling: filtered out
+    await user.should_not_see(marker=f"node wave:{key}-w1")  # no failure in wave 1
+    await wait_until(lambda: bool(urls) and query(urls[-1]) == {"node": wave, "state": "failed"}, what="the URL")
+    assert urlsplit(urls[-1]).path.endswith(release_id.split(":")[1])
+
+    # the release's own chips filter the page
+    user.find(marker=f"chip {release_id} deployed").click()
+    await see(user, marker=f"node wave:{key}-w1")
+    await user.should_not_see(marker=f"node {wave}")
+    await wait_until(lambda: query(urls[-1]).get("state") == "deployed", what="the URL to follow")
+
+    # a link with the same URL opens the same view
+    await user.open(f"/releases/{release_id}?state=failed&node={bad}")
+    await see(user, marker=f"node {bad}")
+    await user.should_not_see(marker=f"node wave:{key}-w1")

@@ -1,0 +1,81 @@
+"""Issue 10, item 8: the header's search box takes a release id or an entity id."""
+
+from __future__ import annotations
+
+from nicegui.testing import User
+from temporalio.client import Client
+
+from release_console.core.config import Settings
+from release_console.domain.plan import PlanNode
+from release_console.readpath.finder import MAX_SEARCHED_RELEASES
+from release_console.temporal.releases import start_release
+from tests.integration.ui.helpers import login, see, start
+
+
+def shared_plan(release_key: str, app_id: str) -> PlanNode:
+    """A one-app release whose app id is chosen by the test (so two releases can hold the same id)."""
+    bundle = PlanNode(f"bundle:{release_key}-b", children=[PlanNode(app_id)])
+    cluster = PlanNode(f"cluster:{release_key}-c", children=[bundle])
+    return PlanNode(f"release:{release_key}", children=[PlanNode(f"wave:{release_key}-w", children=[cluster])])
+
+
+async def find(user: User, text: str) -> None:
+    box = user.find(marker="find")
+    box.clear().type(text).trigger("keydown.enter")
+
+
+async def test_a_release_id_or_its_key_opens_the_release(
+    user: User, client: Client, settings: Settings, unique: str
+) -> None:
+    release_id = await start(client, settings, f"sb-{unique}", 1, 1, 1)
+    await login(user, "/")
+    await see(user, marker=f"open {release_id}")
+    await find(user, release_id)
+    await see(user, release_id, marker="release-title")
+    await see(user, marker="release-title")
+    await user.open("/")
+    await find(user, f"sb-{unique}")  # the key alone
+    await see(user, marker="release-title")
+
+
+async def test_an_entity_id_opens_it_in_its_release(
+    user: User, client: Client, settings: Settings, unique: str
+) -> None:
+    release_id = await start(client, settings, f"se-{unique}", 1, 1, 2)
+    app = f"app:se-{unique}-w1-c1-a2"
+    await login(user, "/")
+    await see(user, marker=f"open {release_id}")
+    await find(user, app)
+    await see(user, marker="release-title")
+    await see(user, app, marker="panel-id")
+
+
+async def test_an_entity_in_several_releases_lists_the_candidates(
+    user: User, client: Client, settings: Settings, unique: str
+) -> None:
+    app = f"app:shared-{unique}"
+    first, second = shared_plan(f"sa-{unique}", app), shared_plan(f"sc-{unique}", app)
+    await start_release(client, settings, first)
+    await start_release(client, settings, second)
+    await login(user, "/")
+    await see(user, marker=f"open {second.id}")
+    await find(user, app)
+    await see(user, marker="find-several")
+    await see(user, marker=f"find-candidate {first.id}")
+    await see(user, marker=f"find-candidate {second.id}")
+    user.find(marker=f"find-candidate {second.id}").click()
+    await see(user, app, marker="panel-id")
+
+
+async def test_nothing_found_states_the_search_window_and_bad_input_is_explained(user: User, unique: str) -> None:
+    await login(user, "/")
+    await see(user, marker="find")
+    await find(user, f"app:nowhere-{unique}")
+    await see(user, marker="find-message")
+    await see(user, f"newest {MAX_SEARCHED_RELEASES} others are searched")
+    await see(user, "not found in the")
+    await find(user, "app:bad id!")
+    await see(user, "is not a release or entity id")
+    await find(user, f"release:none-{unique}")
+    await see(user, f"No release release:none-{unique}.")
+    await see(user, marker="release-rows")  # still on the list: nothing changed

@@ -1,0 +1,119 @@
+"""Helpers for the UI tests: log in through the real /login page, wait with deadlines, start releases."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Callable
+
+from nicegui import ui
+from nicegui.testing import User
+from temporalio.client import Client
+
+from release_console import services as services_module
+from release_console.core.config import Settings
+from release_console.temporal.releases import build_plan, start_release
+from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME
+
+
+async def see(user: User, content: str | None = None, *, marker: str | None = None, timeout: float = 15) -> None:
+    """Wait until the page shows ``content`` / ``marker`` (NiceGUI's should_see with a deadline)."""
+    await user.should_see(content, marker=marker, retries=max(1, int(timeout / 0.1)))
+
+
+async def wait_until(predicate: Callable[[], object], *, timeout: float = 15, what: str = "condition") -> None:
+    """Poll ``predicate`` until truthy; fail with ``what`` after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+async def after_cycles(stamp: Callable[[], object], cycles: int, *, timeout: float = 60, what: str = "poller") -> None:
+    """Return right after a shared poller finished ``cycles`` more cycles, counted by changes of ``stamp()``.
+
+    ``stamp`` is the poller's ``as_of`` (set after each successful cycle). Sampling every 20 ms is far shorter than
+    the pollers' sleep, so no cycle is missed and, on return, the next cycle has not started yet: counters read
+    right after this call cover whole cycles only.
+    """
+    deadline = time.monotonic() + timeout
+    last, seen = stamp(), 0
+    while seen < cycles:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} completed only {seen} of {cycles} cycles within {timeout}s")
+        await asyncio.sleep(0.02)
+        now = stamp()
+        if now != last:
+            last, seen = now, seen + 1
+
+
+async def accounts_ready(timeout: float = 30) -> None:
+    """Wait until the console under test has loaded its users from the accounts workflow.
+
+    Until then a login is refused ("accounts are unavailable", as a real user would see it); start-up retries every
+    ACCOUNTS_REFRESH_SECONDS when Temporal or the worker is slow to answer. A slow load is printed, not hidden.
+    """
+    from release_console import services as services_module
+
+    services = await services_module.wait_until_started(timeout)
+    assert services is not None and services.accounts is not None, "the console did not start"
+    started = time.monotonic()
+    await asyncio.wait_for(services.accounts.loaded.wait(), timeout)
+    if (waited := time.monotonic() - started) > 1:
+        print(f"accounts were loaded {waited:.1f}s after the console started")
+
+
+async def login(
+    user: User, path: str = "/", username: str = ADMIN_USERNAME, password: str = ADMIN_PASSWORD
+) -> None:
+    """Sign in through the real login page, then open ``path``."""
+    await accounts_ready()
+    await user.open("/login")
+    user.find(marker="username").type(username)
+    user.find(marker="password").type(password)
+    user.find(marker="login-button").click()
+    await user.should_not_see(marker="login-button", retries=100)
+    await user.open(path)
+
+
+async def start(client: Client, settings: Settings, key: str, waves: int = 2, clusters: int = 2, apps: int = 3) -> str:
+    """Start a release workflow with a regular plan; returns its id."""
+    plan = build_plan(key, waves, clusters, apps)
+    await start_release(client, settings, plan)
+    return plan.id
+
+
+def texts(user: User, marker: str) -> list[str]:
+    """Texts of the elements carrying ``marker``."""
+    return [getattr(e, "text", "") for e in user.find(marker=marker).elements]
+
+
+__all__ = ["accounts_ready", "after_cycles", "login", "see", "start", "texts", "ui", "wait_until"]
+
+
+WAIT = 50  # retries of 0.1 s for things that happen in a background task
+
+
+def accounts():
+    service = services_module.current().accounts
+    assert service is not None
+    return service
+
+
+async def log_in(user: User, username: str, password: str, path: str = "/admin/users") -> None:
+    await accounts_ready()
+    await user.open(path)
+    await user.should_see(marker="login-button")
+    user.find(marker="username").type(username)
+    user.find(marker="password").type(password)
+    user.find(marker="login-button").click()
+
+
+async def new_viewer(password: str = "viewer-password-1") -> str:
+    name = f"ui-viewer-{uuid.uuid4().hex[:8]}"
+    assert await services_module.wait_until_started(30) is not None
+    await accounts().create_user(name, password, "viewer")
+    return name
