@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ from temporalio.client import Client
 
 from release_console.temporal.embedded import temporal_binary
 from release_console.temporal.search_attributes import dev_server_flags
+from tests.helpers import free_port, port_open
 
 FAST_DELETE = [
     "--dynamic-config-value", 'history.transferProcessorUpdateAckInterval="1s"',
@@ -26,20 +26,6 @@ FAST_DELETE = [
 ]
 """Deleting a workflow that closed moments ago waits for the history queues' ack levels, updated every 30 s by
 default: with these flags a closed workflow is gone about 4 s after ``temporal workflow delete``."""
-
-
-def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def port_open(port: int) -> bool:
-    """True when something accepts connections on 127.0.0.1:port."""
-    with socket.socket() as sock:
-        sock.settimeout(0.5)
-        return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
 class DevServer:

@@ -19,9 +19,8 @@ import pytest
 
 from release_console.core.drain import WATCHDOG_SLACK_SECONDS
 from release_console.temporal.releases import build_plan, start_release
-from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, REPO_ROOT
+from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, REPO_ROOT, free_port
 from tests.integration.api.helpers import EventReader
-from tests.integration.dev_server import free_port
 
 pytestmark = pytest.mark.slow
 ROOT = REPO_ROOT

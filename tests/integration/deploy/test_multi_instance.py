@@ -29,8 +29,7 @@ from selenium.common.exceptions import NoSuchElementException, StaleElementRefer
 from selenium.webdriver.common.by import By
 
 from release_console.core.drain import WATCHDOG_SLACK_SECONDS
-from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, REPO_ROOT
-from tests.integration.dev_server import free_port, port_open
+from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, REPO_ROOT, eventually_sync, free_port, port_open
 from tests.integration.ui.browser.helpers import _report, _run, _start
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -112,14 +111,6 @@ class Cluster:
     processes: list[Process] = field(default_factory=list)
 
 
-def eventually(check: Callable[[], bool], what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-        time.sleep(0.1)
-
-
 def answers(url: str, status: int = 200) -> bool:
     try:
         return httpx.get(url, timeout=5).status_code == status
@@ -153,23 +144,39 @@ def cluster(temporal_server: str, tmp_path_factory: pytest.TempPathFactory) -> I
 
     def start(step: str, name: str, **env: str) -> Process:
         log = directory / f"{name}.log"
-        popen = subprocess.Popen(["bash", "-euo", "pipefail", "-c", steps[step]], cwd=ROOT, env={**shared, **env},
-                                 stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True)
+        popen = subprocess.Popen(
+            ["bash", "-euo", "pipefail", "-c", steps[step]],
+            cwd=ROOT,
+            env={**shared, **env},
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         process = Process(name, popen, log)
         processes.append(process)
         return process
 
     def up(process: Process, check: Callable[[], bool]) -> None:
-        eventually(lambda: check() or process.popen.poll() is not None, f"{process.name} to start", 90)
+        eventually_sync(
+            lambda: check() or process.popen.poll() is not None, what=f"{process.name} to start", timeout=90
+        )
         assert process.popen.poll() is None, f"{process.name} exited:\n{process.output()[-3000:]}"
 
     try:
         up(start("redis", "redis"), lambda: port_open(redis_port))
         start("worker", "worker")
         consoles = [
-            Console(f"console-{i}", f"http://127.0.0.1:{port}",
-                    start("console", f"console-{i}", PORT=str(port), INSTANCE_NAME=f"console-{i}",
-                          DATA_DIR=str(directory / f"console-{i}")))
+            Console(
+                f"console-{i}",
+                f"http://127.0.0.1:{port}",
+                start(
+                    "console",
+                    f"console-{i}",
+                    PORT=str(port),
+                    INSTANCE_NAME=f"console-{i}",
+                    DATA_DIR=str(directory / f"console-{i}"),
+                ),
+            )
             for i, port in enumerate(ports, 1)
         ]
         for console in consoles:
@@ -208,9 +215,13 @@ def test_metrics_of_each_console_parse_and_count_what_it_served(cluster: Cluster
         for _ in range(3):
             assert console.get("/api/v1/health").status_code == 200
         families = console.metrics()
-        after = sum(s.value for s in families["release_console_http_requests"]
-                    if s.name.endswith("_total") and s.labels.get("route") == "/api/v1/health"
-                    and s.labels.get("status") == "200")
+        after = sum(
+            s.value
+            for s in families["release_console_http_requests"]
+            if s.name.endswith("_total")
+            and s.labels.get("route") == "/api/v1/health"
+            and s.labels.get("status") == "200"
+        )
         assert after - before >= 3, (console.name, before, after)
         info = families["release_console_instance_info"]
         assert [s.labels["instance_name"] for s in info] == [console.name]
@@ -222,8 +233,12 @@ def test_login_throttle_counts_failures_across_both_consoles(cluster: Cluster) -
     username = f"nobody-{uuid.uuid4().hex[:8]}"
 
     def attempt(route: str) -> int:
-        response = httpx.post(f"{cluster.url}{LOGIN}", data={"username": username, "password": "wrong-password"},
-                              cookies={ROUTE_COOKIE: route}, timeout=10)
+        response = httpx.post(
+            f"{cluster.url}{LOGIN}",
+            data={"username": username, "password": "wrong-password"},
+            cookies={ROUTE_COOKIE: route},
+            timeout=10,
+        )
         return response.status_code
 
     failures_before = [c.counted("release_console_login_failures") for c in cluster.consoles]
@@ -252,8 +267,9 @@ def test_temporal_cost_follows_consoles_not_viewers(cluster: Cluster, unique: st
         return list(await asyncio.gather(*(read() for _ in range(readers))))
 
     assert _run(read_all()) == [200] * readers
-    loads = [c.stats()["calls"].get("query:snapshot", 0) - b for c, b in zip(cluster.consoles, loads_before,
-                                                                           strict=True)]
+    loads = [
+        c.stats()["calls"].get("query:snapshot", 0) - b for c, b in zip(cluster.consoles, loads_before, strict=True)
+    ]
     mirrored = [any(m["release_id"] == release_id for m in c.stats()["mirrors"]) for c in cluster.consoles]
     print(f"{readers} readers through nginx: snapshot queries per console {loads}; mirrored on {mirrored}")
     assert mirrored == [True, True]  # both consoles served readers...
@@ -278,12 +294,12 @@ def _body(driver: webdriver.Chrome) -> str:
 
 def _log_in(browser: webdriver.Chrome, cluster: Cluster) -> None:
     browser.get(f"{cluster.url}/")
-    eventually(lambda: "Log in to Release Console" in _body(browser), "the login page")
+    eventually_sync(lambda: "Log in to Release Console" in _body(browser), what="the login page", timeout=30)
     inputs = browser.find_elements(By.TAG_NAME, "input")
     inputs[0].send_keys(ADMIN_USERNAME)
     inputs[1].send_keys(ADMIN_PASSWORD)
     browser.find_element(By.XPATH, '//button[.//*[normalize-space(text())="Log in"]]').click()
-    eventually(lambda: "Last change" in _body(browser), "the release list after logging in")
+    eventually_sync(lambda: "Last change" in _body(browser), what="the release list after logging in", timeout=30)
 
 
 def _page_status(console: Console, session_cookie: str) -> int:
@@ -301,9 +317,15 @@ def test_a_session_is_valid_on_both_consoles_and_logout_ends_it_everywhere(
     assert [_page_status(c, cookie["value"]) for c in cluster.consoles] == [200, 200]  # not 303 to /login
 
     browser.find_element(By.XPATH, '//button[.//*[normalize-space(text())="Log out"]]').click()
-    eventually(lambda: "Log in to Release Console" in _body(browser), "the login page after logging out")
+    eventually_sync(
+        lambda: "Log in to Release Console" in _body(browser), what="the login page after logging out", timeout=30
+    )
     for console in cluster.consoles:  # the logout reached the other console through Redis
-        eventually(lambda c=console: _page_status(c, cookie["value"]) == 303, f"{console.name} to end the session")
+        eventually_sync(
+            lambda c=console: _page_status(c, cookie["value"]) == 303,
+            what=f"{console.name} to end the session",
+            timeout=30,
+        )
 
 
 def test_a_page_survives_its_console_stopping(cluster: Cluster, browser: webdriver.Chrome, unique: str) -> None:
@@ -312,7 +334,7 @@ def test_a_page_survives_its_console_stopping(cluster: Cluster, browser: webdriv
     release_id = _run(_start(key, 1, 1, 2))
     _log_in(browser, cluster)
     browser.get(f"{cluster.url}/releases/{release_id}")
-    eventually(lambda: f"wave:{key}-w1" in _body(browser), "the release page")
+    eventually_sync(lambda: f"wave:{key}-w1" in _body(browser), what="the release page", timeout=30)
 
     serving = [c for c in cluster.consoles if c.watchers(release_id) > 0]
     assert len(serving) == 1, [c.name for c in serving]
@@ -321,10 +343,14 @@ def test_a_page_survives_its_console_stopping(cluster: Cluster, browser: webdriv
     signalled = time.monotonic()
     stopped.process.popen.send_signal(signal.SIGTERM)
 
-    eventually(lambda: other.watchers(release_id) > 0, "the page to reconnect to the other console", 45)
+    eventually_sync(
+        lambda: other.watchers(release_id) > 0, what="the page to reconnect to the other console", timeout=45
+    )
     moved = time.monotonic() - signalled
     _run(_report(release_id, [(f"wave:{key}-w1", "rolling_back")]))
-    eventually(lambda: "rolling_back" in _body(browser), "the change to reach the page from the other console")
+    eventually_sync(
+        lambda: "rolling_back" in _body(browser), what="the change to reach the page from the other console", timeout=30
+    )
     assert browser.current_url == f"{cluster.url}/releases/{release_id}"  # no detour through the login page
     assert "Log in to Release Console" not in _body(browser)
 

@@ -19,10 +19,10 @@ from release_console.readpath.mirror import MirrorRegistry
 from release_console.readpath.stats import ReadPathStats
 from release_console.temporal.client import connect
 from release_console.temporal.embedded import temporal_binary
-from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME
+from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, eventually
 from tests.helpers import login as api_login
 from tests.integration.dev_server import FAST_DELETE, DevServer, WorkerProcess
-from tests.integration.ui.helpers import login, see, start, texts, wait_until
+from tests.integration.ui.helpers import login, see, start, texts
 
 SPEC_SECONDS = 5.0
 
@@ -124,7 +124,7 @@ async def test_poll_changes_not_found_marks_the_release_deleted(
     heard: list[str] = []
     mirror.add_listener(lambda m, _changes: heard.append(m.status))
     await delete_workflow(settings, release_id)
-    await wait_until(lambda: mirror.deleted, timeout=SPEC_SECONDS, what="the mirror to be marked deleted")
+    await eventually(lambda: mirror.deleted, timeout=SPEC_SECONDS, what="the mirror to be marked deleted")
     assert "deleted" in heard and mirror.error is None
     assert registry.peek(release_id) is None and release_id not in {m.release_id for m in registry.mirrors}
     with pytest.raises(ReleaseNotFound):
@@ -146,12 +146,12 @@ async def _closed_then_deleted(registry: MirrorRegistry, client: Client, setting
     release_id = await start(client, settings, f"dc-{unique}", waves=1, clusters=1, apps=1)
     mirror = await registry.get(release_id)
     await client.get_workflow_handle(release_id).terminate("done with it")
-    await wait_until(lambda: mirror.closed, timeout=SPEC_SECONDS, what="the mirror to see the release closed")
+    await eventually(lambda: mirror.closed, timeout=SPEC_SECONDS, what="the mirror to see the release closed")
     assert not mirror.deleted
     await delete_workflow(settings, release_id)
     await gone_from_temporal(client, release_id)
     began = time.monotonic()
-    await wait_until(lambda: mirror.deleted, timeout=SPEC_SECONDS, what="the closed mirror to be found deleted")
+    await eventually(lambda: mirror.deleted, timeout=SPEC_SECONDS, what="the closed mirror to be found deleted")
     print(f"\nclosed release deleted → re-check noticed it after {time.monotonic() - began:.2f}s (every 0.5 s here)")
     with pytest.raises(ReleaseNotFound):
         await registry.get(release_id)

@@ -19,7 +19,7 @@ from release_console.core.config import Settings
 from release_console.temporal.client import connect
 from release_console.temporal.embedded import port_in_use
 from release_console.workflows.contract import SA_APPS_TOTAL
-from tests.helpers import REPO_ROOT
+from tests.helpers import REPO_ROOT, free_port
 
 ROOT = REPO_ROOT
 pytestmark = pytest.mark.slow
@@ -34,12 +34,6 @@ def _free_port_pair() -> int:
         if port + 1000 < 65535 and not port_in_use(port + 1000):
             return port
     raise RuntimeError("no free port pair")
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _env(data_dir: Path, console_port: int, temporal_port: int, **extra: str) -> dict[str, str]:
@@ -105,7 +99,7 @@ async def _releases(temporal_port: int, settings: Settings, at_least: int, timeo
 
 @pytest.fixture
 def embedded(tmp_path: Path) -> Iterator[tuple[dict[str, str], int, int, Path]]:
-    console_port, temporal_port = _free_port(), _free_port_pair()
+    console_port, temporal_port = free_port(), _free_port_pair()
     env = _env(tmp_path / "data", console_port, temporal_port)
     yield env, console_port, temporal_port, tmp_path / "console.log"
 
@@ -153,7 +147,7 @@ def test_embedded_temporal_port_in_use_gives_clear_message(tmp_path: Path):
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        env = _env(tmp_path / "data", _free_port(), port, EMBEDDED_TEMPORAL_UI="false")
+        env = _env(tmp_path / "data", free_port(), port, EMBEDDED_TEMPORAL_UI="false")
         result = _run_console(env)
     assert result.returncode == 1
     assert f"port {port} is already in use" in result.stderr
@@ -162,7 +156,7 @@ def test_embedded_temporal_port_in_use_gives_clear_message(tmp_path: Path):
 
 
 def test_default_secret_refused_outside_local_mode(tmp_path: Path):
-    env = _env(tmp_path / "data", _free_port(), _free_port_pair(), ENVIRONMENT="production")
+    env = _env(tmp_path / "data", free_port(), _free_port_pair(), ENVIRONMENT="production")
     env.pop("SECRET_KEY", None)
     result = _run_console(env)
     assert result.returncode == 2
@@ -172,7 +166,7 @@ def test_default_secret_refused_outside_local_mode(tmp_path: Path):
 
 def test_missing_first_admin_password_refused_outside_local_mode(tmp_path: Path):
     temporal_port = _free_port_pair()
-    env = _env(tmp_path / "data", _free_port(), temporal_port, ENVIRONMENT="production", SECRET_KEY="s" * 40)
+    env = _env(tmp_path / "data", free_port(), temporal_port, ENVIRONMENT="production", SECRET_KEY="s" * 40)
     env.pop("FIRST_ADMIN_PASSWORD", None)
     result = _run_console(env)
     assert result.returncode == 2

@@ -22,16 +22,6 @@ async def see(user: User, content: str | None = None, *, marker: str | None = No
     await user.should_see(content, marker=marker, retries=max(1, int(timeout / 0.1)))
 
 
-async def wait_until(predicate: Callable[[], object], *, timeout: float = 15, what: str = "condition") -> None:
-    """Poll ``predicate`` until truthy; fail with ``what`` after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
 async def after_cycles(stamp: Callable[[], object], cycles: int, *, timeout: float = 60, what: str = "poller") -> None:
     """Return right after a shared poller finished ``cycles`` more cycles, counted by changes of ``stamp()``.
 
@@ -91,7 +81,7 @@ def texts(user: User, marker: str) -> list[str]:
     return [getattr(e, "text", "") for e in user.find(marker=marker).elements]
 
 
-__all__ = ["accounts_ready", "after_cycles", "login", "see", "start", "texts", "ui", "wait_until"]
+__all__ = ["accounts_ready", "after_cycles", "login", "see", "start", "texts", "ui"]
 
 
 WAIT = 50  # retries of 0.1 s for things that happen in a background task

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
 
@@ -21,7 +20,7 @@ from temporalio.client import Client
 
 from release_console.core.config import Settings, get_settings
 from release_console.temporal.releases import report
-from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME
+from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, free_port
 from tests.helpers import login as api_login
 from tests.integration.ui.helpers import login, see, start, texts
 
@@ -190,12 +189,6 @@ def console_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]
     yield apply
     monkeypatch.undo()
     get_settings.cache_clear()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 async def test_console_with_temporal_unreachable_serves_pages_and_explains_login(

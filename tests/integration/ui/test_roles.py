@@ -12,7 +12,8 @@ from release_console import services as services_module
 from release_console.core.audit import read_entries
 from release_console.core.config import Settings
 from release_console.ui.frame import ADMIN_LINKS
-from tests.integration.ui.helpers import login, see, start, wait_until
+from tests.helpers import eventually
+from tests.integration.ui.helpers import login, see, start
 
 VIEWER_PASSWORD = "viewer-password-1"
 ADMIN_PATHS = [path for _, path in ADMIN_LINKS]
@@ -57,7 +58,7 @@ async def test_viewer_is_refused_admin_pages_and_the_refusal_is_audited(user: Us
         await see(user, marker="back-link")
         await user.should_not_see(marker=content)
         await user.should_not_see(marker="create-user")
-    await wait_until(
+    await eventually(
         lambda: len(read_entries(settings, user=name, action="page.denied")) >= 2, what="two page.denied audit lines"
     )
     denied = read_entries(settings, user=name, action="page.denied")
@@ -113,7 +114,7 @@ async def test_admin_demoted_while_the_users_page_is_open_cannot_act_and_loses_t
     user.find(marker="create-user").click()
     await see(user, "This page needs the admin role.", marker="forbidden")
     assert created not in {u.username for u in accounts.list_users()}
-    await wait_until(
+    await eventually(
         lambda: read_entries(settings, user=name, action="account.create"), what="the refused action's audit line"
     )
     [refused] = read_entries(settings, user=name, action="account.create")

@@ -13,8 +13,8 @@ from nicegui.testing import User
 
 from release_console import services as services_module
 from release_console.ui import auth
-from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME
-from tests.integration.ui.helpers import WAIT, accounts_ready, log_in, wait_until
+from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, eventually
+from tests.integration.ui.helpers import WAIT, accounts_ready, log_in
 
 
 def other_browser(cookie: str | None = None) -> httpx.AsyncClient:
@@ -134,7 +134,7 @@ async def test_an_open_tab_of_a_disabled_user_is_disconnected(user: User) -> Non
     assert tab is not None and tab.page.path == "/"
     await accounts().set_enabled(name, False)
     await user.should_see(marker="login-button", retries=WAIT)
-    await wait_until(lambda: tab.is_deleted and tab.id not in Client.instances, timeout=10, what="the tab's deletion")
+    await eventually(lambda: tab.is_deleted and tab.id not in Client.instances, timeout=10, what="the tab's deletion")
 
 
 async def test_an_open_tab_of_an_expired_session_is_disconnected(user: User) -> None:
@@ -147,6 +147,6 @@ async def test_an_open_tab_of_an_expired_session_is_disconnected(user: User) -> 
     start = time.time()
     accounts().clock = lambda: start + accounts().settings.SESSION_MAX_AGE_SECONDS + 1
     await user.should_see(marker="login-button", retries=WAIT)
-    await wait_until(lambda: tab.is_deleted, timeout=10, what="the tab's deletion")
+    await eventually(lambda: tab.is_deleted, timeout=10, what="the tab's deletion")
 
 

@@ -19,7 +19,8 @@ from temporalio.client import Client
 
 from release_console.core.config import Settings
 from release_console.services import current
-from tests.integration.ui.helpers import after_cycles, login, see, start, wait_until
+from tests.helpers import eventually
+from tests.integration.ui.helpers import after_cycles, login, see, start
 
 VIEWERS = 3
 CYCLES = 6
@@ -119,9 +120,9 @@ async def test_audit_page_reads_the_log_off_the_event_loop(user: User, monkeypat
     monkeypatch.setattr(audit_page, "read_entries", recording_read)
     await login(user, "/admin/audit")
     await see(user, marker="audit-table")
-    await wait_until(lambda: on_event_loop, what="the audit log to be read")
+    await eventually(lambda: on_event_loop, what="the audit log to be read")
     user.find(marker="apply-filter").click()
-    await wait_until(lambda: len(on_event_loop) >= 2, what="the filtered audit read")
+    await eventually(lambda: len(on_event_loop) >= 2, what="the filtered audit read")
     assert on_event_loop == [False] * len(on_event_loop)
     table = next(iter(user.find(marker="audit-table").elements))
     assert any(str(row["action"]).startswith("login") for row in table.rows)  # the real entries reached the table

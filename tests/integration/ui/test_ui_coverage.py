@@ -20,8 +20,8 @@ from release_console.domain.tree import percent
 from release_console.services import current
 from release_console.temporal.releases import report
 from release_console.ui.components.freshness import stale_after
-from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME
-from tests.integration.ui.helpers import login, see, start, texts, wait_until
+from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, eventually
+from tests.integration.ui.helpers import login, see, start, texts
 
 REPLACE_STATE = re.compile(r'history\.replaceState\(\{\}, "", (".*")\);')
 
@@ -49,7 +49,7 @@ def split(url: str) -> tuple[str, dict[str, str]]:
 
 async def url_becomes(urls: list[str], path: str, params: dict[str, str]) -> None:
     """Wait until the last URL written by the page is ``path`` with exactly ``params``."""
-    await wait_until(lambda: bool(urls) and split(urls[-1]) == (path, params), what=f"the URL {path} {params}")
+    await eventually(lambda: bool(urls) and split(urls[-1]) == (path, params), what=f"the URL {path} {params}")
 
 
 def select_labelled(user: User, label: str) -> ui.select:
@@ -170,12 +170,12 @@ async def test_wave_progress_bars_follow_transitions(
     assert wave_progress(user, second) == ("0/2", 0.0, "green-7")
 
     await report(client, release_id, [(f"app:{key}-w1-c1-a1", "deployed")])
-    await wait_until(lambda: wave_progress(user, first) == ("1/2", 0.5, "green-7"), what="wave 1 at 1/2")
+    await eventually(lambda: wave_progress(user, first) == ("1/2", 0.5, "green-7"), what="wave 1 at 1/2")
     assert wave_progress(user, second) == ("0/2", 0.0, "green-7")
     await see(user, "1/4 apps done (25%)", marker="release-progress")
 
     await report(client, release_id, [(f"app:{key}-w1-c1-a2", "failed")])  # a failure is done too, and turns it red
-    await wait_until(lambda: wave_progress(user, first) == ("2/2", 1.0, "red-7"), what="wave 1 at 2/2, red")
+    await eventually(lambda: wave_progress(user, first) == ("2/2", 1.0, "red-7"), what="wave 1 at 2/2, red")
     assert wave_progress(user, second) == ("0/2", 0.0, "green-7")
     await see(user, "2/4 apps done (50%)", marker="release-progress")
 
@@ -189,14 +189,14 @@ async def test_freshness_chip_warns_when_the_data_is_old(
     mirror = current().mirrors.peek(release_id)
     assert mirror is not None
     chip = user.find(marker="freshness").elements.pop()
-    await wait_until(lambda: texts(user, "freshness")[0].startswith("updated "), what="a fresh chip")
+    await eventually(lambda: texts(user, "freshness")[0].startswith("updated "), what="a fresh chip")
     assert (chip.props.get("color"), chip.props.get("icon")) == ("grey-7", "sync")  # plain from the first update
 
     # Temporal stops confirming the data: the poller no longer runs and the last confirmation is long past
     await mirror.stop()
     old = datetime.now(UTC) - timedelta(seconds=stale_after(settings.MIRROR_POLL_SECONDS) + 120)
     mirror.as_of = old
-    await wait_until(lambda: texts(user, "freshness")[0].startswith("stale: updated "), what="the stale warning")
+    await eventually(lambda: texts(user, "freshness")[0].startswith("stale: updated "), what="the stale warning")
     assert (chip.props.get("color"), chip.props.get("icon")) == ("orange-9", "warning")
     assert chip.props.get("title") == f"state version {mirror.version} · last confirmed with Temporal at " + (
         old.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3] + " UTC"
@@ -204,7 +204,7 @@ async def test_freshness_chip_warns_when_the_data_is_old(
 
     # confirmations resume: the warning goes away
     mirror.start_polling()
-    await wait_until(lambda: texts(user, "freshness")[0].startswith("updated "), what="the chip to be fresh again")
+    await eventually(lambda: texts(user, "freshness")[0].startswith("updated "), what="the chip to be fresh again")
     assert (chip.props.get("color"), chip.props.get("icon")) == ("grey-7", "sync")
 
 
@@ -220,22 +220,22 @@ async def test_release_list_writes_its_view_into_the_url_and_state_chips_filter(
     await see(user, marker=f"open {moving}")
     await see(user, marker=f"open {waiting}")
     source = current().release_list
-    await wait_until(lambda: (item := source.get(moving)) is not None and item.state == "deploying", what="the list")
+    await eventually(lambda: (item := source.get(moving)) is not None and item.state == "deploying", what="the list")
     urls = watch_urls(user)
 
     set_value(user, select_labelled(user, "Sort by"), "id")
     await url_becomes(urls, "/", {"q": prefix, "sort": "id"})
-    await wait_until(lambda: row_ids(user) == [moving, waiting], what="rows by id")
+    await eventually(lambda: row_ids(user) == [moving, waiting], what="rows by id")
 
     await see(user, marker="summary deploying")
     user.find(marker="summary deploying").click()
     await url_becomes(urls, "/", {"q": prefix, "sort": "id", "state": "deploying"})
-    await wait_until(lambda: row_ids(user) == [moving], what="only the deploying release")
+    await eventually(lambda: row_ids(user) == [moving], what="only the deploying release")
     assert select_labelled(user, "State").value == "deploying"
 
     user.find(marker="summary-all").click()
     await url_becomes(urls, "/", {"q": prefix, "sort": "id"})
-    await wait_until(lambda: row_ids(user) == [moving, waiting], what="both releases again")
+    await eventually(lambda: row_ids(user) == [moving, waiting], what="both releases again")
 
     set_value(user, select_labelled(user, "Sort by"), "updated")  # the default is left out of the URL
     await url_becomes(urls, "/", {"q": prefix})
@@ -265,27 +265,27 @@ async def test_release_list_pages_and_sorts_by_id_and_progress(
         items = {i.id: i for i in source.items if i.id.startswith(f"release:{prefix}-")}
         return len(items) == count and items[most].progress == percent(2, 3) and items[some].progress == percent(1, 3)
 
-    await wait_until(listed, timeout=30, what=f"{count} releases with their progress in the shared list")
-    await wait_until(lambda: row_ids(user) == ids[:PAGE_SIZE], what="page 1 by id")
+    await eventually(listed, timeout=30, what=f"{count} releases with their progress in the shared list")
+    await eventually(lambda: row_ids(user) == ids[:PAGE_SIZE], what="page 1 by id")
     await see(user, marker="pager")
     urls = watch_urls(user)
 
     set_value(user, user.find(marker="pager").elements.pop(), 2)
     await url_becomes(urls, "/", {"q": prefix, "sort": "id", "page": "2"})
-    await wait_until(lambda: row_ids(user) == ids[PAGE_SIZE:], what="page 2 by id")
+    await eventually(lambda: row_ids(user) == ids[PAGE_SIZE:], what="page 2 by id")
 
     set_value(user, select_labelled(user, "Sort by"), "progress")  # least done first; the page is kept
     by_progress = [*ids[2:], some, most]
     await url_becomes(urls, "/", {"q": prefix, "sort": "progress", "page": "2"})
-    await wait_until(lambda: row_ids(user) == by_progress[PAGE_SIZE:], what="page 2 by progress")
+    await eventually(lambda: row_ids(user) == by_progress[PAGE_SIZE:], what="page 2 by progress")
 
     set_value(user, user.find(marker="pager").elements.pop(), 1)
     await url_becomes(urls, "/", {"q": prefix, "sort": "progress"})
-    await wait_until(lambda: row_ids(user) == by_progress[:PAGE_SIZE], what="page 1 by progress")
+    await eventually(lambda: row_ids(user) == by_progress[:PAGE_SIZE], what="page 1 by progress")
 
     await user.open(f"/?q={prefix}&sort=progress&page=2")  # the URL alone opens that page
     await see(user, marker="release-rows")
-    await wait_until(lambda: row_ids(user) == by_progress[PAGE_SIZE:], what="page 2 by progress from the URL")
+    await eventually(lambda: row_ids(user) == by_progress[PAGE_SIZE:], what="page 2 by progress from the URL")
 
 
 # ---- admin ----------------------------------------------------------------------------------------------------
@@ -306,7 +306,7 @@ async def test_admin_changes_role_resets_password_disables_and_enables_a_user(us
         return row
 
     async def message_is(text: str) -> None:
-        await wait_until(lambda: texts(user, "users-message") == [text], what=f"the message {text!r}")
+        await eventually(lambda: texts(user, "users-message") == [text], what=f"the message {text!r}")
 
     await login(user, "/admin/users", ADMIN_USERNAME, ADMIN_PASSWORD)
     await see(user, marker="users-table")

@@ -6,9 +6,9 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 from temporalio.api.common.v1 import Payloads, WorkflowExecution
@@ -52,9 +52,9 @@ from release_console.workflows.contract import (
     SnapshotPage,
     SnapshotRequest,
 )
+from tests.helpers import eventually
 
 KIB = 1024
-T = TypeVar("T")
 
 
 # ---- helpers ----------------------------------------------------------------------------------------
@@ -71,20 +71,6 @@ async def raw_query(client: Client, workflow_id: str, name: str, *args: Any) -> 
     payload = response.query_result.payloads[0]
     assert payload.metadata["encoding"] == b"json/plain", f"{name} result is not plain JSON"
     return len(payload.data), json.loads(payload.data)
-
-
-async def eventually(
-    probe: Callable[[], Awaitable[T]], check: Callable[[T], bool], what: str, timeout: float = 15
-) -> T:
-    """Poll ``probe`` until ``check`` holds (visibility is eventually consistent); fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = await probe()
-        if check(value):
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what}: still {value!r} after {timeout}s")
-        await asyncio.sleep(0.2)
 
 
 async def first_workflow_task_done(handle: Any, timeout: float = 120) -> None:
@@ -344,12 +330,22 @@ async def test_search_attributes_and_memo_reflect_state(client, small):
     assert (memo["apps_total"], memo["apps_done"], memo["entity_count"]) == (12, 4, 23)
     assert memo["counts"]["app"] == {"pending": 8, "deployed": 3, "failed": 1}
     found = await eventually(
-        lambda: _list(client, f'WorkflowId = "{release_id}" AND ReleaseState = "deploying" AND ReleaseAppsFailed = 1'),
-        lambda items: len(items) == 1,
-        "list_workflows by search attributes",
+        lambda: _list_if(
+            client,
+            f'WorkflowId = "{release_id}" AND ReleaseState = "deploying" AND ReleaseAppsFailed = 1',
+            lambda items: len(items) == 1,
+        ),
+        step=0.2,
+        what="list_workflows by search attributes",
     )
     assert (await found[0].memo_value(MEMO_SUMMARY))["version"] == 2
     assert found[0].workflow_type == "ReleaseWorkflow"
+
+
+async def _list_if(client: Client, query: str, ok: Callable[[list], bool]) -> list | None:
+    """The workflows listed for ``query`` when ``ok`` holds for them (visibility is eventually consistent)."""
+    items = await _list(client, query)
+    return items if ok(items) else None
 
 
 async def _list(client: Client, query: str) -> list:
@@ -417,7 +413,9 @@ async def test_continue_as_new_preserves_state_and_is_invisible_by_workflow_id(c
     memo = await memo_summary(client, plan.id)
     assert memo["version"] == 14 and memo["apps_done"] == 10
     runs = await eventually(
-        lambda: _list(client, f'WorkflowId = "{plan.id}"'), lambda items: len(items) >= 4, "runs of the release"
+        lambda: _list_if(client, f'WorkflowId = "{plan.id}"', lambda items: len(items) >= 4),
+        step=0.2,
+        what="runs of the release",
     )
     print(f"\ncontinue-as-new: {len(runs)} runs for 14 updates with max_updates_per_run=3")
     assert len(runs) == len({r.run_id for r in runs})
@@ -440,9 +438,11 @@ async def test_workflow_completes_with_final_summary_in_memo(client, small):
     closed = await handle.query(QUERY_SUMMARY, result_type=ReleaseSummary)  # a closed workflow is replayed
     assert (closed.state, closed.version) == ("rolled_back", 2)
     listed = await eventually(
-        lambda: _list(client, f'WorkflowId = "{release_id}" AND ExecutionStatus = "Completed"'),
-        lambda items: len(items) == 1,
-        "completed release in visibility",
+        lambda: _list_if(
+            client, f'WorkflowId = "{release_id}" AND ExecutionStatus = "Completed"', lambda items: len(items) == 1
+        ),
+        step=0.2,
+        what="completed release in visibility",
     )
     assert (await listed[0].memo_value(MEMO_SUMMARY))["state"] == "rolled_back"
 

@@ -8,21 +8,8 @@ import io
 from datetime import datetime
 
 from release_console.temporal.releases import build_plan, report, start_release
+from tests.helpers import API, eventually
 from tests.integration.api.helpers import polls_until_applied
-
-API = "/api/v1"
-
-
-async def eventually(check, timeout: float = 10.0, step: float = 0.1):
-    """Call async ``check`` until it returns a truthy value or the deadline passes; return its last value."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        value = await check()
-        if value or asyncio.get_running_loop().time() > deadline:
-            return value
-        await asyncio.sleep(step)
-
-
 
 
 async def test_release_detail_shape_and_update_freshness(api, admin_headers, client, settings, unique):

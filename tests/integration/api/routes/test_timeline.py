@@ -20,7 +20,7 @@ from release_console.services import current
 from release_console.temporal.releases import build_plan, report, start_release
 from release_console.workflows.contract import QUERY_TIMELINE
 from tests.helpers import API, eventually
-from tests.integration.ui.helpers import login, see, wait_until
+from tests.integration.ui.helpers import login, see
 
 # ---- the bounded timeline (pure) ------------------------------------------------------------------------
 
@@ -136,10 +136,10 @@ async def test_release_page_chart_draws_and_grows_after_a_change(
     await report(client, plan.id, [(app, "deploying")])
     await login(user, f"/releases/{plan.id}")
     await see(user, marker="timeline-chart")
-    await wait_until(lambda: len(_chart(user).options["series"][0]["data"]) == 2, what="two points drawn")
+    await eventually(lambda: len(_chart(user).options["series"][0]["data"]) == 2, what="two points drawn")
     before = len(_chart(user).options["series"][0]["data"])
     await report(client, plan.id, [(app, "deployed")])
-    await wait_until(
+    await eventually(
         lambda: len(_chart(user).options["series"][0]["data"]) > before, timeout=20, what="the chart to grow"
     )
     done = _chart(user).options["series"][0]["data"]

@@ -11,6 +11,7 @@ from selenium.webdriver.common.by import By
 
 from release_console.core.config import get_settings
 from release_console.temporal.client import connect
+from tests.helpers import eventually_sync
 from tests.integration.ui.browser.helpers import _login, _report, _run, _start, _wait_text
 
 pytestmark = pytest.mark.browser
@@ -48,14 +49,6 @@ def _page_visible_flags() -> list[bool]:
     return [bool(c.storage.get("page_visible")) for c in list(Client.instances.values()) if "page_visible" in c.storage]
 
 
-def _wait_for(predicate, what: str, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.05)
-
-
 def test_a_visible_release_page_stays_signed_in_past_the_idle_timeout_a_hidden_one_is_signed_out(
     screen: Screen, unique: str
 ) -> None:
@@ -67,7 +60,7 @@ def test_a_visible_release_page_stays_signed_in_past_the_idle_timeout_a_hidden_o
     )
     screen.open(f"/releases/{release_id}")
     _wait_text(screen, "wave:")
-    _wait_for(lambda: True in _page_visible_flags(), "the visible tab to report itself")
+    eventually_sync(lambda: True in _page_visible_flags(), what="the visible tab to report itself")
     began = time.time()
     for step in range(1, 5):  # 4 × 90 s: past three idle timeouts, the tab on screen all along
         accounts.clock = lambda step=step: began + step * 90
@@ -77,7 +70,7 @@ def test_a_visible_release_page_stays_signed_in_past_the_idle_timeout_a_hidden_o
 
     watcher = screen.selenium.current_window_handle
     screen.selenium.switch_to.new_window("tab")  # another tab in front: the release page is hidden
-    _wait_for(lambda: True not in _page_visible_flags(), "the release tab to report itself hidden")
+    eventually_sync(lambda: True not in _page_visible_flags(), what="the release tab to report itself hidden")
     hidden_at = accounts.clock()
     accounts.clock = lambda: hidden_at + 131
     time.sleep(1.5)
@@ -109,13 +102,13 @@ def test_release_page_chart_draws_and_grows_after_a_change(screen: Screen, uniqu
     _login(screen)
     screen.open(f"/releases/{release_id}")
     _wait_text(screen, "Progress over time")
-    _wait_for(lambda: len(_chart_ids()) == 1, "the chart element")
+    eventually_sync(lambda: len(_chart_ids()) == 1, what="the chart element")
     [chart_id] = _chart_ids()
-    _wait_for(lambda: _drawn_points(screen, chart_id) == 2, "two points drawn in the browser")
+    eventually_sync(lambda: _drawn_points(screen, chart_id) == 2, what="two points drawn in the browser")
     canvas = screen.selenium.find_element(By.CSS_SELECTOR, f"#c{chart_id} canvas")
     assert canvas.size["width"] > 100 and canvas.size["height"] > 50
     _run(_report(release_id, [(app, "deployed")]))
-    _wait_for(lambda: _drawn_points(screen, chart_id) == 3, "the chart to grow after a change", timeout=20)
+    eventually_sync(lambda: _drawn_points(screen, chart_id) == 3, what="the chart to grow after a change", timeout=20)
 
 
 def test_export_button_downloads_the_release_as_csv(screen: Screen, unique: str) -> None:
@@ -128,7 +121,9 @@ def test_export_button_downloads_the_release_as_csv(screen: Screen, unique: str)
     target = screen_plugin.DOWNLOAD_DIR / f"{release_id.replace(':', '-')}.csv"
     target.unlink(missing_ok=True)
     screen.selenium.find_element(By.XPATH, '//button[.//*[normalize-space(text())="CSV"]]').click()
-    _wait_for(lambda: target.exists() and target.read_text().count("\n") >= 6, "the CSV file to be downloaded")
+    eventually_sync(
+        lambda: target.exists() and target.read_text().count("\n") >= 6, what="the CSV file to be downloaded"
+    )
     text = target.read_text()
     assert text.splitlines()[0].startswith("id,") and release_id in text
 
@@ -144,7 +139,9 @@ def test_freshness_chip_tooltip_names_version_and_confirmation_time(screen: Scre
         chips = screen.selenium.find_elements(By.CSS_SELECTOR, ".q-chip[title*='state version']")
         return chips[0].get_attribute("title") if chips else ""
 
-    _wait_for(lambda: title().startswith("state version 1 · last confirmed with Temporal at "), "the tooltip")
+    eventually_sync(
+        lambda: title().startswith("state version 1 · last confirmed with Temporal at "), what="the tooltip"
+    )
     assert title().endswith(" UTC")
 
 
@@ -157,14 +154,15 @@ def test_a_count_chip_click_filters_and_the_url_follows(screen: Screen, unique: 
     _wait_text(screen, f"wave:{key}-w1")
     wave_row = f'//div[normalize-space(text())="wave:{key}-w2"]/parent::div'
     chip_xpath = f'{wave_row}//div[contains(@class, "q-chip")][contains(., "failed")]'
-    _wait_for(lambda: bool(screen.selenium.find_elements(By.XPATH, chip_xpath)), "the wave's failed chip")
+    eventually_sync(lambda: bool(screen.selenium.find_elements(By.XPATH, chip_xpath)), what="the wave's failed chip")
     chip = screen.selenium.find_element(By.XPATH, chip_xpath)
     chip.click()
-    _wait_for(lambda: "state=failed" in screen.selenium.current_url, "the URL to follow the chip")
+    eventually_sync(lambda: "state=failed" in screen.selenium.current_url, what="the URL to follow the chip")
     assert "node=wave" in screen.selenium.current_url
     _wait_text(screen, f"app:{key}-w2-c1-a2")
-    _wait_for(
-        lambda: f"wave:{key}-w1" not in screen.selenium.find_element(By.TAG_NAME, "body").text, "wave 1 filtered out"
+    eventually_sync(
+        lambda: f"wave:{key}-w1" not in screen.selenium.find_element(By.TAG_NAME, "body").text,
+        what="wave 1 filtered out",
     )
 
 
@@ -189,6 +187,6 @@ def test_search_box_jumps_to_an_entity(screen: Screen, unique: str) -> None:
     _login(screen)
     box = screen.selenium.find_element(By.CSS_SELECTOR, "header input")
     box.send_keys(app, Keys.ENTER)
-    _wait_for(lambda: "/releases/release:" in screen.selenium.current_url, "the jump to the release page")
+    eventually_sync(lambda: "/releases/release:" in screen.selenium.current_url, what="the jump to the release page")
     assert "node=app" in screen.selenium.current_url
     _wait_text(screen, "Recent transitions")

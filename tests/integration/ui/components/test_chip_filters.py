@@ -12,7 +12,8 @@ from temporalio.client import Client
 
 from release_console.core.config import Settings
 from release_console.temporal.releases import report
-from tests.integration.ui.helpers import login, see, start, wait_until
+from tests.helpers import eventually
+from tests.integration.ui.helpers import login, see, start
 
 
 def record_urls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -41,14 +42,14 @@ async def test_a_count_chip_filters_its_subtree_and_the_url_follows(
     await see(user, marker=f"node {bad}")
     await user.should_not_see(marker=f"node app:{key}-w2-c1-a1")  # pending sibling: filtered out
     await user.should_not_see(marker=f"node wave:{key}-w1")  # no failure in wave 1
-    await wait_until(lambda: bool(urls) and query(urls[-1]) == {"node": wave, "state": "failed"}, what="the URL")
+    await eventually(lambda: bool(urls) and query(urls[-1]) == {"node": wave, "state": "failed"}, what="the URL")
     assert urlsplit(urls[-1]).path.endswith(release_id.split(":")[1])
 
     # the release's own chips filter the page
     user.find(marker=f"chip {release_id} deployed").click()
     await see(user, marker=f"node wave:{key}-w1")
     await user.should_not_see(marker=f"node {wave}")
-    await wait_until(lambda: query(urls[-1]).get("state") == "deployed", what="the URL to follow")
+    await eventually(lambda: query(urls[-1]).get("state") == "deployed", what="the URL to follow")
 
     # a link with the same URL opens the same view
     await user.open(f"/releases/{release_id}?state=failed&node={bad}")

@@ -10,7 +10,8 @@ from temporalio.client import Client
 
 from release_console.core.config import Settings
 from release_console.temporal.releases import report
-from tests.integration.ui.helpers import login, see, start, wait_until
+from tests.helpers import eventually
+from tests.integration.ui.helpers import login, see, start
 
 
 async def test_export_buttons_download_the_whole_release_as_csv_and_json(
@@ -23,7 +24,7 @@ async def test_export_buttons_download_the_whole_release_as_csv_and_json(
     await see(user, marker="export-buttons")
     await see(user, "failed", marker="release-state")  # whatever the release state: wait for the change
     user.find(marker="export-csv").click()
-    await wait_until(lambda: len(user.download.http_responses) == 1, what="the CSV download")
+    await eventually(lambda: len(user.download.http_responses) == 1, what="the CSV download")
     response = user.download.http_responses[0]
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/csv")
@@ -33,7 +34,7 @@ async def test_export_buttons_download_the_whole_release_as_csv_and_json(
     assert {r["id"]: r["state"] for r in rows}[app] == "failed"
 
     user.find(marker="export-json").click()
-    await wait_until(lambda: len(user.download.http_responses) == 2, what="the JSON download")
+    await eventually(lambda: len(user.download.http_responses) == 2, what="the JSON download")
     body = user.download.http_responses[1].json()
     assert len(body["entities"]) == 12 and body["version"] >= 1
 

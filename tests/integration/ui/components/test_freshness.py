@@ -9,7 +9,8 @@ from release_console.core.config import Settings
 from release_console.services import current
 from release_console.temporal.releases import report
 from release_console.ui.components.freshness import freshness_tooltip
-from tests.integration.ui.helpers import login, see, start, wait_until
+from tests.helpers import eventually
+from tests.integration.ui.helpers import login, see, start
 
 
 def _title(user: User) -> str:
@@ -25,15 +26,15 @@ async def test_release_page_tooltip_follows_version_and_confirmation(
     await see(user, marker="freshness")
     mirror = current().mirrors.peek(release_id)
     assert mirror is not None
-    await wait_until(lambda: _title(user).startswith("state version 0 · "), what="version 0 in the tooltip")
+    await eventually(lambda: _title(user).startswith("state version 0 · "), what="version 0 in the tooltip")
     await report(client, release_id, [(f"app:fr-{unique}-w1-c1-a1", "deploying")])
-    await wait_until(lambda: _title(user).startswith("state version 1 · "), what="version 1 in the tooltip")
-    await wait_until(lambda: _title(user) == freshness_tooltip(1, mirror.as_of), what="the exact confirmation time")
+    await eventually(lambda: _title(user).startswith("state version 1 · "), what="version 1 in the tooltip")
+    await eventually(lambda: _title(user) == freshness_tooltip(1, mirror.as_of), what="the exact confirmation time")
 
 
 async def test_release_list_tooltip_says_when_the_list_was_confirmed(user: User) -> None:
     await login(user, "/")
     await see(user, marker="freshness")
     source = current().release_list
-    await wait_until(lambda: source.as_of is not None, what="a first list refresh")
-    await wait_until(lambda: _title(user) == freshness_tooltip(None, source.as_of), what="the list's tooltip")
+    await eventually(lambda: source.as_of is not None, what="a first list refresh")
+    await eventually(lambda: _title(user) == freshness_tooltip(None, source.as_of), what="the list's tooltip")

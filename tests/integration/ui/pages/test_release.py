@@ -17,7 +17,8 @@ from release_console.temporal.releases import report
 from release_console.temporal.worker import build_worker
 from release_console.ui.components.time_ago import exact_time
 from release_console.workflows.contract import ReleaseWorkflowInput
-from tests.integration.ui.helpers import login, see, start, texts, wait_until
+from tests.helpers import eventually
+from tests.integration.ui.helpers import login, see, start, texts
 
 
 async def test_tree_opens_failures_first_and_follows_changes(
@@ -55,11 +56,11 @@ async def test_last_transition_tooltip_follows_the_node(
     before = tooltip()
     assert texts(user, f"since {app_id}") == [before]
     # the exact time has a resolution of one second: report in a later second so the text must change
-    await wait_until(lambda: exact_time(datetime.now(UTC)) not in before, timeout=3, what="the next second")
+    await eventually(lambda: exact_time(datetime.now(UTC)) not in before, timeout=3, what="the next second")
     await report(client, release_id, [(app_id, "deploying")])
-    await wait_until(lambda: mirror.tree.entities[app_id].state == "deploying", what="the mirror to apply it")
+    await eventually(lambda: mirror.tree.entities[app_id].state == "deploying", what="the mirror to apply it")
     assert tooltip() != before
-    await wait_until(lambda: texts(user, f"since {app_id}") == [tooltip()], what="the tooltip to follow")
+    await eventually(lambda: texts(user, f"since {app_id}") == [tooltip()], what="the tooltip to follow")
 
 
 async def test_unexpected_load_error_is_logged_and_not_shown(
