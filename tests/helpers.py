@@ -74,3 +74,21 @@ async def new_user(api: Any, admin_headers: dict[str, str], *, role: str = "view
                              headers=admin_headers)
     assert created.status_code == 201, created.text
     return username
+
+
+async def after_cycles(stamp: Callable[[], object], cycles: int, *, timeout: float = 60, what: str = "poller") -> None:
+    """Return right after a shared poller finished ``cycles`` more cycles, counted by changes of ``stamp()``.
+
+    ``stamp`` is the poller's ``as_of`` (set after each successful cycle). Sampling every 20 ms is far shorter than
+    the pollers' sleep, so no cycle is missed and, on return, the next cycle has not started yet: counters read
+    right after this call cover whole cycles only.
+    """
+    deadline = time.monotonic() + timeout
+    last, seen = stamp(), 0
+    while seen < cycles:
+        if time.monotonic() > deadline:
+            raise AssertionError(f"{what} completed only {seen} of {cycles} cycles within {timeout}s")
+        await asyncio.sleep(0.02)
+        now = stamp()
+        if now != last:
+            last, seen = now, seen + 1

@@ -7,7 +7,6 @@ accept them: no login, no listing, no role.
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import httpx
@@ -34,7 +33,7 @@ from release_console.workflows.accounts import (
     SetRole,
     UpdateUser,
 )
-from tests.helpers import login
+from tests.helpers import eventually, login
 
 LOGIN = "/api/v1/login/access-token"
 ATTACKER_PASSWORD = "attacker-password-1"
@@ -152,7 +151,8 @@ async def test_an_untrusted_record_is_logged_once_by_name_never_by_hash(
         await send(workflow(accounts), UPDATE_CREATE, CreateUser(f"eve-{unique}", chosen_hash, "admin"))
         for _ in range(5):
             await accounts.refresh(force=True)
-        await asyncio.sleep(0.5)  # and a few background polls
+        polled = accounts.queries
+        await eventually(lambda: accounts.queries >= polled + 2, what="two background polls of the accounts")
         about_eve = [m for m in messages if f"eve-{unique}" in m]
         assert len(about_eve) == 1 and "ignoring account" in about_eve[0], messages
         assert not any(chosen_hash in m or chosen_hash[7:] in m for m in messages)

@@ -12,6 +12,7 @@ from release_console.readpath.mirror import MirrorRegistry
 from release_console.readpath.release_list import ReleaseList
 from release_console.readpath.stats import ReadPathStats
 from release_console.temporal.releases import build_plan, report, start_release
+from tests.helpers import after_cycles
 
 
 async def until(predicate, timeout: float = 10.0, step: float = 0.05):
@@ -92,7 +93,10 @@ async def test_closed_release_is_loaded_once_and_not_polled(client, settings, re
     assert mirror.status == "completed" and mirror.closed
     assert mirror.final_summary is not None and mirror.final_summary["state"] == "deployed"
     before = stats.for_release(plan.id).get("query:changes", 0)
-    await asyncio.sleep(settings.MIRROR_POLL_SECONDS * 3)
+    running = build_plan(f"open-{unique}", waves=1, clusters_per_wave=1, apps_per_bundle=1)
+    await start_release(client, settings, running)
+    beside = await mirrors.get(running.id)  # an open release polled by the same registry: a clock of poll cycles
+    await after_cycles(lambda: beside.as_of, 3, what="the open release's poller")
     assert stats.for_release(plan.id).get("query:changes", 0) == before
 
 

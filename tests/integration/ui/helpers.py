@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
 
 from nicegui import ui
 from nicegui.testing import User
@@ -22,22 +21,6 @@ async def see(user: User, content: str | None = None, *, marker: str | None = No
     await user.should_see(content, marker=marker, retries=max(1, int(timeout / 0.1)))
 
 
-async def after_cycles(stamp: Callable[[], object], cycles: int, *, timeout: float = 60, what: str = "poller") -> None:
-    """Return right after a shared poller finished ``cycles`` more cycles, counted by changes of ``stamp()``.
-
-    ``stamp`` is the poller's ``as_of`` (set after each successful cycle). Sampling every 20 ms is far shorter than
-    the pollers' sleep, so no cycle is missed and, on return, the next cycle has not started yet: counters read
-    right after this call cover whole cycles only.
-    """
-    deadline = time.monotonic() + timeout
-    last, seen = stamp(), 0
-    while seen < cycles:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} completed only {seen} of {cycles} cycles within {timeout}s")
-        await asyncio.sleep(0.02)
-        now = stamp()
-        if now != last:
-            last, seen = now, seen + 1
 
 
 async def accounts_ready(timeout: float = 30) -> None:
@@ -81,7 +64,7 @@ def texts(user: User, marker: str) -> list[str]:
     return [getattr(e, "text", "") for e in user.find(marker=marker).elements]
 
 
-__all__ = ["accounts_ready", "after_cycles", "login", "see", "start", "texts", "ui"]
+__all__ = ["accounts_ready", "login", "see", "start", "texts", "ui"]
 
 
 WAIT = 50  # retries of 0.1 s for things that happen in a background task

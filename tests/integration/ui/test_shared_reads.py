@@ -19,8 +19,8 @@ from temporalio.client import Client
 
 from release_console.core.config import Settings
 from release_console.services import current
-from tests.helpers import eventually
-from tests.integration.ui.helpers import after_cycles, login, see, start
+from tests.helpers import after_cycles, eventually
+from tests.integration.ui.helpers import login, see, start
 
 VIEWERS = 3
 CYCLES = 6

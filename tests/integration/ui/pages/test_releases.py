@@ -12,7 +12,8 @@ from temporalio.client import Client
 from release_console.core.config import Settings
 from release_console.services import current
 from release_console.temporal.releases import report
-from tests.integration.ui.helpers import after_cycles, login, see, start
+from tests.helpers import after_cycles
+from tests.integration.ui.helpers import login, see, start
 
 
 async def test_list_shows_releases_and_new_ones_appear_live(
