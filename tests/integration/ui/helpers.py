@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import time
 import uuid
+from urllib.parse import parse_qs, urlsplit
 
 from nicegui import ui
 from nicegui.testing import User
@@ -13,7 +16,7 @@ from temporalio.client import Client
 from release_console import services as services_module
 from release_console.core.config import Settings
 from release_console.temporal.releases import build_plan, start_release
-from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME
+from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, eventually
 
 
 async def see(user: User, content: str | None = None, *, marker: str | None = None, timeout: float = 15) -> None:
@@ -90,3 +93,55 @@ async def new_viewer(password: str = "viewer-password-1") -> str:
     assert await services_module.wait_until_started(30) is not None
     await accounts().create_user(name, password, "viewer")
     return name
+
+
+REPLACE_STATE = re.compile(r'history\.replaceState\(\{\}, "", (".*")\);')
+
+
+def watch_urls(user: User) -> list[str]:
+    """Record every URL the open page writes with ``history.replaceState`` (what it sends to the browser)."""
+    outbox = user.client.outbox
+    urls: list[str] = []
+    enqueue = outbox.enqueue_message
+
+    def recording(message_type, data, target_id) -> None:  # type: ignore[no-untyped-def]
+        if message_type == "run_javascript" and (match := REPLACE_STATE.fullmatch(data.get("code", ""))):
+            urls.append(json.loads(match.group(1)))
+        enqueue(message_type, data, target_id)
+
+    outbox.enqueue_message = recording  # type: ignore[method-assign]
+    return urls
+
+
+def split(url: str) -> tuple[str, dict[str, str]]:
+    """Path and query parameters of a URL."""
+    parts = urlsplit(url)
+    return parts.path, {k: v[0] for k, v in parse_qs(parts.query).items()}
+
+
+async def url_becomes(urls: list[str], path: str, params: dict[str, str]) -> None:
+    """Wait until the last URL written by the page is ``path`` with exactly ``params``."""
+    await eventually(lambda: bool(urls) and split(urls[-1]) == (path, params), what=f"the URL {path} {params}")
+
+
+def select_labelled(user: User, label: str) -> ui.select:
+    """The page's select with this label."""
+    [select] = [s for s in user.find(kind=ui.select).elements if s.props.get("label") == label]
+    return select
+
+
+def set_value(user: User, element: ui.element, value: object) -> None:
+    """Pick a value the way the browser reports it: the element's value changes and its handlers run."""
+    with user:
+        element.value = value  # type: ignore[attr-defined]
+
+
+def row_ids(user: User) -> list[str]:
+    """Release ids of the list's rows, top to bottom."""
+    table = user.find(marker="release-rows").elements.pop()
+    ids = []
+    for row in table.default_slot.children:
+        links = [e for e in row.descendants() if isinstance(e, ui.link)]
+        if links:
+            ids.append(links[0].text)
+    return ids

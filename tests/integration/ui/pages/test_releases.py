@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sys
 from collections import Counter
 
@@ -10,10 +11,11 @@ from nicegui.testing import User
 from temporalio.client import Client
 
 from release_console.core.config import Settings
+from release_console.domain.tree import percent
 from release_console.services import current
 from release_console.temporal.releases import report
-from tests.helpers import after_cycles
-from tests.integration.ui.helpers import login, see, start
+from tests.helpers import after_cycles, eventually
+from tests.integration.ui.helpers import login, row_ids, see, select_labelled, set_value, start, url_becomes, watch_urls
 
 
 async def test_list_shows_releases_and_new_ones_appear_live(
@@ -87,3 +89,82 @@ async def test_list_page_sorts_again_only_when_the_list_changes(
     print(f"sorts by the busiest list page over 4 refreshes: {busiest}; list changes: {len(changes)}")
     # a change notified just before the window may still be drawn on a page's next tick: hence the + 1
     assert busiest <= len(changes) + 1
+
+
+async def test_release_list_writes_its_view_into_the_url_and_state_chips_filter(
+    user: User, client: Client, settings: Settings, unique: str
+) -> None:
+    prefix = f"cl-{unique}"
+    moving = await start(client, settings, f"{prefix}-a", waves=1, clusters=1, apps=1)
+    waiting = await start(client, settings, f"{prefix}-b", waves=1, clusters=1, apps=1)
+    await report(client, moving, [(moving, "deploying")])
+    await login(user, f"/?q={prefix}")
+    await see(user, marker=f"open {moving}")
+    await see(user, marker=f"open {waiting}")
+    source = current().release_list
+    await eventually(lambda: (item := source.get(moving)) is not None and item.state == "deploying", what="the list")
+    urls = watch_urls(user)
+
+    set_value(user, select_labelled(user, "Sort by"), "id")
+    await url_becomes(urls, "/", {"q": prefix, "sort": "id"})
+    await eventually(lambda: row_ids(user) == [moving, waiting], what="rows by id")
+
+    await see(user, marker="summary deploying")
+    user.find(marker="summary deploying").click()
+    await url_becomes(urls, "/", {"q": prefix, "sort": "id", "state": "deploying"})
+    await eventually(lambda: row_ids(user) == [moving], what="only the deploying release")
+    assert select_labelled(user, "State").value == "deploying"
+
+    user.find(marker="summary-all").click()
+    await url_becomes(urls, "/", {"q": prefix, "sort": "id"})
+    await eventually(lambda: row_ids(user) == [moving, waiting], what="both releases again")
+
+    set_value(user, select_labelled(user, "Sort by"), "updated")  # the default is left out of the URL
+    await url_becomes(urls, "/", {"q": prefix})
+
+
+async def test_release_list_pages_and_sorts_by_id_and_progress(
+    user: User, client: Client, settings: Settings, unique: str
+) -> None:
+    from release_console.ui.pages.releases import PAGE_SIZE
+
+    prefix = f"cp-{unique}"
+    count = PAGE_SIZE + 3
+    ids = list(
+        await asyncio.gather(
+            *(start(client, settings, f"{prefix}-{n:03d}", waves=1, clusters=1, apps=3) for n in range(count))
+        )
+    )
+    assert ids == sorted(ids)
+    most, some = ids[0], ids[1]  # 2 of 3 and 1 of 3 apps done; every other release has none
+    await report(client, most, [(f"app:{prefix}-000-w1-c1-a1", "deployed"), (f"app:{prefix}-000-w1-c1-a2", "deployed")])
+    await report(client, some, [(f"app:{prefix}-001-w1-c1-a1", "deployed")])
+    await login(user, f"/?q={prefix}&sort=id")
+    await see(user, marker="release-rows")
+    source = current().release_list
+
+    def listed() -> bool:
+        items = {i.id: i for i in source.items if i.id.startswith(f"release:{prefix}-")}
+        return len(items) == count and items[most].progress == percent(2, 3) and items[some].progress == percent(1, 3)
+
+    await eventually(listed, timeout=30, what=f"{count} releases with their progress in the shared list")
+    await eventually(lambda: row_ids(user) == ids[:PAGE_SIZE], what="page 1 by id")
+    await see(user, marker="pager")
+    urls = watch_urls(user)
+
+    set_value(user, user.find(marker="pager").elements.pop(), 2)
+    await url_becomes(urls, "/", {"q": prefix, "sort": "id", "page": "2"})
+    await eventually(lambda: row_ids(user) == ids[PAGE_SIZE:], what="page 2 by id")
+
+    set_value(user, select_labelled(user, "Sort by"), "progress")  # least done first; the page is kept
+    by_progress = [*ids[2:], some, most]
+    await url_becomes(urls, "/", {"q": prefix, "sort": "progress", "page": "2"})
+    await eventually(lambda: row_ids(user) == by_progress[PAGE_SIZE:], what="page 2 by progress")
+
+    set_value(user, user.find(marker="pager").elements.pop(), 1)
+    await url_becomes(urls, "/", {"q": prefix, "sort": "progress"})
+    await eventually(lambda: row_ids(user) == by_progress[:PAGE_SIZE], what="page 1 by progress")
+
+    await user.open(f"/?q={prefix}&sort=progress&page=2")  # the URL alone opens that page
+    await see(user, marker="release-rows")
+    await eventually(lambda: row_ids(user) == by_progress[PAGE_SIZE:], what="page 2 by progress from the URL")
