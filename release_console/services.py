@@ -24,6 +24,7 @@ from temporalio.worker import Worker
 from .accounts.bootstrap import ensure_first_admin
 from .accounts.models import Principal
 from .accounts.service import AccountsService
+from .contract.names import DEFAULT_WORKFLOW_TYPE
 from .core import audit
 from .core.config import Settings
 from .core.loop_lag import LoopLagMonitor
@@ -37,7 +38,6 @@ from .temporal.client import connect
 from .temporal.embedded import EmbeddedServerError, EmbeddedTemporal, set_retention, start_embedded
 from .temporal.search_attributes import register_search_attributes
 from .temporal.worker import build_worker
-from .workflows.contract import DEFAULT_WORKFLOW_TYPE
 
 CONNECT_FIRST_RETRY_SECONDS = 0.2
 CONNECT_MAX_RETRY_SECONDS = 2.0

@@ -9,10 +9,11 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 from temporalio.converter import DataConverter
 
+from release_console.contract.names import QUERY_SUMMARY
+from release_console.contract.shapes import ReleaseSummary, ReleaseWorkflowInput
 from release_console.temporal.client import DATA_CONVERTER
 from release_console.temporal.codec import COMPRESS_ABOVE, ENCODING, LargePayloadCodec
 from release_console.temporal.releases import build_plan, start_release
-from release_console.workflows.contract import QUERY_SUMMARY, ReleaseSummary, ReleaseWorkflowInput
 
 
 def json_payload(size: int) -> Payload:

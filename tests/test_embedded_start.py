@@ -15,10 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from release_console.contract.names import SA_APPS_TOTAL
 from release_console.core.config import Settings
 from release_console.temporal.client import connect
 from release_console.temporal.embedded import port_in_use
-from release_console.workflows.contract import SA_APPS_TOTAL
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow

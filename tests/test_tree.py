@@ -11,16 +11,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from release_console.contract import views
+from release_console.contract.limits import RESULT_BYTES_BUDGET, SNAPSHOT_BYTES_BUDGET
+from release_console.contract.shapes import ChangesRequest, ChildrenRequest, SnapshotRequest
 from release_console.domain.tree import ReleaseTree, UnknownEntity, change_json_size, paused_gc
 from release_console.temporal.releases import build_plan
-from release_console.workflows import views
-from release_console.workflows.contract import (
-    RESULT_BYTES_BUDGET,
-    SNAPSHOT_BYTES_BUDGET,
-    ChangesRequest,
-    ChildrenRequest,
-    SnapshotRequest,
-)
 
 T0 = "2025-01-01T00:00:00Z"
 

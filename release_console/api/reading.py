@@ -6,14 +6,14 @@ from typing import Annotated
 
 from fastapi import Query
 
+from ..contract.cursors import parse_offset_cursor
 from ..domain.ids import EntityId, EntityType, InvalidEntityId
-from ..domain.states import DONE_STATES, InvalidState, validate_state
-from ..domain.tree import Entity, percent
+from ..domain.states import InvalidState, validate_state
+from ..domain.tree import Entity
 from ..domain.workflow_status import STATUS_FILTERS, InvalidStatusFilter, parse_status_filter
 from ..readpath.errors import EntityNotFound, TemporalUnavailable
 from ..readpath.mirror import MirrorRegistry, ReleaseMirror
 from ..readpath.release_list import ReleaseList
-from ..workflows.contract import parse_offset_cursor
 from .deps import running_services
 from .errors import invalid
 
@@ -101,11 +101,3 @@ def find_entity(mirror: ReleaseMirror, entity_id: str) -> Entity:
     if entity is None:
         raise EntityNotFound(f"entity {entity_id} not found in {mirror.release_id}")
     return entity
-
-
-def progress(entity: Entity) -> int:
-    """Percentage of apps done below a node (an app: 100 when done, else 0)."""
-    if entity.type is EntityType.APP:
-        return 100 if entity.state in DONE_STATES else 0
-    apps = entity.counts.get(EntityType.APP.value, {})
-    return percent(sum(n for s, n in apps.items() if s in DONE_STATES), sum(apps.values()))

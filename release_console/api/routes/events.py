@@ -27,8 +27,8 @@ from ...accounts.service import AccountsService
 from ...core import drain
 from ...core.security import InvalidToken, TokenPayload, decode_access_token
 from ...domain.ids import EntityType
+from ...domain.tree import Change
 from ...readpath.mirror import ReleaseMirror
-from ...workflows.contract import ChangeView
 from ..deps import CLOCK_SKEW_SECONDS, AccountsDep, CurrentUser, oauth2_scheme
 from ..errors import invalid
 from ..reading import parse_id, running_mirrors
@@ -104,9 +104,9 @@ def _refusal_check(accounts: AccountsService, token: str) -> Callable[[], str | 
 async def _stream(
     mirror: ReleaseMirror, resume: int | None, refusal: Callable[[], str | None]
 ) -> AsyncIterator[str]:
-    queue: asyncio.Queue[list[ChangeView] | None] = asyncio.Queue()
+    queue: asyncio.Queue[list[Change] | None] = asyncio.Queue()
 
-    def on_change(_mirror: ReleaseMirror, changes: list[ChangeView]) -> None:
+    def on_change(_mirror: ReleaseMirror, changes: list[Change]) -> None:
         if queue.qsize() >= QUEUE_LIMIT:
             queue.put_nowait(None)  # too far behind: the client must reload
         else:
@@ -132,7 +132,7 @@ async def _stream(
             if mirror.closed and queue.empty() and not mirror.retired:
                 yield _event("status", _status(mirror))
                 return
-            item: list[ChangeView] | object | None
+            item: list[Change] | object | None
             try:
                 item = await asyncio.wait_for(queue.get(), AUTH_CHECK_SECONDS)
             except TimeoutError:
@@ -165,16 +165,16 @@ async def _stream(
         remove()
 
 
-def _backlog(mirror: ReleaseMirror, resume: int | None) -> tuple[list[ChangeView], bool]:
+def _backlog(mirror: ReleaseMirror, resume: int | None) -> tuple[list[Change], bool]:
     if resume is None or resume == mirror.version:
         return [], False
     changes, _reached, more, reload = mirror.tree.changes_since(resume, QUEUE_LIMIT)
     if reload or more:  # too far behind to replay in one go: the client reloads instead
         return [], True
-    return [ChangeView(c.version, c.id, c.state, c.updated_at) for c in changes], False
+    return changes, False
 
 
-def _changes(changes: list[ChangeView]) -> list[str]:
+def _changes(changes: list[Change]) -> list[str]:
     out = []
     for index, change in enumerate(changes):
         last_of_batch = index + 1 == len(changes) or changes[index + 1].version != change.version

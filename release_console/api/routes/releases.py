@@ -54,8 +54,6 @@ ERRORS = {
     502: {"model": ErrorResponse, "description": "The release workflow answered with invalid data"},
     503: {"model": ErrorResponse, "description": "Temporal or the worker cannot answer (see Retry-After)"},
 }
-ReleaseId = Annotated[str, "full release id, e.g. release:rel-001"]
-
 router = APIRouter(prefix="/releases", tags=["releases"], responses=ERRORS)  # type: ignore[arg-type]
 
 
