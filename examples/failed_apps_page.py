@@ -22,7 +22,7 @@ async def failed_apps(release_id: str) -> None:
             return
         await ui.context.client.connected()
         try:
-            mirror = await services.current().mirrors.get(release_id)  # shared: no extra Temporal queries
+            mirror = await services.running().mirrors.get(release_id)  # shared: no extra Temporal queries
         except ReadPathError as exc:
             error_card(exc.code, str(exc))
             return

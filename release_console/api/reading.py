@@ -1,4 +1,4 @@
-"""Shared helpers of the read routes: parameter checks (before any Temporal call), dependencies, entity lookup."""
+"""Shared helpers of the read routes: parameter checks (before any Temporal call), entity lookup."""
 
 from __future__ import annotations
 
@@ -11,10 +11,8 @@ from ..domain.ids import EntityId, EntityType, InvalidEntityId
 from ..domain.states import InvalidState, validate_state
 from ..domain.tree import Entity
 from ..domain.workflow_status import STATUS_FILTERS, InvalidStatusFilter, parse_status_filter
-from ..readpath.errors import EntityNotFound, TemporalUnavailable
-from ..readpath.mirror import MirrorRegistry, ReleaseMirror
-from ..readpath.release_list import ReleaseList
-from .deps import running_services
+from ..readpath.errors import EntityNotFound
+from ..readpath.mirror import ReleaseMirror
 from .errors import invalid
 
 MAX_PAGE = 1000
@@ -72,25 +70,6 @@ def parse_offset(cursor: str | None, total: int) -> int:
         return parse_offset_cursor(cursor, total)
     except ValueError as exc:
         raise invalid(str(exc), code="invalid_cursor") from None
-
-
-def running_mirrors() -> MirrorRegistry:
-    """The mirror registry (503 while the read path is not running).
-
-    Routes call this (and :func:`running_release_list`) directly instead of declaring a dependency: each FastAPI
-    dependency costs a resolution step on every request."""
-    services = running_services()
-    if services.mirrors is None:
-        raise TemporalUnavailable("the read path is not running yet")
-    return services.mirrors
-
-
-def running_release_list() -> ReleaseList:
-    """The shared release list (503 while the read path is not running)."""
-    services = running_services()
-    if services.release_list is None:
-        raise TemporalUnavailable("the read path is not running yet")
-    return services.release_list
 
 
 

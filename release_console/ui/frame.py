@@ -106,7 +106,7 @@ class OutageBanner:
     def check(self) -> None:
         """Show, update or remove the banner."""
         try:
-            health = services.current().health
+            health = services.running().health
         except RuntimeError:
             health = None
         key = None if health is None or health.up else (health.reason, health.since)

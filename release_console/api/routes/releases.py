@@ -18,7 +18,7 @@ from ..answers import (
     entity_body,
     json_response,
 )
-from ..deps import CurrentUser
+from ..deps import CurrentUser, running_mirrors, running_release_list
 from ..errors import ApiError, invalid
 from ..export import export_response
 from ..reading import (
@@ -34,8 +34,6 @@ from ..reading import (
     parse_offset,
     parse_state,
     parse_status,
-    running_mirrors,
-    running_release_list,
 )
 from ..schemas import (
     ChildrenResponse,

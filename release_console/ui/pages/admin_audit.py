@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from nicegui import APIRouter, run, ui
 
-from ... import services as services_module
+from ... import services
 from ...core.audit import read_entries
 from ...core.config import Settings
 from ..frame import frame
@@ -38,7 +38,7 @@ async def admin_audit_page(user: str = "", action: str = "") -> None:
     """Newest first; the user filter matches exactly, the action filter by prefix (e.g. ``login``)."""
     if admin_only("Audit log") is None:
         return
-    settings = services_module.current().settings
+    settings = services.running().settings
 
     async def apply() -> None:
         if still_admin("audit.read", "Audit log") is None:

@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 from nicegui import APIRouter, ui
 
-from ... import services as services_module
+from ... import services
 from ...accounts.errors import AccountError
 from ...accounts.models import Principal
 from ...accounts.service import AccountsService
@@ -57,8 +57,7 @@ def admin_users_page() -> None:
     """The user table and the actions on one selected user."""
     if admin_only("Users") is None:
         return
-    accounts = services_module.current().accounts
-    assert accounts is not None
+    accounts = services.running().accounts
 
     def rows() -> list[dict]:
         return [

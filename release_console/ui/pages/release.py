@@ -48,7 +48,7 @@ async def release_page(
         spinner = ui.spinner(size="lg").classes("mx-auto mt-8")
         await ui.context.client.connected()
         try:
-            mirror = await services.current().mirrors.get(release_id)
+            mirror = await services.running().mirrors.get(release_id)
         except ReadPathError as exc:  # expected problems: a code and a message safe to show
             spinner.delete()
             error_card(exc.code, str(exc))
@@ -82,7 +82,7 @@ def retry_until_loaded(release_id: str) -> None:
 
     async def retry() -> None:
         try:
-            await services.current().mirrors.get(release_id)
+            await services.running().mirrors.get(release_id)
         except ReadPathError:
             return
         except Exception:
@@ -103,7 +103,7 @@ class ReleaseView:
     ) -> None:
         self.mirror = mirror
         self.banner = banner
-        self.settings = services.current().settings
+        self.settings = services.running().settings
         self.state_filter = state
         self.query = text_param(query, MAX_QUERY_LENGTH)
         self.seen_version: int | None = None

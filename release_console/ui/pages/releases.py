@@ -100,8 +100,8 @@ class ReleaseListView:
         page: int,
         status: str | None = None,
     ) -> None:
-        self.source = services.current().release_list
-        self.settings = services.current().settings
+        self.source = services.running().release_list
+        self.settings = services.running().settings
         self.banner = banner
         self.state_filter = state
         self.status_filter = status
