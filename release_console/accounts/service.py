@@ -344,10 +344,6 @@ class AccountsService:
         """Change a user's role (the last enabled admin cannot be demoted)."""
         return await self.update_user(username, role=role)
 
-    async def set_password(self, username: str, password: str) -> UserPublic:
-        """Reset a user's password."""
-        return await self.update_user(username, password=password)
-
     async def set_enabled(self, username: str, enabled: bool) -> UserPublic:
         """Enable or disable a user (the last enabled admin cannot be disabled)."""
         return await self.update_user(username, enabled=enabled)
