@@ -1,8 +1,10 @@
 """/admin/audit: the latest audit entries, filtered by user and action (admins only).
 
-The entries come from the current audit file and the rotated ones, newest first (``read_entries`` reads each from
-its end). That can mean several MB, so they are read in a worker thread (``run.io_bound``), never on the event loop
-that serves every other page.
+The entries come from this instance's audit file in DATA_DIR and its rotated copies (the current file first, then the
+rotated ones newest first). ``core.audit.read_entries`` reads each file backwards, a 64 KiB block at a time from its
+end, and stops once LIMIT entries matched: without a filter that is a block or two, but a filter that matches rarely
+reads every file to its start (up to the current file and RETENTION rotated files of ROTATION each, about 110 MB).
+So it runs in a worker thread (``run.io_bound``), never on the event loop that serves every other page.
 """
 
 from __future__ import annotations
