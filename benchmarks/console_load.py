@@ -279,9 +279,11 @@ async def naive_worker(kind: str, release_id: str, concurrency: int, seconds: fl
 
     from temporalio.service import RPCError, RPCStatusCode
 
+    from release_console.contract.limits import MAX_SNAPSHOT_PAGE
+    from release_console.contract.names import QUERY_SNAPSHOT, QUERY_SUMMARY
+    from release_console.contract.shapes import SnapshotRequest
     from release_console.core.config import get_settings
     from release_console.temporal.client import connect
-    from release_console.workflows.contract import MAX_SNAPSHOT_PAGE, QUERY_SNAPSHOT, QUERY_SUMMARY, SnapshotRequest
 
     client = await asyncio.wait_for(connect(get_settings()), 30)
     handle = client.get_workflow_handle(release_id)
@@ -630,7 +632,7 @@ class Bench:
                 break
             app = f"app:{key}-w{random.randint(3, 10)}-c{random.randint(1, 10)}-a{random.randint(1, 100)}"
             try:
-                await report(self.client, Releases.rid(key), [(app, states[n % 3])], source="console-load")
+                await report(self.client, Releases.rid(key), [(app, states[n % 3])])
                 counts["reported"] += 1
             except Exception:
                 counts["failed"] += 1

@@ -5,7 +5,7 @@ from nicegui import APIRouter, ui
 from release_console import services
 from release_console.domain.ids import EntityId, EntityType, InvalidEntityId
 from release_console.readpath.errors import ReadPathError
-from release_console.ui.components.badges import state_badge
+from release_console.ui.components.badges import StateBadge
 from release_console.ui.components.errors import error_card
 from release_console.ui.frame import frame
 
@@ -22,7 +22,7 @@ async def failed_apps(release_id: str) -> None:
             return
         await ui.context.client.connected()
         try:
-            mirror = await services.current().mirrors.get(release_id)  # shared: no extra Temporal queries
+            mirror = await services.running().mirrors.get(release_id)  # shared: no extra Temporal queries
         except ReadPathError as exc:
             error_card(exc.code, str(exc))
             return
@@ -31,4 +31,4 @@ async def failed_apps(release_id: str) -> None:
         for app in failed[:200]:
             with ui.row().classes("items-center"):
                 ui.link(app.id, f"/releases/{release_id}?node={app.id}")
-                state_badge(app.state)
+                StateBadge(app.state)

@@ -13,9 +13,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import services as services_module
 from .api.app import ApiDispatch, build_api_app
-from .api.prefix import API_PREFIX
 from .core import drain
-from .core.config import Settings
+from .core.config import API_PREFIX, Settings
 from .core.metrics import METRICS_PATH, ConsoleMetrics
 from .services import Services
 from .ui.auth import install_page_guard

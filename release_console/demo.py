@@ -82,7 +82,7 @@ class _Driver:
 
     async def send(self, transitions: list[tuple[str, str]]) -> None:
         for start in range(0, len(transitions), 500):
-            await report(self.client, self.release_id, transitions[start : start + 500], source="demo")
+            await report(self.client, self.release_id, transitions[start : start + 500])
 
     async def pause(self) -> None:
         await asyncio.sleep(self.spec.step_seconds * self.rng.uniform(0.6, 1.4))

@@ -24,8 +24,10 @@ from temporalio.worker import Worker
 from .accounts.bootstrap import ensure_first_admin
 from .accounts.models import Principal
 from .accounts.service import AccountsService
+from .contract.names import DEFAULT_WORKFLOW_TYPE
 from .core import audit
 from .core.config import Settings
+from .core.errors import ConsoleError
 from .core.loop_lag import LoopLagMonitor
 from .core.token_cache import TokenCache
 from .readpath.gateway import TemporalGateway
@@ -37,7 +39,6 @@ from .temporal.client import connect
 from .temporal.embedded import EmbeddedServerError, EmbeddedTemporal, set_retention, start_embedded
 from .temporal.search_attributes import register_search_attributes
 from .temporal.worker import build_worker
-from .workflows.contract import DEFAULT_WORKFLOW_TYPE
 
 CONNECT_FIRST_RETRY_SECONDS = 0.2
 CONNECT_MAX_RETRY_SECONDS = 2.0
@@ -46,9 +47,39 @@ STOP_PART_SECONDS = 10.0
 """Waiting for Temporal logs one progress line at first and then at most this often."""
 
 
+class NotStarted(ConsoleError, RuntimeError):
+    """The console's services are not running (yet, or any more): the API answers 503."""
+
+    code = "unavailable"
+    status = 503
+
+    def __init__(self, message: str = "the console is starting; try again") -> None:
+        super().__init__(message)
+
+    def http_headers(self) -> dict[str, str] | None:
+        """No Retry-After (as ever for this answer; requests wait for start-up before they get here)."""
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class RunningServices:
+    """The parts of the started console that pages and API routes use, none of them None: see :func:`running`."""
+
+    settings: Settings
+    client: Client
+    health: TemporalHealth
+    gateway: TemporalGateway
+    mirrors: MirrorRegistry
+    release_list: ReleaseList
+    accounts: AccountsService
+    tokens: TokenCache[Principal]
+    stats: ReadPathStats
+    loop_lag: LoopLagMonitor
+
+
 @dataclass
 class Services:
-    """Everything with a lifecycle; ``current()`` returns the running instance."""
+    """Everything with a lifecycle; ``current()`` returns the installed instance, ``running()`` its started parts."""
 
     settings: Settings
     client: Client | None = None
@@ -72,6 +103,8 @@ class Services:
     accounts: AccountsService | None = None
     tokens: TokenCache[Principal] = field(default_factory=TokenCache)
     """Admitted bearer tokens of the REST API (emptied on every accounts change)."""
+    running: RunningServices | None = None
+    """Every part above, typed as present: set once the accounts service exists (see :func:`running`)."""
 
     async def start(self) -> None:
         """Bring every part up; raises with a clear message when the embedded Temporal cannot be started."""
@@ -104,6 +137,8 @@ class Services:
         # --- accounts start (issue 3) ---
         audit.configure(self.settings)
         accounts = self.accounts = AccountsService(self.client, self.settings)
+        self.running = RunningServices(self.settings, self.client, self.health, self.gateway, self.mirrors,
+                                       self.release_list, accounts, self.tokens, self.stats, self.loop_lag)
         await accounts.start(on_first_load=lambda: ensure_first_admin(accounts, self.settings))
         if await self._should_run_demo():
             from .demo import run_demo
@@ -251,10 +286,20 @@ def record_startup_failure(reason: str | None) -> None:
 
 
 def current() -> Services:
-    """The running services (RuntimeError before start-up)."""
+    """The installed services, parts of which may still be None (RuntimeError before start-up). Pages and API routes
+    use :func:`running` instead."""
     if _current is None:
         raise RuntimeError("services are not started")
     return _current
+
+
+def running() -> RunningServices:
+    """The started parts (client, read path, accounts …), never None; NotStarted (a RuntimeError the API answers with
+    503) before start-up has created them or after shutdown."""
+    services = _current
+    if services is None or services.running is None:
+        raise NotStarted
+    return services.running
 
 
 async def wait_until_started(timeout: float) -> Services | None:

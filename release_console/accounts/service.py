@@ -71,6 +71,10 @@ LOGIN_FAILED = "Incorrect username or password"
 MAX_USERNAME_INPUT = 64
 MAX_PASSWORD_INPUT = 1024
 STOP_WAIT_SECONDS = 5.0
+PASSWORD_CHANGE_SKEW_SECONDS = 5
+"""A token or session issued at most this long before its password changed still counts (clock skew between
+console instances); one constant for the API, its event streams and the pages."""
+ACCOUNT_GONE = "account disabled or removed"
 UNAVAILABLE = "accounts are unavailable: Temporal or its worker did not answer in time; try again shortly"
 
 # outcomes of ensure_first_admin
@@ -229,6 +233,19 @@ class AccountsService:
             return None
         return Principal(record.username, record.role)
 
+    def check(self, username: str | None, issued_at: float) -> Principal | None:
+        """Whether a caller whose token or session was issued at ``issued_at`` (epoch seconds) may still act: its
+        principal with the current role, or None when the account is unknown, untrusted, disabled or deleted, or its
+        password changed after ``issued_at`` (beyond PASSWORD_CHANGE_SKEW_SECONDS). The one rule of the API's user
+        dependency, its event streams and the page guard; memory only."""
+        principal = self.principal(username)
+        if principal is None:
+            return None
+        changed_at = self.users[principal.username].password_changed_at
+        if changed_at and issued_at + PASSWORD_CHANGE_SKEW_SECONDS < datetime.fromisoformat(changed_at).timestamp():
+            return None
+        return principal
+
     def list_users(self) -> list[UserPublic]:
         """Every user, sorted by username."""
         return [UserPublic.of(u) for u in sorted(self.users.values(), key=lambda u: u.username)]
@@ -326,10 +343,6 @@ class AccountsService:
     async def set_role(self, username: str, role: str) -> UserPublic:
         """Change a user's role (the last enabled admin cannot be demoted)."""
         return await self.update_user(username, role=role)
-
-    async def set_password(self, username: str, password: str) -> UserPublic:
-        """Reset a user's password."""
-        return await self.update_user(username, password=password)
 
     async def set_enabled(self, username: str, enabled: bool) -> UserPublic:
         """Enable or disable a user (the last enabled admin cannot be disabled)."""

@@ -20,11 +20,12 @@ from typing import Any, TypeVar
 import orjson
 from fastapi.responses import Response
 
+from ..contract.cursors import offset_cursor
 from ..domain.ids import EntityType
-from ..domain.tree import Entity, ReleaseTree, percent
+from ..domain.summary import release_overview
+from ..domain.tree import Entity, ReleaseTree, progress_percent
 from ..readpath.mirror import ReleaseMirror
-from ..workflows.contract import offset_cursor
-from .reading import find_entity, progress
+from .reading import find_entity
 
 T = TypeVar("T")
 Build = Generator[None, None, T]
@@ -57,7 +58,7 @@ def node_fields(entity: Entity) -> dict[str, Any]:
         "updated_at": entity.updated_at,
         "parent": entity.parent,
         "counts": entity.counts,
-        "progress": progress(entity),
+        "progress": progress_percent(entity),
         "child_count": len(entity.children),
     }
 
@@ -216,24 +217,24 @@ def build_detail(mirror: ReleaseMirror, params: DetailParams) -> Build[bytes]:
         level = below
     parts: list[bytes] = []
     _assemble_children(root, entities, encoded, shown, parts)
-    done, total = tree.progress()
+    overview = release_overview(tree, mirror.updated_at)
     head = {
-        "id": root.id,
+        "id": overview.release_id,
         "type": EntityType.RELEASE.value,
-        "state": root.state,
+        "state": overview.state,
         "status": mirror.status,
-        "updated_at": mirror.updated_at,
-        "counts": root.counts,
-        "progress": percent(done, total),
-        "apps_total": total,
-        "apps_done": done,
-        "entity_count": len(entities),
+        "updated_at": overview.updated_at,
+        "counts": overview.counts,
+        "progress": overview.progress,
+        "apps_total": overview.apps_total,
+        "apps_done": overview.apps_done,
+        "entity_count": overview.entity_count,
         "child_count": len(root.children),
         "depth": params.depth,
         "truncated": truncated,
         "partial": mirror.partial,
         "final_summary": mirror.final_summary,
-        "version": mirror.version,
+        "version": overview.version,
     }
     return dumps(head)[:-1] + b"," + b"".join(parts)
 

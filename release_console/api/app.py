@@ -11,10 +11,11 @@ from __future__ import annotations
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from ..core.config import API_PREFIX
 from ..core.metrics import METRICS_PATH, ConsoleMetrics
 from .docs import install_api
 from .main import api_router
-from .prefix import API_PREFIX
+from .routes.metrics import metrics_router
 
 API_PATHS = (f"{API_PREFIX.rsplit('/', 1)[0]}/", "/docs")
 """Path prefixes answered by the API app (``/api/`` and the offline Swagger UI)."""
@@ -27,8 +28,6 @@ def build_api_app(metrics: ConsoleMetrics | None = None) -> FastAPI:
     api.include_router(api_router)
     install_api(api)
     if metrics is not None:
-        from .routes.metrics import metrics_router
-
         api.include_router(metrics_router(metrics))
     return api
 

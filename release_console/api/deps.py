@@ -1,65 +1,72 @@
-"""Dependencies of the REST API: the running services, the authenticated caller and its role.
+"""Dependencies of the REST API, all of them: the running services, the authenticated caller and its role, the login
+form, and the accessors routes call directly.
 
-``CurrentUser`` and ``AdminUser`` resolve the bearer token against the in-memory accounts cache (no Temporal call
-per request), so a disabled, deleted or demoted user is refused at their next request. Both write the audit line
-for the call.
+``CurrentUser``, ``CurrentCaller`` and ``AdminUser`` resolve the bearer token against the in-memory accounts cache (no
+Temporal call per request) with the accounts' one rule (:meth:`AccountsService.check`), so a disabled, deleted or
+demoted user is refused at their next request. Each writes the audit line for the call.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
-from fastapi.security import OAuth2PasswordBearer
+from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 
-from .. import services as services_module
+from .. import services
 from ..accounts.errors import AccountError
 from ..accounts.models import Principal
-from ..accounts.service import AccountsService
-from ..core.audit import audit, safe_request_id
-from ..core.security import InvalidToken, decode_access_token
-from ..services import Services
+from ..accounts.service import ACCOUNT_GONE, AccountsService
+from ..core.audit import audit, audit_repeated, safe_request_id
+from ..core.client_ip import connection_client
+from ..core.config import API_PREFIX
+from ..core.security import InvalidToken, TokenPayload, decode_access_token
+from ..readpath.mirror import MirrorRegistry
+from ..readpath.release_list import ReleaseList
+from ..services import RunningServices
+from .errors import ApiError
 
-if TYPE_CHECKING:
-    from .errors import ApiError
-
-TOKEN_URL = "/api/v1/login/access-token"
+TOKEN_URL = f"{API_PREFIX}/login/access-token"
 BEARER = {"WWW-Authenticate": "Bearer"}
-CLOCK_SKEW_SECONDS = 5
 
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 
 
-def running_services() -> Services:
-    """The running services; 503 while the console is starting or stopping."""
-    try:
-        return services_module.current()
-    except RuntimeError:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the console is starting; try again") from None
-
-
-async def get_services() -> Services:
+async def get_services() -> RunningServices:
     """Dependency: the running services (503 while starting or stopping)."""
-    return running_services()
+    return services.running()
 
 
-ServicesDep = Annotated[Services, Depends(get_services)]
-
-
-def running_accounts(services: Services) -> AccountsService:
-    """The accounts service; 503 until it is running."""
-    if services.accounts is None:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "accounts are not available yet; try again")
-    return services.accounts
+ServicesDep = Annotated[RunningServices, Depends(get_services)]
 
 
 async def get_accounts() -> AccountsService:
     """Dependency: the accounts service (503 until it is running)."""
-    return running_accounts(running_services())
+    return services.running().accounts
+
+
+def running_accounts() -> AccountsService:
+    """The accounts service (503 while the console is not running), for routes that need it only sometimes."""
+    return services.running().accounts
 
 
 AccountsDep = Annotated[AccountsService, Depends(get_accounts)]
+LoginForm = Annotated[OAuth2PasswordRequestForm, Depends()]
+"""The OAuth2 password form of POST /login/access-token."""
+
+
+def running_mirrors() -> MirrorRegistry:
+    """The mirror registry (503 while the console is not running).
+
+    Routes call this (and :func:`running_release_list`) directly instead of declaring a dependency: each FastAPI
+    dependency costs a resolution step on every request."""
+    return services.running().mirrors
+
+
+def running_release_list() -> ReleaseList:
+    """The shared release list (503 while the console is not running)."""
+    return services.running().release_list
 
 
 def request_id(request: Request) -> str:
@@ -74,15 +81,12 @@ def request_id(request: Request) -> str:
 
 def client_address(request: Request) -> str | None:
     """The client's address: the peer, or the client a trusted proxy (TRUSTED_PROXIES) names in X-Forwarded-For."""
-    from ..core.client_ip import connection_client
-
     return connection_client(request)
 
 
 def http_error(exc: AccountError) -> ApiError:
     """The HTTP form of an account error, keeping its specific code (e.g. ``last_admin``); 429 carries
     Retry-After, 401 WWW-Authenticate: Bearer."""
-    from .errors import ApiError  # here: api.errors imports api.main, whose routes import this module
     headers = {"Retry-After": str(int(exc.retry_after or 1))} if exc.status == 429 else None
     if exc.status == 401:
         headers = BEARER
@@ -91,11 +95,17 @@ def http_error(exc: AccountError) -> ApiError:
     return ApiError(exc.status, exc.code, exc.message, headers=headers)
 
 
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """The signed-in caller and the claims of the token it came with (the event stream re-checks them)."""
+
+    principal: Principal
+    token: TokenPayload
+
+
 def _refuse(request: Request, reason: str) -> HTTPException:
     """401 for the request; its audit line is aggregated per client (a flood of refusals writes one line a
     minute with a ``repeated`` count), so refused calls cannot rotate the audit record away."""
-    from ..core.audit import audit_repeated
-
     audit_repeated(
         "api.auth_failed",
         user=None,
@@ -109,49 +119,52 @@ def _refuse(request: Request, reason: str) -> HTTPException:
     return HTTPException(status.HTTP_401_UNAUTHORIZED, f"Not authenticated: {reason}", headers=BEARER)
 
 
-def authenticated(request: Request, token: str | None) -> Principal:
-    """The caller of a bearer token that is valid now; 401 with WWW-Authenticate: Bearer otherwise.
+def authenticated(request: Request, token: str | None) -> tuple[TokenPayload, Principal]:
+    """The claims and caller of a bearer token that is valid now; 401 with WWW-Authenticate: Bearer otherwise.
 
     An admitted token is remembered (decoded) until it expires or the accounts change, so most requests cost a
     dict lookup. Called by the user dependencies below (one dependency per request, not a chain: FastAPI's
     dependency resolution costs about as much as the rest of a small request).
     """
-    services = running_services()
-    accounts = running_accounts(services)
+    running = services.running()
+    accounts = running.accounts
     if not token:
         raise _refuse(request, "missing bearer token")
     if not accounts.loaded.is_set():
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "accounts are not loaded yet; try again")
     version = accounts.version
-    cached = services.tokens.get(token, version)
+    cached = running.tokens.get(token, version)
     if cached is not None:
-        request.state.token_payload = cached[0]
-        return cached[1]
+        return cached
     try:
         payload = decode_access_token(token, secret=accounts.settings.secret_key())
     except InvalidToken as exc:
         raise _refuse(request, str(exc)) from None
-    principal = accounts.principal(payload.sub)
+    principal = accounts.check(payload.sub, payload.iat)
     if principal is None:
-        raise _refuse(request, "account disabled or removed")
-    changed_at = accounts.users[principal.username].password_changed_at
-    if changed_at and payload.iat + CLOCK_SKEW_SECONDS < datetime.fromisoformat(changed_at).timestamp():
-        raise _refuse(request, "token issued before the password was changed")
-    services.tokens.put(token, version, payload, principal)
-    request.state.token_payload = payload
-    return principal
+        gone = accounts.principal(payload.sub) is None
+        raise _refuse(request, ACCOUNT_GONE if gone else "token issued before the password was changed")
+    running.tokens.put(token, version, payload, principal)
+    return payload, principal
 
 
 async def get_current_user(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
     """Any signed-in user; the call is audit-logged."""
-    principal = authenticated(request, token)
+    principal = authenticated(request, token)[1]
     _audit_call(request, principal, "ok")
     return principal
 
 
+async def get_current_caller(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Caller:
+    """Any signed-in user with its token's claims (for a stream that re-checks its caller); audit-logged."""
+    payload, principal = authenticated(request, token)
+    _audit_call(request, principal, "ok")
+    return Caller(principal, payload)
+
+
 async def get_admin_user(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
     """Admins only: 403 for viewers; the call is audit-logged either way."""
-    principal = authenticated(request, token)
+    principal = authenticated(request, token)[1]
     if not principal.is_admin:
         _audit_call(request, principal, "denied")
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this needs the admin role")
@@ -173,4 +186,5 @@ def _audit_call(request: Request, principal: Principal, outcome: str) -> None:
 
 
 CurrentUser = Annotated[Principal, Depends(get_current_user)]
+CurrentCaller = Annotated[Caller, Depends(get_current_caller)]
 AdminUser = Annotated[Principal, Depends(get_admin_user)]

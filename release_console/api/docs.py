@@ -15,8 +15,9 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 from swagger_ui_bundle import swagger_ui_path
 
+from ..core.config import API_PREFIX
+from .errors import register_error_handlers
 from .main import api_router
-from .prefix import API_PREFIX
 
 ASSETS = Path(swagger_ui_path)
 ASSET_NAMES = frozenset({"swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"})
@@ -78,7 +79,5 @@ async def swagger_asset(name: str) -> FileResponse:
 
 def install_api(app: FastAPI) -> None:
     """Register the API's error handlers and the offline docs on the app."""
-    from .errors import register_error_handlers
-
     register_error_handlers(app)
     app.include_router(docs_router)

@@ -1,11 +1,12 @@
 """Error responses of the REST API: always JSON ``{"detail": ..., "code": ...}``, never a stack trace.
 
-503s carry ``Retry-After``. Handlers only reshape errors under /api; pages keep NiceGUI's own handling.
+Every error raised on purpose is a :class:`~release_console.core.errors.ConsoleError` (the read path's errors, the
+API's own :class:`ApiError`, the services not running yet) and gets one handler; 503s carry ``Retry-After``. Handlers
+only reshape errors under /api; pages keep NiceGUI's own handling.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -16,8 +17,8 @@ from fastapi.responses import JSONResponse, Response
 from loguru import logger
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..readpath.errors import ReadPathError
-from .prefix import API_PREFIX
+from ..core.config import API_PREFIX
+from ..core.errors import ConsoleError
 
 HTTP_CODES = {
     400: "bad_request",
@@ -33,12 +34,16 @@ HTTP_CODES = {
 }
 
 
-class ApiError(Exception):
-    """An error a route raises on purpose: status, stable code, message and optional extra fields."""
+class ApiError(ConsoleError):
+    """An error a route raises on purpose: status, stable code, message, its own headers and optional extra fields."""
 
     def __init__(self, status: int, code: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any):
         super().__init__(detail)
         self.status, self.code, self.detail, self.headers, self.extra = status, code, detail, headers, extra
+
+    def http_headers(self) -> dict[str, str] | None:
+        """Exactly the headers the route gave."""
+        return self.headers
 
 
 def invalid(detail: str, code: str = "invalid_parameter") -> ApiError:
@@ -53,12 +58,9 @@ def error_response(
     return JSONResponse({"detail": detail, "code": code, **extra}, status_code=status, headers=headers)
 
 
-def read_path_response(exc: ReadPathError) -> Response:
-    """A ReadPathError as a response (503 with Retry-After)."""
-    headers = {"Retry-After": str(max(1, math.ceil(exc.retry_after)))} if exc.retry_after else None
-    if exc.status == 503 and headers is None:
-        headers = {"Retry-After": "5"}
-    return error_response(exc.status, exc.code, exc.message, headers)
+def console_error_response(exc: ConsoleError) -> Response:
+    """A ConsoleError as a response: its status, code, message, headers (Retry-After) and extra fields."""
+    return error_response(exc.status, exc.code, exc.message, exc.http_headers(), **exc.extra)
 
 
 def _is_api(request: Request) -> bool:
@@ -71,13 +73,9 @@ def register_error_handlers(app: FastAPI) -> None:
     # setup() runs again for every test on the same app: keep NiceGUI's page handler, not our previous one
     page_500: Callable[[Request, Exception], Awaitable[Response]] | None = getattr(existing, "page_500", existing)
 
-    async def on_read_path_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ReadPathError)
-        return read_path_response(exc)
-
-    async def on_api_error(request: Request, exc: Exception) -> Response:
-        assert isinstance(exc, ApiError)
-        return error_response(exc.status, exc.code, exc.detail, exc.headers, **exc.extra)
+    async def on_console_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, ConsoleError)
+        return console_error_response(exc)
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -119,8 +117,7 @@ def register_error_handlers(app: FastAPI) -> None:
 
     on_not_found.page_404 = page_404  # type: ignore[attr-defined]
     app.add_exception_handler(404, on_not_found)
-    app.add_exception_handler(ReadPathError, on_read_path_error)
-    app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(ConsoleError, on_console_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)

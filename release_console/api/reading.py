@@ -1,4 +1,4 @@
-"""Shared helpers of the read routes: parameter checks (before any Temporal call), dependencies, entity lookup."""
+"""Shared helpers of the read routes: parameter checks (before any Temporal call), entity lookup."""
 
 from __future__ import annotations
 
@@ -6,15 +6,13 @@ from typing import Annotated
 
 from fastapi import Query
 
+from ..contract.cursors import parse_offset_cursor
 from ..domain.ids import EntityId, EntityType, InvalidEntityId
-from ..domain.states import DONE_STATES, InvalidState, validate_state
-from ..domain.tree import Entity, percent
+from ..domain.states import InvalidState, validate_state
+from ..domain.tree import Entity
 from ..domain.workflow_status import STATUS_FILTERS, InvalidStatusFilter, parse_status_filter
-from ..readpath.errors import EntityNotFound, TemporalUnavailable
-from ..readpath.mirror import MirrorRegistry, ReleaseMirror
-from ..readpath.release_list import ReleaseList
-from ..workflows.contract import parse_offset_cursor
-from .deps import running_services
+from ..readpath.errors import EntityNotFound
+from ..readpath.mirror import ReleaseMirror
 from .errors import invalid
 
 MAX_PAGE = 1000
@@ -74,25 +72,6 @@ def parse_offset(cursor: str | None, total: int) -> int:
         raise invalid(str(exc), code="invalid_cursor") from None
 
 
-def running_mirrors() -> MirrorRegistry:
-    """The mirror registry (503 while the read path is not running).
-
-    Routes call this (and :func:`running_release_list`) directly instead of declaring a dependency: each FastAPI
-    dependency costs a resolution step on every request."""
-    services = running_services()
-    if services.mirrors is None:
-        raise TemporalUnavailable("the read path is not running yet")
-    return services.mirrors
-
-
-def running_release_list() -> ReleaseList:
-    """The shared release list (503 while the read path is not running)."""
-    services = running_services()
-    if services.release_list is None:
-        raise TemporalUnavailable("the read path is not running yet")
-    return services.release_list
-
-
 
 
 def find_entity(mirror: ReleaseMirror, entity_id: str) -> Entity:
@@ -101,11 +80,3 @@ def find_entity(mirror: ReleaseMirror, entity_id: str) -> Entity:
     if entity is None:
         raise EntityNotFound(f"entity {entity_id} not found in {mirror.release_id}")
     return entity
-
-
-def progress(entity: Entity) -> int:
-    """Percentage of apps done below a node (an app: 100 when done, else 0)."""
-    if entity.type is EntityType.APP:
-        return 100 if entity.state in DONE_STATES else 0
-    apps = entity.counts.get(EntityType.APP.value, {})
-    return percent(sum(n for s, n in apps.items() if s in DONE_STATES), sum(apps.values()))

@@ -7,8 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Counts = dict[str, dict[str, int]]
-"""Descendant counts of a node: entity type -> state -> number."""
+from ..domain.tree import Counts
 
 _COUNTS_EXAMPLE = {
     "wave": {"deploying": 1},

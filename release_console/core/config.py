@@ -14,6 +14,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+API_PREFIX = "/api/v1"
+"""Where the REST API lives: its routes, error handlers and docs, and the start-up hold's probes, share this prefix."""
 DEFAULT_SECRET = "changethis"
 MIN_SECRET_LENGTH = 32
 

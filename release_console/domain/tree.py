@@ -56,8 +56,8 @@ class ReleaseTree:
         self.changes: deque[Change] = deque()
         self.changes_kept = changes_kept
         self.log_floor = version
-        self._order: list[str] | None = None
         """Changes with a version above log_floor are all still in ``changes``."""
+        self._order: list[str] | None = None
         entities = self.entities
         with paused_gc():
             for entity_id, parent, state, updated_at in rows:
@@ -141,13 +141,11 @@ class ReleaseTree:
 
     def progress(self, entity_id: str | None = None) -> tuple[int, int]:
         """(apps done, apps total) below a node (the release by default)."""
-        node = self.get(entity_id) if entity_id else self.root
-        apps = node.counts.get(EntityType.APP.value, {})
-        return sum(n for s, n in apps.items() if s in DONE_STATES), sum(apps.values())
+        return apps_done(self.get(entity_id) if entity_id else self.root)
 
     def percent_done(self, entity_id: str | None = None) -> int:
-        """Progress below a node as a whole percentage of its apps done (0 with no apps)."""
-        return percent(*self.progress(entity_id))
+        """Progress of a node (the release by default) as a whole percentage: see :func:`progress_percent`."""
+        return progress_percent(self.get(entity_id) if entity_id else self.root)
 
     # ---- changing ------------------------------------------------------------------------------
     def apply(self, transitions: Sequence[tuple[str, str]], at: str) -> int:
@@ -250,6 +248,28 @@ def percent(done: int, total: int) -> int:
     return 100 * done // total if total else 0
 
 
+def apps_done(entity: Entity) -> tuple[int, int]:
+    """(apps done, apps total) below a node, read off its rollups."""
+    apps = entity.counts.get(EntityType.APP.value, {})
+    return sum(n for s, n in apps.items() if s in DONE_STATES), sum(apps.values())
+
+
+def progress_percent(entity: Entity) -> int:
+    """A node's progress: the percentage of the apps below it that are done; an app counts itself (100 when done,
+    else 0). The one progress rule of the console (tree, REST answers, pages, the workflow's search attribute)."""
+    if entity.type is EntityType.APP:
+        return 100 if entity.state in DONE_STATES else 0
+    return percent(*apps_done(entity))
+
+
+def last_updated(tree: ReleaseTree, loaded_at: str | None = None) -> str | None:
+    """Time of the newest recorded transition; with an empty log ``loaded_at`` (newest entity time when a copy
+    was loaded), else the release's own time."""
+    if tree.changes:
+        return tree.changes[-1].updated_at
+    return loaded_at or tree.root.updated_at
+
+
 def _bump(counts: Counts, type_name: str, state: str, delta: int) -> None:
     by_state = counts.setdefault(type_name, {})
     value = by_state.get(state, 0) + delta
@@ -268,6 +288,10 @@ __all__ = [
     "InvalidEntityId",
     "ReleaseTree",
     "UnknownEntity",
+    "apps_done",
     "change_json_size",
+    "last_updated",
+    "percent",
+    "progress_percent",
     "row_json_size",
 ]

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
+from ..core.errors import ConsoleError
 
-class ReadPathError(Exception):
+
+class ReadPathError(ConsoleError):
     """Base class: a problem reading release data; ``str(err)`` is safe to show to users."""
 
     code: str = "read_path_error"
     status: int = 500
-
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retry_after = retry_after
 
 
 class ReleaseNotFound(ReadPathError):

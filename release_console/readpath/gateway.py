@@ -1,4 +1,7 @@
-"""TemporalGateway: the only module that reads from Temporal.
+"""TemporalGateway: every read of release workflows (queries, describe, the visibility list) goes through here.
+
+It is not the only module that calls Temporal: readpath/health.py probes the server, accounts/service.py queries
+(and updates) its own AccountsWorkflow, and services.py counts releases once at start to decide on the demo.
 
 Every call has a short deadline, is counted in ReadPathStats, and maps Temporal's errors to ReadPathError
 subclasses so nothing above this module sees gRPC codes. With a TemporalHealth signal, calls short-circuit while
@@ -19,19 +22,10 @@ from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
 from temporalio.client import Client, WorkflowExecution, WorkflowQueryFailedError, WorkflowQueryRejectedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from ..contract.limits import MAX_CHANGES_PAGE, MAX_SNAPSHOT_PAGE
+from ..contract.names import MEMO_SUMMARY, QUERY_CHANGES, QUERY_ENTITY, QUERY_SNAPSHOT
+from ..contract.shapes import ChangesRequest, ChangesResult, SnapshotPage, SnapshotRequest
 from ..core.config import Settings
-from ..workflows.contract import (
-    MAX_CHANGES_PAGE,
-    MAX_SNAPSHOT_PAGE,
-    MEMO_SUMMARY,
-    QUERY_CHANGES,
-    QUERY_ENTITY,
-    QUERY_SNAPSHOT,
-    ChangesRequest,
-    ChangesResult,
-    SnapshotPage,
-    SnapshotRequest,
-)
 from . import validation
 from .errors import InvalidReleaseData, ReadPathError, ReleaseNotFound, TemporalUnavailable, WorkerNotResponding
 from .health import TemporalHealth

@@ -20,19 +20,18 @@ from typing import Any
 
 from loguru import logger
 
+from ..contract.shapes import ChangesResult
 from ..core.config import Settings
 from ..domain.ids import EntityId, EntityType, InvalidEntityId
 from ..domain.states import TERMINAL_RELEASE_STATES
-from ..domain.tree import Change, ReleaseTree
-from ..workflows.contract import ChangesResult, ChangeView
-from ..workflows.views import last_updated
+from ..domain.tree import Change, ReleaseTree, last_updated
 from . import validation
 from .errors import InvalidReleaseData, InvalidReleaseId, ReadPathError, ReleaseNotFound
 from .gateway import ReleaseDescription, TemporalGateway
 from .health import TemporalHealth
 from .locator import EntityLocator
 
-Listener = Callable[["ReleaseMirror", list[ChangeView]], None]
+Listener = Callable[["ReleaseMirror", list[Change]], None]
 LOAD_ATTEMPTS = 3
 CHANGES_KEPT = 5000
 FREEZE_ABOVE = 10_000
@@ -210,9 +209,9 @@ class ReleaseMirror:
         tree.log_floor = first.version
         return tree
 
-    async def _catch_up(self, tree: ReleaseTree, *, origin: str) -> list[ChangeView] | None:
+    async def _catch_up(self, tree: ReleaseTree, *, origin: str) -> list[Change] | None:
         """Apply every change after the tree's version; None when the workflow says reload."""
-        applied: list[ChangeView] = []
+        applied: list[Change] = []
         while True:
             result = await self.gateway.changes(self.release_id, tree.version, origin=origin)
             if result.reload:
@@ -221,12 +220,14 @@ class ReleaseMirror:
             if not result.more:
                 return applied
 
-    def _apply(self, tree: ReleaseTree, result: ChangesResult) -> list[ChangeView]:
+    def _apply(self, tree: ReleaseTree, result: ChangesResult) -> list[Change]:
+        """Apply a ``changes`` result to the tree; the contract's ChangeViews become domain Changes here."""
         unknown = next((c.id for c in result.changes if c.id not in tree.entities), None)
         if unknown is not None:
             raise InvalidReleaseData(f"{self.release_id} reported a change of {unknown}, which is not in its tree")
-        tree.replay((Change(c.version, c.id, c.state, c.updated_at) for c in result.changes), result.version)
-        return result.changes
+        changes = [Change(c.version, c.id, c.state, c.updated_at) for c in result.changes]
+        tree.replay(changes, result.version)
+        return changes
 
     def _load_from_memo(self, memo: dict[str, Any] | None) -> bool:
         """Serve the release node alone, with the memo's rollups; False when the memo is unusable."""
@@ -306,7 +307,7 @@ class ReleaseMirror:
         self._status_changed = False
         self._notify([])
 
-    async def poll_once(self) -> list[ChangeView]:
+    async def poll_once(self) -> list[Change]:
         """One poll: changes (or a reload), and a describe now and then to notice the workflow closing."""
         applied = await self._catch_up(self.tree, origin="poll")
         if applied is None:
@@ -324,7 +325,7 @@ class ReleaseMirror:
         await self._load_tree(origin="poll")
         self.reloads += 1
 
-    async def _refresh_status(self) -> list[ChangeView]:
+    async def _refresh_status(self) -> list[Change]:
         """Describe the workflow; when it has just closed, apply its last changes and stop polling."""
         try:
             description = await self.gateway.describe(self.release_id, origin="poll")
@@ -336,7 +337,7 @@ class ReleaseMirror:
         if not (description.closed and was == "running"):
             return []
         # Everything the workflow recorded happened before it closed: one last catch-up, then stop.
-        last: list[ChangeView] = []
+        last: list[Change] = []
         with contextlib.suppress(ReadPathError):
             last = await self._catch_up(self.tree, origin="poll") or []
         self._status_changed = True
@@ -349,7 +350,7 @@ class ReleaseMirror:
             logger.warning("mirror {} is stale: {}", self.release_id, exc)
             self._notify([])
 
-    def _notify(self, changes: list[ChangeView]) -> None:
+    def _notify(self, changes: list[Change]) -> None:
         self._changed.set()
         self._changed = asyncio.Event()
         for callback in list(self._listeners):

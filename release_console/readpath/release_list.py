@@ -20,11 +20,11 @@ from typing import Any
 from loguru import logger
 from temporalio.client import WorkflowExecution
 
+from ..contract.names import SA_APPS_TOTAL, SA_PROGRESS, SA_STATE, SA_UPDATED_AT
 from ..core.config import Settings
 from ..domain.ids import EntityId, EntityType, InvalidEntityId
-from ..domain.tree import percent
+from ..domain.tree import Counts, percent
 from ..domain.workflow_status import status_matches
-from ..workflows.contract import SA_APPS_TOTAL, SA_PROGRESS, SA_STATE, SA_UPDATED_AT
 from .errors import ReadPathError
 from .gateway import TemporalGateway, memo_summary, status_name
 from .health import TemporalHealth
@@ -43,7 +43,7 @@ class ReleaseListItem:
     state: str
     status: str
     updated_at: str | None
-    counts: dict[str, dict[str, int]] = field(default_factory=dict)
+    counts: Counts = field(default_factory=dict)
     apps_total: int = 0
     apps_done: int = 0
     progress: int = 0
@@ -274,7 +274,7 @@ def _typed(value: Any, kind: type) -> Any:
     return value if type(value) is kind else None
 
 
-def _counts(value: Any) -> dict[str, dict[str, int]]:
+def _counts(value: Any) -> Counts:
     if not isinstance(value, dict):
         return {}
     return {

@@ -21,8 +21,8 @@ from typing import Any
 from loguru import logger
 from nicegui import background_tasks
 
+from ..contract.names import QUERY_TIMELINE
 from ..domain.timeline import InvalidTimeline, Point, parse_timeline
-from ..workflows.contract import QUERY_TIMELINE
 from .errors import InvalidReleaseData, ReadPathError
 
 TIMELINE_REFRESH_SECONDS = 3.0

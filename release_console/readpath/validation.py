@@ -7,9 +7,9 @@ from typing import Any, NoReturn
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from ..contract.shapes import ChangesResult, ChangeView, SnapshotPage
 from ..domain.ids import EntityId, EntityType, InvalidEntityId, well_formed_type
 from ..domain.states import InvalidState, validate_state
-from ..workflows.contract import ChangesResult, ChangeView, SnapshotPage
 from .errors import InvalidReleaseData
 
 

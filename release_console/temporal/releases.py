@@ -16,20 +16,17 @@ from temporalio.common import (
     WorkflowIDReusePolicy,
 )
 
-from ..core.config import Settings
-from ..domain.plan import PlanNode, validate_plan
-from ..workflows.contract import (
+from ..contract.names import (
     DEFAULT_WORKFLOW_TYPE,
     SA_APPS_FAILED,
     SA_APPS_TOTAL,
     SA_PROGRESS,
     SA_STATE,
     UPDATE_TRANSITIONS,
-    ReleaseWorkflowInput,
-    Transition,
-    TransitionBatch,
-    TransitionResult,
 )
+from ..contract.shapes import ReleaseWorkflowInput, Transition, TransitionBatch, TransitionResult
+from ..core.config import Settings
+from ..domain.plan import PlanNode, validate_plan
 
 
 async def start_release(
@@ -65,11 +62,10 @@ async def report(
     release_id: str,
     transitions: Iterable[tuple[str, str]],
     *,
-    source: str | None = None,
     timeout: float = 10.0,
 ) -> TransitionResult:
     """Send one batch of (entity id, new state) as an Update; WorkflowUpdateFailedError if rejected."""
-    batch = TransitionBatch([Transition(e, s) for e, s in transitions], source=source)
+    batch = TransitionBatch([Transition(e, s) for e, s in transitions])
     handle = client.get_workflow_handle(release_id)
     return await handle.execute_update(
         UPDATE_TRANSITIONS, batch, result_type=TransitionResult, rpc_timeout=timedelta(seconds=timeout)

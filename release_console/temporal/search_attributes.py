@@ -10,7 +10,7 @@ from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest, ListSe
 from temporalio.client import Client
 from temporalio.common import SearchAttributeIndexedValueType
 
-from ..workflows.contract import SEARCH_ATTRIBUTES
+from ..contract.names import SEARCH_ATTRIBUTES
 
 
 def dev_server_flags() -> list[str]:

@@ -29,7 +29,6 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -41,7 +40,7 @@ from nicegui import storage as nicegui_storage
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
 
-from .. import services as services_module
+from .. import services
 from ..accounts.models import Principal
 from ..accounts.service import AccountsService
 from ..core import shared_state
@@ -55,7 +54,6 @@ SESSION_KEY = "session"
 LOGIN_PATH = "/login"
 SESSION_PATH = "/login/session"
 PUBLIC_PREFIXES = ("/_nicegui", "/api/", "/docs", "/redoc", "/openapi.json", "/favicon", "/static/")
-PASSWORD_CHANGE_SKEW_SECONDS = 5
 ADMIN_PAGE_KEY = "requires_admin"
 TICKET_SECONDS = 60.0
 MAX_TICKETS = 10_000
@@ -93,13 +91,14 @@ def is_public(path: str) -> bool:
 
 def _accounts() -> AccountsService | None:
     try:
-        return services_module.current().accounts
-    except RuntimeError:
+        return services.running().accounts
+    except services.NotStarted:
         return None
 
 
 def validate_session(session: dict[str, Any] | None, accounts: AccountsService | None) -> Principal | None:
-    """The session's user while the session is valid; None once it expired or the account lost access."""
+    """The session's user while the session is valid; None once it expired (age, idle time: session rules) or the
+    account lost access (the accounts' one rule, :meth:`AccountsService.check`, with the login time)."""
     if not session or accounts is None:
         return None
     settings = accounts.settings
@@ -110,13 +109,7 @@ def validate_session(session: dict[str, Any] | None, accounts: AccountsService |
         return None
     if now - login_at > settings.SESSION_MAX_AGE_SECONDS or now - seen_at > settings.SESSION_IDLE_SECONDS:
         return None
-    principal = accounts.principal(username)
-    if principal is None:
-        return None
-    changed_at = accounts.users[principal.username].password_changed_at
-    if changed_at and login_at + PASSWORD_CHANGE_SKEW_SECONDS < datetime.fromisoformat(changed_at).timestamp():
-        return None
-    return principal
+    return accounts.check(username, login_at)
 
 
 def _page_storage() -> Any:

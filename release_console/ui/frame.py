@@ -31,7 +31,7 @@ class Frame:
     """Handles a page gets from :func:`frame`."""
 
     banner: ui.column
-    content: ui.column
+    """Where a page puts "data as of …" or "Temporal unreachable" messages, above its content."""
 
 
 def signed_in_user() -> Principal | None:
@@ -90,8 +90,8 @@ def frame(title: str, *, outage_banner: bool = True) -> Iterator[Frame]:
     if outage_banner and user is not None:
         with banner:
             OutageBanner()
-    with ui.column().classes("w-full gap-3 p-2 max-w-screen-2xl mx-auto") as content:
-        yield Frame(banner=banner, content=content)
+    with ui.column().classes("w-full gap-3 p-2 max-w-screen-2xl mx-auto"):  # the page's content goes in here
+        yield Frame(banner=banner)
 
 
 class OutageBanner:
@@ -106,7 +106,7 @@ class OutageBanner:
     def check(self) -> None:
         """Show, update or remove the banner."""
         try:
-            health = services.current().health
+            health = services.running().health
         except RuntimeError:
             health = None
         key = None if health is None or health.up else (health.reason, health.since)

@@ -13,15 +13,10 @@ from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from ..domain.ids import EntityId, InvalidEntityId
-    from ..domain.plan import InvalidPlan, validate_plan
-    from ..domain.states import MAX_DISTINCT_STATES, TERMINAL_RELEASE_STATES, InvalidState, validate_state
-    from ..domain.timeline import Point, add_point, make_point, timeline_result
-    from ..domain.tree import Change, ReleaseTree, UnknownEntity, paused_gc, percent
-    from . import views
-    from .contract import (
+    from ..contract import views
+    from ..contract.limits import MAX_BATCH_TRANSITIONS
+    from ..contract.names import (
         DEFAULT_WORKFLOW_TYPE,
-        MAX_BATCH_TRANSITIONS,
         MEMO_SUMMARY,
         QUERY_CHANGES,
         QUERY_CHILDREN,
@@ -35,6 +30,8 @@ with workflow.unsafe.imports_passed_through():
         SA_STATE,
         SA_UPDATED_AT,
         UPDATE_TRANSITIONS,
+    )
+    from ..contract.shapes import (
         CarriedState,
         ChangesRequest,
         ChangesResult,
@@ -48,6 +45,11 @@ with workflow.unsafe.imports_passed_through():
         TransitionResult,
         workflow_input_from_data,
     )
+    from ..domain.ids import EntityId, InvalidEntityId
+    from ..domain.plan import InvalidPlan, validate_plan
+    from ..domain.states import MAX_DISTINCT_STATES, TERMINAL_RELEASE_STATES, InvalidState, validate_state
+    from ..domain.timeline import Point, add_point, make_point, timeline_result
+    from ..domain.tree import Change, ReleaseTree, UnknownEntity, last_updated, paused_gc, progress_percent
 
 
 @workflow.defn(name=DEFAULT_WORKFLOW_TYPE)
@@ -228,33 +230,19 @@ class ReleaseWorkflow:
     def _publish(self) -> None:
         """Keep the release's state in search attributes and a compact summary in the memo."""
         tree = self._tree()
-        done, total = tree.progress()
+        _done, total = tree.progress()
         failed = tree.root.counts.get("app", {}).get("failed", 0)
-        updated_at = views.last_updated(tree) or self.started_at
+        updated_at = last_updated(tree) or self.started_at
         workflow.upsert_search_attributes(
             [
                 SA_STATE.value_set(tree.root.state),
-                SA_PROGRESS.value_set(percent(done, total)),
+                SA_PROGRESS.value_set(progress_percent(tree.root)),
                 SA_APPS_TOTAL.value_set(total),
                 SA_APPS_FAILED.value_set(failed),
                 SA_UPDATED_AT.value_set(datetime.fromisoformat(updated_at) if updated_at else workflow.now()),
             ]
         )
-        workflow.upsert_memo({MEMO_SUMMARY: release_memo(tree, updated_at)})
-
-
-def release_memo(tree: ReleaseTree, updated_at: str | None) -> dict[str, object]:
-    """The compact summary kept in the memo (also the final summary of a closed release)."""
-    done, total = tree.progress()
-    return {
-        "state": tree.root.state,
-        "version": tree.version,
-        "updated_at": updated_at,
-        "apps_total": total,
-        "apps_done": done,
-        "entity_count": len(tree.entities),
-        "counts": tree.root.counts,
-    }
+        workflow.upsert_memo({MEMO_SUMMARY: views.release_memo(tree, updated_at)})
 
 
 def _iso(moment: datetime) -> str:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from temporalio.client import WorkflowExecutionStatus
 
+from release_console.contract.names import MEMO_SUMMARY, QUERY_CHANGES
+from release_console.contract.shapes import ChangesRequest, ChangesResult
 from release_console.demo import DemoRelease, run_demo
-from release_console.workflows.contract import MEMO_SUMMARY, QUERY_CHANGES, ChangesRequest, ChangesResult
 
 
 async def test_demo_drives_releases_to_a_terminal_state(client, settings, unique):

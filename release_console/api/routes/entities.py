@@ -9,9 +9,9 @@ from ...domain.ids import EntityType
 from ...readpath.errors import EntityNotFound
 from ...readpath.finder import MAX_SEARCHED_RELEASES, find_holders  # noqa: F401 (re-exported)
 from ..answers import entity_body, json_response
-from ..deps import CurrentUser
+from ..deps import CurrentUser, running_mirrors, running_release_list
 from ..errors import ApiError, invalid
-from ..reading import parse_id, running_mirrors, running_release_list
+from ..reading import parse_id
 from ..schemas import AmbiguousEntity, EntityResponse, ErrorResponse
 
 router = APIRouter(

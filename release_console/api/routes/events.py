@@ -17,21 +17,19 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
 
-from ...accounts.service import AccountsService
+from ...accounts.service import ACCOUNT_GONE, AccountsService
 from ...core import drain
-from ...core.security import InvalidToken, TokenPayload, decode_access_token
 from ...domain.ids import EntityType
+from ...domain.tree import Change
 from ...readpath.mirror import ReleaseMirror
-from ...workflows.contract import ChangeView
-from ..deps import CLOCK_SKEW_SECONDS, AccountsDep, CurrentUser, oauth2_scheme
+from ..deps import Caller, CurrentCaller, running_accounts, running_mirrors
 from ..errors import invalid
-from ..reading import parse_id, running_mirrors
+from ..reading import parse_id
 from .releases import ERRORS
 
 KEEPALIVE_SECONDS = 15.0
@@ -54,9 +52,7 @@ router = APIRouter(tags=["events"], responses=ERRORS)  # type: ignore[arg-type]
 )
 async def release_events(
     release_id: str,
-    user: CurrentUser,
-    accounts: AccountsDep,
-    token: Annotated[str | None, Depends(oauth2_scheme)],
+    caller: CurrentCaller,
     since: Annotated[int | None, Query(ge=0, le=MAX_VERSION, description="Resume after this version.")] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)] = None,
 ) -> StreamingResponse:
@@ -64,7 +60,7 @@ async def release_events(
     rid = parse_id(release_id, EntityType.RELEASE)
     resume = since if since is not None else _parse_last_event_id(last_event_id)
     mirror = await running_mirrors().get(rid)
-    refusal = _refusal_check(accounts, token or "")
+    refusal = _refusal_check(running_accounts(), caller)
     return StreamingResponse(
         _stream(mirror, resume, refusal),
         media_type="text/event-stream",
@@ -80,22 +76,17 @@ def _parse_last_event_id(value: str | None) -> int | None:
     return int(value)
 
 
-def _refusal_check(accounts: AccountsService, token: str) -> Callable[[], str | None]:
-    """A read-only re-check of the caller (the same rules as api/deps.authenticated): why to stop, or None."""
-    try:
-        payload: TokenPayload | None = decode_access_token(token, secret=accounts.settings.secret_key())
-    except InvalidToken:
-        payload = None  # CurrentUser accepted the request a moment ago: only a token expiring right now lands here
+def _refusal_check(accounts: AccountsService, caller: Caller) -> Callable[[], str | None]:
+    """A read-only re-check of the caller's token (expiry) and account (the accounts' one rule, as for every
+    request): why to stop, or None."""
+    payload = caller.token
 
     def refusal() -> str | None:
-        if payload is None or time.time() >= payload.exp:
+        if time.time() >= payload.exp:
             return "token expired"
-        principal = accounts.principal(payload.sub)
-        if principal is None:
-            return "account disabled or removed"
-        changed_at = accounts.users[principal.username].password_changed_at
-        if changed_at and payload.iat + CLOCK_SKEW_SECONDS < datetime.fromisoformat(changed_at).timestamp():
-            return "password changed since the token was issued"
+        if accounts.check(payload.sub, payload.iat) is None:
+            gone = accounts.principal(payload.sub) is None
+            return ACCOUNT_GONE if gone else "password changed since the token was issued"
         return None
 
     return refusal
@@ -104,9 +95,9 @@ def _refusal_check(accounts: AccountsService, token: str) -> Callable[[], str | 
 async def _stream(
     mirror: ReleaseMirror, resume: int | None, refusal: Callable[[], str | None]
 ) -> AsyncIterator[str]:
-    queue: asyncio.Queue[list[ChangeView] | None] = asyncio.Queue()
+    queue: asyncio.Queue[list[Change] | None] = asyncio.Queue()
 
-    def on_change(_mirror: ReleaseMirror, changes: list[ChangeView]) -> None:
+    def on_change(_mirror: ReleaseMirror, changes: list[Change]) -> None:
         if queue.qsize() >= QUEUE_LIMIT:
             queue.put_nowait(None)  # too far behind: the client must reload
         else:
@@ -132,7 +123,7 @@ async def _stream(
             if mirror.closed and queue.empty() and not mirror.retired:
                 yield _event("status", _status(mirror))
                 return
-            item: list[ChangeView] | object | None
+            item: list[Change] | object | None
             try:
                 item = await asyncio.wait_for(queue.get(), AUTH_CHECK_SECONDS)
             except TimeoutError:
@@ -165,16 +156,16 @@ async def _stream(
         remove()
 
 
-def _backlog(mirror: ReleaseMirror, resume: int | None) -> tuple[list[ChangeView], bool]:
+def _backlog(mirror: ReleaseMirror, resume: int | None) -> tuple[list[Change], bool]:
     if resume is None or resume == mirror.version:
         return [], False
     changes, _reached, more, reload = mirror.tree.changes_since(resume, QUEUE_LIMIT)
     if reload or more:  # too far behind to replay in one go: the client reloads instead
         return [], True
-    return [ChangeView(c.version, c.id, c.state, c.updated_at) for c in changes], False
+    return changes, False
 
 
-def _changes(changes: list[ChangeView]) -> list[str]:
+def _changes(changes: list[Change]) -> list[str]:
     out = []
     for index, change in enumerate(changes):
         last_of_batch = index + 1 == len(changes) or changes[index + 1].version != change.version

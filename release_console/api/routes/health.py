@@ -7,7 +7,6 @@ from dataclasses import asdict
 from fastapi import APIRouter
 
 from ...core import drain
-from ...readpath.errors import TemporalUnavailable
 from ..deps import CurrentUser, ServicesDep
 from ..errors import ApiError
 from ..schemas import ErrorResponse, HealthResponse, LoopLag, MirrorStats, ReadyResponse, StatsResponse
@@ -34,8 +33,6 @@ async def ready(services: ServicesDep) -> ReadyResponse:
     503 ``draining`` from the moment this instance got SIGTERM (core/drain.py): send traffic elsewhere."""
     if drain.current().active:
         raise ApiError(503, "draining", "this instance is stopping", headers={"Retry-After": "1"})
-    if services.gateway is None:
-        raise TemporalUnavailable("the read path is not running yet")
     await services.gateway.check_shared()  # one Temporal call per second at most, however many probes
     return ReadyResponse(status="ready", temporal="ok")
 
@@ -43,8 +40,7 @@ async def ready(services: ServicesDep) -> ReadyResponse:
 @router.get("/stats", response_model=StatsResponse, summary="Temporal calls made by the read path")
 async def stats(user: CurrentUser, services: ServicesDep) -> StatsResponse:
     """Counts of queries, describe and list calls since start-up, the mirrors currently kept and event-loop lag."""
-    mirrors = services.mirrors.mirrors if services.mirrors else []
-    release_list = services.release_list
+    mirrors = services.mirrors.mirrors
     return StatsResponse(
         **services.stats.snapshot(),  # type: ignore[arg-type]
         mirrors=[
@@ -58,6 +54,6 @@ async def stats(user: CurrentUser, services: ServicesDep) -> StatsResponse:
             )
             for m in mirrors
         ],
-        release_list_size=len(release_list.items) if release_list else 0,
+        release_list_size=len(services.release_list.items),
         loop_lag=LoopLag(**asdict(services.loop_lag.figures())),
     )

@@ -18,7 +18,7 @@ from ..answers import (
     entity_body,
     json_response,
 )
-from ..deps import CurrentUser
+from ..deps import CurrentUser, running_mirrors, running_release_list
 from ..errors import ApiError, invalid
 from ..export import export_response
 from ..reading import (
@@ -34,8 +34,6 @@ from ..reading import (
     parse_offset,
     parse_state,
     parse_status,
-    running_mirrors,
-    running_release_list,
 )
 from ..schemas import (
     ChildrenResponse,
@@ -54,8 +52,6 @@ ERRORS = {
     502: {"model": ErrorResponse, "description": "The release workflow answered with invalid data"},
     503: {"model": ErrorResponse, "description": "Temporal or the worker cannot answer (see Retry-After)"},
 }
-ReleaseId = Annotated[str, "full release id, e.g. release:rel-001"]
-
 router = APIRouter(prefix="/releases", tags=["releases"], responses=ERRORS)  # type: ignore[arg-type]
 
 

@@ -11,9 +11,9 @@ from pydantic import BaseModel, Field
 from ...domain.ids import EntityType
 from ...domain.timeline import MAX_POINTS, burn_up
 from ...readpath.timeline import timeline_feed
-from ..deps import CurrentUser
+from ..deps import CurrentUser, running_mirrors
 from ..errors import ApiError
-from ..reading import parse_id, running_mirrors
+from ..reading import parse_id
 from ..schemas import ErrorResponse
 
 router = APIRouter(

@@ -16,7 +16,6 @@ from ..deps import (
     http_error,
     request_id,
     running_accounts,
-    running_services,
 )
 
 router = APIRouter(prefix="/users", tags=["users"])
@@ -57,7 +56,7 @@ def _audit_change(request: Request, admin: Principal, action: str, target: str, 
 async def read_me(user: CurrentUser) -> Response:
     """The caller's account."""
     try:
-        account = running_accounts(running_services()).get_user(user.username)
+        account = running_accounts().get_user(user.username)
     except AccountError as exc:
         raise http_error(exc) from None
     return Response(account.model_dump_json(), media_type="application/json")

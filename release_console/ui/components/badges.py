@@ -10,17 +10,24 @@ from ...domain.states import state_meaning
 from ..theme import state_color, state_rank
 
 
-def state_badge(state: str) -> ui.badge:
-    """A badge showing ``state`` in its kind's colour, its meaning on hover."""
-    badge = ui.badge(state, color=state_color(state)).classes("text-xs")
-    badge.tooltip(state_meaning(state))
-    return badge
+class StateBadge(ui.badge):
+    """A badge showing a state in its kind's colour, its meaning on hover; ``set_state`` re-points it."""
 
+    def __init__(self, state: str) -> None:
+        super().__init__(state, color=state_color(state))
+        self.classes("text-xs")
+        self.state = state
+        self.tip = ui.tooltip(state_meaning(state))  # beside the badge, aimed at it (as ``Element.tooltip`` does)
+        self.tip.props["target"] = f"#{self.html_id}"
 
-def set_badge_state(badge: ui.badge, state: str) -> None:
-    """Re-point an existing badge at a new state."""
-    badge.set_text(state)
-    badge.props(f"color={state_color(state)}")
+    def set_state(self, state: str) -> None:
+        """Show another state (text, colour and meaning); nothing is sent when it did not change."""
+        if state == self.state:
+            return
+        self.state = state
+        self.set_text(state)
+        self.props(f"color={state_color(state)}")
+        self.tip.set_text(state_meaning(state))
 
 
 def ordered_states(counts: Mapping[str, int]) -> list[tuple[str, int]]:

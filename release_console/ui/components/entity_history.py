@@ -10,8 +10,8 @@ from __future__ import annotations
 from nicegui import ui
 
 from ...domain.tree import Change, ReleaseTree
-from .badges import state_badge
-from .time_ago import exact_time, time_ago
+from .badges import StateBadge
+from .time_ago import TimeAgoLabel
 
 MAX_SHOWN = 10
 
@@ -48,8 +48,7 @@ def history_section(tree: ReleaseTree, entity_id: str) -> None:
             ui.label("No transition recorded in the kept change log.").classes("text-sm opacity-70")
         for change in shown:
             with ui.row().classes("items-center gap-2 no-wrap text-sm").mark(f"transition {change.version}"):
-                state_badge(change.state)
-                stamp = ui.label(time_ago(change.updated_at)).classes("whitespace-nowrap")
-                stamp.tooltip(exact_time(change.updated_at))
+                StateBadge(change.state)
+                TimeAgoLabel(change.updated_at).classes("whitespace-nowrap")
                 ui.label(f"v{change.version}").classes("text-xs opacity-70")
         ui.label(history_note(tree, shown)).classes("text-xs opacity-70").mark("history-note")

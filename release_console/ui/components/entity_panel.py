@@ -8,9 +8,9 @@ from nicegui import ui
 
 from ...domain.states import state_meaning
 from ...domain.tree import Entity, ReleaseTree
-from .badges import count_chips, state_badge
+from .badges import StateBadge, count_chips
 from .entity_history import history_section
-from .progress import progress_bar
+from .progress import ProgressBar
 from .time_ago import exact_time, time_ago
 from .tree import signature
 
@@ -55,7 +55,7 @@ class EntityPanel:
         ui.label(entity.id).classes("font-mono font-bold break-all").mark("panel-id")
         with ui.row().classes("items-center gap-2"):
             ui.label(entity.type.value).classes("text-xs uppercase opacity-70")
-            state_badge(entity.state).mark("panel-state")
+            StateBadge(entity.state).mark("panel-state")
         ui.label(state_meaning(entity.state)).classes("text-sm opacity-80")
         with ui.grid(columns="auto 1fr").classes("gap-x-3 gap-y-1 text-sm items-center"):
             ui.label("Last transition").classes("opacity-70")
@@ -72,7 +72,7 @@ class EntityPanel:
                 done, total = tree.progress(entity.id)
                 ui.label("Apps done").classes("opacity-70")
                 with ui.row().classes("items-center gap-2"):
-                    progress_bar(done, total, width="w-32")
+                    ProgressBar(done, total, width="w-32")
                     ui.label(f"{done}/{total}")
         for type_name, by_state in entity.counts.items():
             with ui.row().classes("items-center gap-2"):

@@ -10,8 +10,8 @@ from typing import Any
 
 from nicegui import ui
 
-from .badges import count_chips, state_badge
-from .progress import progress_bar
+from .badges import StateBadge, count_chips
+from .progress import ProgressBar
 from .time_ago import exact_time, time_ago
 
 MAX_TYPES = 8
@@ -44,13 +44,13 @@ def final_summary_card(summary: Mapping[str, Any], status: str) -> ui.card:
             ui.label(f"Final summary (workflow {status})").classes("text-subtitle1 font-bold")
             state = summary.get("state")
             if isinstance(state, str):
-                state_badge(state[:64]).mark("final-state")
+                StateBadge(state[:64]).mark("final-state")
         done, total = _int(summary.get("apps_done")), _int(summary.get("apps_total"))
         with ui.grid(columns="auto 1fr").classes("gap-x-3 gap-y-1 text-sm items-center"):
             if done is not None and total is not None:
                 ui.label("Apps done").classes("opacity-70")
                 with ui.row().classes("items-center gap-2"):
-                    progress_bar(done, total, width="w-32")
+                    ProgressBar(done, total, width="w-32")
                     ui.label(f"{done}/{total}").mark("final-apps")
             entities = _int(summary.get("entity_count"))
             if entities is not None:

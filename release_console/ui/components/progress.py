@@ -19,19 +19,23 @@ def _tooltip(done: int, total: int) -> str:
     return f"{done}/{total} apps done ({percent(done, total)}%)"
 
 
-def progress_bar(done: int, total: int, *, failed: int = 0, width: str = "w-40") -> ui.linear_progress:
-    """A bar with 'done/total (n%)' as its tooltip; red when any app failed."""
-    bar = ui.linear_progress(percent(done, total) / 100, show_value=False, size="10px")
-    bar.classes(f"{width} rounded").props(f"color={'red-7' if failed else 'green-7'} track-color=grey-4")
-    with bar:
-        ui.tooltip(_tooltip(done, total))
-    return bar
+def _color(failed: int) -> str:
+    return "red-7" if failed else "green-7"
 
 
-def update_progress(bar: ui.linear_progress, done: int, total: int, *, failed: int = 0) -> None:
-    """Move an existing bar and its tooltip."""
-    bar.set_value(percent(done, total) / 100)
-    bar.props(f"color={'red-7' if failed else 'green-7'}")
-    for child in bar.default_slot.children:
-        if isinstance(child, ui.tooltip):
-            child.set_text(_tooltip(done, total))
+class ProgressBar(ui.linear_progress):
+    """A bar with 'done/total (n%)' as its tooltip; red when any app failed. ``set_progress`` moves it."""
+
+    def __init__(self, done: int, total: int, *, failed: int = 0, width: str = "w-40") -> None:
+        super().__init__(percent(done, total) / 100, show_value=False, size="10px")
+        self.classes(f"{width} rounded").props(f"color={_color(failed)} track-color=grey-4")
+        with self:
+            self.tip = ui.tooltip(_tooltip(done, total))
+
+    def set_progress(self, done: int, total: int, failed: int = 0) -> None:
+        """Move the bar and its tooltip; switch colour when failures appear or go away."""
+        self.set_value(percent(done, total) / 100)
+        color = _color(failed)
+        if self.props.get("color") != color:
+            self.props(f"color={color}")
+        self.tip.set_text(_tooltip(done, total))

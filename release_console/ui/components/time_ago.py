@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+
+from nicegui import ui
 
 
 def parse_time(value: datetime | str | None) -> datetime | None:
@@ -51,3 +54,41 @@ def exact_time(value: datetime | str | None) -> str:
     """The exact time in UTC for tooltips ('2025-11-06 14:03:27 UTC')."""
     when = parse_time(value)
     return when.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC") if when else "unknown"
+
+
+class TimeAgoLabel(ui.label):
+    """A moment as "3 min ago" (or another ``text`` of it), with a tooltip (by default its exact UTC time).
+
+    ``set_time`` points it at another moment; ``tick`` advances the text as time passes (a clock refresh: nothing is
+    sent when the text is the same). The tooltip sits beside the label aimed at it, as ``Element.tooltip`` puts it,
+    or inside the label with ``nested_tip=True``.
+    """
+
+    def __init__(
+        self,
+        moment: datetime | str | None,
+        *,
+        text: Callable[[datetime | str | None], str] = time_ago,
+        tip: Callable[[datetime | str | None], str] = exact_time,
+        nested_tip: bool = False,
+    ) -> None:
+        self._say = text
+        self._hover = tip
+        self.moment = moment
+        super().__init__(text(moment))
+        if nested_tip:
+            with self:
+                self.tip = ui.tooltip(tip(moment))
+        else:
+            self.tip = ui.tooltip(tip(moment))
+            self.tip.props["target"] = f"#{self.html_id}"
+
+    def set_time(self, moment: datetime | str | None) -> None:
+        """Show another moment (text and tooltip)."""
+        self.moment = moment
+        self.set_text(self._say(moment))
+        self.tip.set_text(self._hover(moment))
+
+    def tick(self) -> None:
+        """Advance the text to now."""
+        self.set_text(self._say(self.moment))

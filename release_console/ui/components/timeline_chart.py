@@ -1,8 +1,8 @@
 """The release page's live burn-up chart: apps done, failed and in progress over time (ui.echart, no custom JS).
 
-It reads the release's shared TimelineFeed (readpath/timeline.py), so viewers never cost a query each; a timer per
-page compares the feed's revision (an int) and redraws only when it moved. A workflow without the optional
-``timeline`` query gets a note instead of the chart.
+It reads the release's shared TimelineFeed (readpath/timeline.py), so viewers never cost a query each; the feed
+calls its listeners when its revision moves (at most once per TIMELINE_REFRESH_SECONDS), and only then is the chart
+redrawn: no timer. A workflow without the optional ``timeline`` query gets a note instead of the chart.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ from nicegui import ui
 from ...domain.timeline import burn_up
 from ...readpath.timeline import TimelineFeed, timeline_feed
 
-CHECK_SECONDS = 1.0
 SERIES = (("done", "Done", "#21ba45"), ("failed", "Failed", "#c10015"), ("in_progress", "In progress", "#1976d2"))
 UNSUPPORTED_NOTE = "No progress chart: this release's workflow does not implement the optional timeline query."
 
@@ -56,10 +55,15 @@ class TimelineChart:
             self.note = ui.label("").classes("text-sm opacity-70").mark("timeline-note")
             self.chart = ui.echart(chart_options(self.feed)).classes("w-full h-56").mark("timeline-chart")
         client = ui.context.client
-        remove = self.feed.add_listener(lambda _feed: None)  # a listener keeps the shared feed following
+        # A listener keeps the shared feed following, and hears each new revision.
+        remove = self.feed.add_listener(lambda _feed: self._on_feed(client))
         client.on_delete(remove)
         self.refresh()
-        ui.timer(CHECK_SECONDS, self.refresh)
+
+    def _on_feed(self, client: Any) -> None:
+        if not client.is_deleted:
+            with client:
+                self.refresh()
 
     def refresh(self) -> None:
         """Redraw when the feed changed (cheap otherwise: one int comparison)."""

@@ -2,15 +2,19 @@
 
 The browser never receives the whole hierarchy: a node's children are loaded from the mirror's in-memory
 tree when it is expanded, ``page_size`` at a time with a "show more" button. Branches with failures sort
-first and open on their own; settled branches stay collapsed. ``refresh()`` patches only rendered rows.
+first and open on their own; settled branches stay collapsed. ``apply_changes()`` patches the rendered rows of the
+entities a mirror poll changed and of their ancestors (whose roll-ups moved); ``refresh()`` re-checks every rendered
+row (or rebuilds when the mirror replaced its tree); ``refresh_times()`` only advances the "time in state" clocks.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import pairwise
+from typing import Protocol
 
 from nicegui import ui
 
@@ -18,9 +22,9 @@ from ...domain.ids import EntityType
 from ...domain.states import StateKind
 from ...domain.tree import Entity, ReleaseTree
 from ..theme import KIND_ORDER, state_rank
-from .badges import count_chips, set_badge_state, state_badge
-from .progress import failed_apps, progress_bar, update_progress
-from .time_ago import exact_time, time_ago
+from .badges import StateBadge, count_chips
+from .progress import ProgressBar, failed_apps
+from .time_ago import TimeAgoLabel, exact_time, time_ago
 
 PAGE_SIZE = 100
 AUTO_EXPAND_PER_LEVEL = 3
@@ -60,20 +64,42 @@ def signature(entity: Entity) -> tuple:
     return entity.state, entity.updated_at, tuple(sorted(app_counts(entity).items()))
 
 
+class ChangeLike(Protocol):
+    """What the tree view reads of a mirror's change records (``.id``; they also carry state, version, time)."""
+
+    @property
+    def id(self) -> str: ...
+
+
+def touched(tree: ReleaseTree, changes: Iterable[ChangeLike]) -> set[str]:
+    """The changed entities and all their ancestors (whose roll-ups moved), as ids; ids not in the tree are skipped.
+
+    Each chain stops at the first node already collected (its ancestors are in too): O(changes + nodes touched).
+    """
+    ids: set[str] = set()
+    entities = tree.entities
+    for change in changes:
+        entity = entities.get(change.id)
+        while entity is not None and entity.id not in ids:
+            ids.add(entity.id)
+            entity = entities.get(entity.parent) if entity.parent is not None else None
+    return ids
+
+
 @dataclass(eq=False)
 class NodeRow:
     """The rendered elements of one node."""
 
     entity_id: str
     header: ui.row
-    badge: ui.badge
-    time_label: ui.label
-    time_tip: ui.tooltip
+    badge: StateBadge
+    time_label: TimeAgoLabel
+    """"for 3 min", the last transition's exact time on hover."""
     counts_box: ui.row
     children_box: ui.column | None
     """None for a node without children."""
     expander: ui.button | None = None
-    bar: ui.linear_progress | None = None
+    bar: ProgressBar | None = None
     bar_label: ui.label | None = None
     expanded: bool = False
     child_ids: list[str] = field(default_factory=list)
@@ -148,23 +174,21 @@ class ReleaseTreeView:
                 ui.icon(TYPE_ICONS[entity.type]).classes("opacity-60" if entity.children else "opacity-60 ml-10")
                 label = ui.label(entity_id).classes("font-mono text-sm cursor-pointer hover:underline")
                 label.on("click", lambda: self.select(entity_id)).mark(f"select {entity_id}")
-                badge = state_badge(entity.state)
-                time_label = ui.label(_time_in_state(entity)).classes("text-xs opacity-60 whitespace-nowrap")
-                with time_label:
-                    time_tip = ui.tooltip(_last_transition(entity)).mark(f"since {entity_id}")
+                badge = StateBadge(entity.state)
+                time_label = TimeAgoLabel(entity.updated_at, text=_time_in_state, tip=_last_transition, nested_tip=True)
+                time_label.classes("text-xs opacity-60 whitespace-nowrap")
+                time_label.tip.mark(f"since {entity_id}")
                 counts_box = ui.row().classes("gap-1 no-wrap")
                 bar = bar_label = None
                 if entity.type is EntityType.WAVE:
                     done, total, failed = self._progress(entity)
-                    bar = progress_bar(done, total, failed=failed, width="w-32")
+                    bar = ProgressBar(done, total, failed=failed, width="w-32")
                     bar_label = ui.label(f"{done}/{total}").classes("text-xs opacity-70")
             children_box = None
             if entity.children:
                 children_box = ui.column().classes("self-stretch gap-0 pl-5 ml-4 border-l border-grey-4")
                 children_box.set_visibility(False)
-        row = NodeRow(
-            entity_id, header, badge, time_label, time_tip, counts_box, children_box, expander, bar, bar_label
-        )
+        row = NodeRow(entity_id, header, badge, time_label, counts_box, children_box, expander, bar, bar_label)
         self._fill_counts(row, entity)
         row.signature = signature(entity)
         if entity_id == self.selected:
@@ -320,28 +344,49 @@ class ReleaseTreeView:
         return True
 
     # ---- live updates --------------------------------------------------------------------------
+    @property
+    def current(self) -> bool:
+        """True while the rendered rows belong to the mirror's tree (False once it was replaced by a reload)."""
+        return self._tree is not None and self.get_tree() is self._tree
+
+    def apply_changes(self, changes: Iterable[ChangeLike]) -> set[str]:
+        """Patch the rendered rows of the changed entities and of their ancestors; return those entities' ids.
+
+        The mirror's tree has the changes applied already: rows read the entities' current state and roll-ups.
+        Only for the tree that is rendered (see ``current``; after a reload, ``refresh()`` rebuilds).
+        """
+        tree = self.get_tree()
+        ids = touched(tree, changes)
+        rows = self.rows
+        rendered = [i for i in ids if i in rows] if len(ids) <= len(rows) else [i for i in rows if i in ids]
+        for entity_id in rendered:
+            self._patch(rows[entity_id], tree.entities[entity_id])
+        return ids
+
     def refresh(self) -> None:
-        """Patch rendered rows whose entity changed; rebuild if the mirror replaced its tree."""
+        """Re-check every rendered row; rebuild if the mirror replaced its tree (the full path, after a reload)."""
         tree = self.get_tree()
         if tree is not self._tree:
             self.build()
             return
         for entity_id, row in list(self.rows.items()):
             entity = tree.entities.get(entity_id)
-            if entity is None:
-                continue
-            sig = signature(entity)
-            if sig == row.signature:
-                continue
-            row.signature = sig
-            set_badge_state(row.badge, entity.state)
-            row.time_label.set_text(_time_in_state(entity))
-            row.time_tip.set_text(_last_transition(entity))
-            self._fill_counts(row, entity)
-            if row.bar is not None and row.bar_label is not None:
-                done, total, failed = self._progress(entity)
-                update_progress(row.bar, done, total, failed=failed)
-                row.bar_label.set_text(f"{done}/{total}")
+            if entity is not None:
+                self._patch(row, entity)
+
+    def _patch(self, row: NodeRow, entity: Entity) -> None:
+        """Bring one rendered row up to date with its entity (nothing is sent when what it shows did not change)."""
+        sig = signature(entity)
+        if sig == row.signature:
+            return
+        row.signature = sig
+        row.badge.set_state(entity.state)
+        row.time_label.set_time(entity.updated_at)
+        self._fill_counts(row, entity)
+        if row.bar is not None and row.bar_label is not None:
+            done, total, failed = self._progress(entity)
+            row.bar.set_progress(done, total, failed)
+            row.bar_label.set_text(f"{done}/{total}")
 
     def _progress(self, entity: Entity) -> tuple[int, int, int]:
         """(apps done, apps total, apps failed) below a node."""
@@ -349,18 +394,15 @@ class ReleaseTreeView:
         return done, total, failed_apps(app_counts(entity))
 
     def refresh_times(self) -> None:
-        """Advance the "time in state" labels of rendered rows."""
-        tree = self.get_tree()
-        for entity_id, row in self.rows.items():
-            entity = tree.entities.get(entity_id)
-            if entity is not None:
-                row.time_label.set_text(_time_in_state(entity))
+        """Advance the "time in state" clocks of rendered rows (a clock refresh: it reads no entity)."""
+        for row in self.rows.values():
+            row.time_label.tick()
 
 
-def _time_in_state(entity: Entity) -> str:
-    text = time_ago(entity.updated_at)
+def _time_in_state(updated_at: datetime | str | None) -> str:
+    text = time_ago(updated_at)
     return "" if text == "—" else f"for {text.removesuffix(' ago')}" if text != "just now" else "just now"
 
 
-def _last_transition(entity: Entity) -> str:
-    return f"last transition {exact_time(entity.updated_at)}"
+def _last_transition(updated_at: datetime | str | None) -> str:
+    return f"last transition {exact_time(updated_at)}"

@@ -1,15 +1,17 @@
 """/admin/audit: the latest audit entries, filtered by user and action (admins only).
 
-The entries come from the current audit file and the rotated ones, newest first (``read_entries`` reads each from
-its end). That can mean several MB, so they are read in a worker thread (``run.io_bound``), never on the event loop
-that serves every other page.
+The entries come from this instance's audit file in DATA_DIR and its rotated copies (the current file first, then the
+rotated ones newest first). ``core.audit.read_entries`` reads each file backwards, a 64 KiB block at a time from its
+end, and stops once LIMIT entries matched: without a filter that is a block or two, but a filter that matches rarely
+reads every file to its start (up to the current file and RETENTION rotated files of ROTATION each, about 110 MB).
+So it runs in a worker thread (``run.io_bound``), never on the event loop that serves every other page.
 """
 
 from __future__ import annotations
 
 from nicegui import APIRouter, run, ui
 
-from ... import services as services_module
+from ... import services
 from ...core.audit import read_entries
 from ...core.config import Settings
 from ..frame import frame
@@ -38,7 +40,7 @@ async def admin_audit_page(user: str = "", action: str = "") -> None:
     """Newest first; the user filter matches exactly, the action filter by prefix (e.g. ``login``)."""
     if admin_only("Audit log") is None:
         return
-    settings = services_module.current().settings
+    settings = services.running().settings
 
     async def apply() -> None:
         if still_admin("audit.read", "Audit log") is None:

@@ -6,10 +6,9 @@ from collections.abc import Awaitable, Callable
 
 from nicegui import APIRouter, ui
 
-from ... import services as services_module
+from ... import services
 from ...accounts.errors import AccountError
 from ...accounts.models import Principal
-from ...accounts.service import AccountsService
 from ...core.audit import audit
 from .. import auth
 from ..frame import frame
@@ -57,8 +56,7 @@ def admin_users_page() -> None:
     """The user table and the actions on one selected user."""
     if admin_only("Users") is None:
         return
-    accounts = services_module.current().accounts
-    assert accounts is not None
+    accounts = services.running().accounts
 
     def rows() -> list[dict]:
         return [
@@ -104,8 +102,8 @@ def admin_users_page() -> None:
 
                 async def create() -> None:
                     name = (new_name.value or "").strip().lower()
-                    if await run("account.create", name, lambda: _create(accounts, new_name.value or "",
-                                                                         new_password.value or "", new_role.value),
+                    if await run("account.create", name, lambda: accounts.create_user(
+                                     new_name.value or "", new_password.value or "", new_role.value),
                                  f"created {name}"):
                         new_name.value = ""
                     new_password.value = ""
@@ -144,7 +142,3 @@ def admin_users_page() -> None:
                 ui.button("Delete", color="negative", on_click=lambda: run(
                     "account.delete", target(), lambda: accounts.delete_user(target()), "deleted"
                 )).mark("delete")
-
-
-async def _create(accounts: AccountsService, username: str, password: str, role: str) -> None:
-    await accounts.create_user(username, password, role)

@@ -35,7 +35,7 @@ async def download_release(
     except InvalidEntityId as exc:
         return PlainTextResponse(f"Cannot export: {exc}", status_code=422)
     try:
-        mirror = await services.current().mirrors.get(rid)
+        mirror = await services.running().mirrors.get(rid)
         return await export_response(mirror, format)
     except ReadPathError as exc:
         return PlainTextResponse(f"Cannot export {rid}: {exc}", status_code=exc.status)

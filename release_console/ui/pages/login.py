@@ -5,11 +5,9 @@ from __future__ import annotations
 from fastapi.responses import RedirectResponse
 from nicegui import APIRouter, ui
 
-from ... import services as services_module
-from ...accounts.errors import AccountError, LoginFailed, LoginThrottled
-from ...accounts.service import AccountsService
-from ...core import metrics
-from ...core.audit import attempted_username, audit, audit_repeated
+from ... import services
+from ...accounts.errors import AccountError
+from ...accounts.login import log_in
 from .. import auth
 from ..frame import frame, show_banner
 
@@ -26,18 +24,12 @@ UNAVAILABLE = (
 def login_unavailable_reason() -> str | None:
     """Why no one can log in right now (accounts not loaded from Temporal), or None when login works."""
     try:
-        accounts = services_module.current().accounts
-    except RuntimeError:
+        accounts = services.running().accounts
+    except services.NotStarted:
         return "The console is starting; try again shortly."
-    if accounts is None or not accounts.loaded.is_set():
+    if not accounts.loaded.is_set():
         return UNAVAILABLE
     return None
-
-
-def logged_username(name: str, accounts: AccountsService | None) -> str:
-    """The attempted username as the audit log keeps it: an unknown one only masked (it may be a password)."""
-    normalized = name.strip().lower()
-    return attempted_username(normalized, known=accounts is not None and normalized in accounts.users)
 
 
 @router.page(auth.LOGIN_PATH)
@@ -49,36 +41,18 @@ def login_page(redirect_to: str = "/") -> RedirectResponse | None:
 
     async def try_login() -> None:
         error.set_text("")
-        name = (username.value or "").strip()
-        address = auth.client_address()
-        accounts = None
         try:
-            accounts = services_module.current().accounts
-            if accounts is None:
-                raise AccountError("accounts are not available yet; try again shortly")
-            principal = await accounts.authenticate(name, password.value or "", address)
-        except LoginThrottled as exc:
-            metrics.count_login_throttled("ui")
-            attempted = logged_username(name, accounts)
-            audit_repeated("login.throttled", user=attempted, role=None, target="ui", outcome="denied", client=address)
-            error.set_text(exc.message)
-            return
-        except LoginFailed as exc:
-            metrics.count_login_failure("ui")
-            attempted = logged_username(name, accounts)
-            audit("login.failure", user=attempted, role=None, target="ui", outcome="denied", client=address)
-            error.set_text(exc.message)
-            return
-        except (AccountError, RuntimeError) as exc:
-            message = exc.message if isinstance(exc, AccountError) else "the console is starting; try again shortly"
-            attempted = logged_username(name, accounts)
-            audit_repeated("login.failure", user=attempted, role=None, target="ui", outcome="error", client=address,
-                           reason=message)  # not counted by the throttle (e.g. Temporal down): aggregated
-            error.set_text(message)
+            accounts = services.running().accounts
+        except services.NotStarted:
+            accounts = None  # log_in refuses: the console is starting
+        try:
+            principal = await log_in(accounts, (username.value or "").strip(), password.value or "", via="ui",
+                                     client=auth.client_address())
+        except AccountError as exc:
+            error.set_text(exc.message)  # wrong credentials, throttled, or accounts unavailable (audited by log_in)
             return
         finally:
             password.value = ""
-        audit("login.success", user=principal.username, role=principal.role, target="ui", outcome="ok", client=address)
         ui.navigate.to(auth.begin_session(principal, target))
 
     def check_available() -> None:

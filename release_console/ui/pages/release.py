@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from loguru import logger
@@ -11,13 +12,13 @@ from ... import services
 from ...domain.ids import EntityType, InvalidEntityId, parse_entity_id
 from ...domain.states import CANONICAL_STATES
 from ...readpath.errors import ReadPathError
-from ..components.badges import set_badge_state, state_badge
+from ..components.badges import StateBadge
 from ..components.entity_panel import EntityPanel
 from ..components.errors import ERROR_TITLES, UNEXPECTED, error_card, error_code
 from ..components.export_buttons import export_buttons
 from ..components.final_summary import final_summary_card
 from ..components.freshness import FreshnessLabel
-from ..components.progress import failed_apps, progress_bar, update_progress
+from ..components.progress import ProgressBar, failed_apps
 from ..components.timeline_chart import TimelineChart
 from ..components.tree import ReleaseTreeView
 from ..components.url_params import entity_param, shown, state_param, text_param
@@ -27,6 +28,8 @@ from ..frame import add_banner, frame
 router = APIRouter()
 
 TICK_SECONDS = 0.5
+"""How often the page's clocks move: the freshness chip every tick, "time in state" every TIME_TICKS ticks."""
+TIME_TICKS = 10
 RETRY_SECONDS = 2.0
 """How often a page showing "worker not responding" or "Temporal unreachable" tries again."""
 MAX_SEARCH_RESULTS = 20
@@ -38,7 +41,7 @@ CLOSED_PROBLEMS = {"failed", "terminated", "canceled", "timed_out"}
 async def release_page(
     release_id: str, node: str | None = None, state: str | None = None, q: str | None = None
 ) -> None:
-    """One release: header with progress, toolbar, tree and side panel, refreshed by one timer."""
+    """One release: header with progress, toolbar, tree and side panel, kept live by the mirror's listener."""
     with frame(release_id[:80], outage_banner=False) as page:  # the page's own banner names outages
         try:
             parse_entity_id(release_id, expected=EntityType.RELEASE)
@@ -48,7 +51,7 @@ async def release_page(
         spinner = ui.spinner(size="lg").classes("mx-auto mt-8")
         await ui.context.client.connected()
         try:
-            mirror = await services.current().mirrors.get(release_id)
+            mirror = await services.running().mirrors.get(release_id)
         except ReadPathError as exc:  # expected problems: a code and a message safe to show
             spinner.delete()
             error_card(exc.code, str(exc))
@@ -82,7 +85,7 @@ def retry_until_loaded(release_id: str) -> None:
 
     async def retry() -> None:
         try:
-            await services.current().mirrors.get(release_id)
+            await services.running().mirrors.get(release_id)
         except ReadPathError:
             return
         except Exception:
@@ -96,18 +99,27 @@ def retry_until_loaded(release_id: str) -> None:
 
 
 class ReleaseView:
-    """Everything on a release page after the mirror is loaded."""
+    """Everything on a release page after the mirror is loaded.
+
+    Live updates come from the shared mirror's listener, once per poll that changed something: the changes it hands
+    over are patched into the rows they concern (the changed entities and their ancestors, whose roll-ups moved),
+    the header and the details panel. A reload (the tree re-read) or a status change (stale, closed, deleted) arrives
+    as ``[]`` and takes the full path: rebuild or re-check every rendered row, and the banner. The one timer only
+    moves clocks ("updated 3 s ago", "for 5 min").
+    """
 
     def __init__(
         self, mirror: Any, banner: ui.column, *, node: str | None, state: str | None, query: str | None
     ) -> None:
         self.mirror = mirror
         self.banner = banner
-        self.settings = services.current().settings
+        self.settings = services.running().settings
         self.state_filter = state
         self.query = text_param(query, MAX_QUERY_LENGTH)
         self.seen_version: int | None = None
+        """The mirror version the page shows: every change up to it is drawn."""
         self.banner_key: tuple = ()
+        self._shown_error: object = None
         self._ticks = 0
         self._header()
         self.timeline = TimelineChart(mirror)  # burn-up chart from the shared timeline feed (issue 10, item 3)
@@ -128,20 +140,34 @@ class ReleaseView:
         self._search(self.query)
         self._apply()
         self._update_banner()
-        ui.timer(TICK_SECONDS, self._tick)  # freshness label, banner, "time in state"
+        ui.timer(TICK_SECONDS, self._tick)  # clocks only: the freshness chip, "time in state"
         client = ui.context.client
-        remove = mirror.add_listener(lambda _mirror, _changes: self._on_mirror_change(client))
+        # Subscribed with no await since the tree was drawn: no poll can slip in between.
+        remove = mirror.add_listener(lambda _mirror, changes: self._on_mirror_change(client, changes))
         client.on_delete(remove)
 
-    def _on_mirror_change(self, client: Any) -> None:
-        """Pushed by the shared mirror right after a poll applied changes, or its status or freshness changed (the
-        release closed or was deleted, Temporal or the worker stopped answering): draw it now, not at the next tick."""
+    def _on_mirror_change(self, client: Any, changes: Sequence[Any]) -> None:
+        """Pushed by the shared mirror right after a poll applied changes (``changes``: records with ``.id``,
+        ``.state``, ``.version``, ``.updated_at``, already applied to ``mirror.tree``), or with ``[]`` when it re-read
+        the tree or its status or freshness changed (the release closed or was deleted, Temporal or the worker
+        stopped answering): draw it now. NiceGUI sends what one call changed in one websocket message, so a burst of
+        changes from one poll is one update."""
         if client.is_deleted:
             return
         with client:
-            if self.mirror.version != self.seen_version:
+            if changes and self._follows(changes):
+                self._apply_changes(changes)
+            elif self.mirror.version != self.seen_version or not self.tree.current:
                 self._apply()
             self._update_banner()
+
+    def _follows(self, changes: Sequence[Any]) -> bool:
+        """True when ``changes`` continue what the page shows: same tree, nothing skipped. Versions have no gaps (a
+        batch is never empty); a gap means a poll applied changes it could not announce (it failed half-way), so
+        the page takes the full path instead."""
+        if not self.tree.current or self.seen_version is None:
+            return False
+        return min(c.version for c in changes) <= self.seen_version + 1
 
     # ---- layout --------------------------------------------------------------------------------
     def _header(self) -> None:
@@ -150,8 +176,8 @@ class ReleaseView:
         done, total = tree.progress()
         with ui.row().classes("w-full items-center gap-3"):
             ui.label(root.id).classes("text-2xl font-bold font-mono break-all").mark("release-title")
-            self.state_badge = state_badge(root.state).classes("text-base").mark("release-state")
-            self.bar = progress_bar(done, total, failed=self._failed(), width="w-64")
+            self.state_badge = StateBadge(root.state).classes("text-base").mark("release-state")
+            self.bar = ProgressBar(done, total, failed=self._failed(), width="w-64")
             self.progress_label = ui.label(self._progress_text()).mark("release-progress")
             ui.space()
             self.freshness = FreshnessLabel(self.settings.MIRROR_POLL_SECONDS)
@@ -236,27 +262,40 @@ class ReleaseView:
 
     # ---- live updates --------------------------------------------------------------------------
     def _tick(self) -> None:
-        self.mirror.touch()
+        """Move the clocks: the freshness chip (age of the data, or "final state"), and every TIME_TICKS ticks the
+        rows' "time in state". The mirror's listener keeps the page alive and draws every change."""
         self._ticks += 1
-        if self.mirror.version != self.seen_version:
-            self._apply()
-        elif self._ticks % 10 == 0:
-            self.tree.refresh_times()
         if self.mirror.status in (None, "running"):
             self.freshness.update(self.mirror.as_of, version=self.mirror.version)
         else:
             self.freshness.final(self.mirror.status, version=self.mirror.version, as_of=self.mirror.as_of)
-        self._update_banner()
+        if self._ticks % TIME_TICKS == 0:
+            self.tree.refresh_times()
+        if self.mirror.error is not self._shown_error:  # a new error replacing an old one is not announced
+            self._update_banner()
+
+    def _apply_changes(self, changes: Sequence[Any]) -> None:
+        """Draw one poll's changes: the rows they concern, the header (the release's roll-ups moved), and the panel
+        when the selected node is among them."""
+        self.seen_version = self.mirror.version
+        touched = self.tree.apply_changes(changes)
+        self._header_update()
+        if self.panel.entity_id in touched:
+            self.panel.refresh(self.mirror.tree)
 
     def _apply(self) -> None:
+        """The full path (first draw, reload, status change, or changes the page could not follow): the header,
+        every rendered row (the tree is rebuilt when the mirror replaced it) and the panel."""
         self.seen_version = self.mirror.version
-        tree = self.mirror.tree
-        done, total = tree.progress()
-        set_badge_state(self.state_badge, tree.root.state)
-        update_progress(self.bar, done, total, failed=self._failed())
-        self.progress_label.set_text(self._progress_text())
+        self._header_update()
         self.tree.refresh()
-        self.panel.refresh(tree)
+        self.panel.refresh(self.mirror.tree)
+
+    def _header_update(self) -> None:
+        done, total = self.mirror.tree.progress()
+        self.state_badge.set_state(self.mirror.tree.root.state)
+        self.bar.set_progress(done, total, self._failed())
+        self.progress_label.set_text(self._progress_text())
 
     def _failed(self) -> int:
         return failed_apps(self.mirror.tree.root.counts.get(EntityType.APP.value, {}))
@@ -270,6 +309,7 @@ class ReleaseView:
         error = self.mirror.error
         status = self.mirror.status
         partial = bool(getattr(self.mirror, "partial", False))
+        self._shown_error = error
         key = (status, str(error) if error else None, partial)
         if key == self.banner_key:
             return

@@ -15,10 +15,10 @@ from nicegui import APIRouter, ui
 from ... import services
 from ...domain.ids import EntityType
 from ...domain.workflow_status import STATUS_FILTERS, InvalidStatusFilter, parse_status_filter, status_matches
-from ..components.badges import count_chips, state_badge
+from ..components.badges import StateBadge, count_chips
 from ..components.freshness import FreshnessLabel
-from ..components.progress import failed_apps, progress_bar
-from ..components.time_ago import exact_time, parse_time, time_ago
+from ..components.progress import ProgressBar, failed_apps
+from ..components.time_ago import TimeAgoLabel, exact_time, parse_time
 from ..components.url_params import choice_param, page_param, state_param, text_param
 from ..components.urls import release_path, temporal_workflow_url, with_query
 from ..components.workflow_status import status_chip
@@ -100,15 +100,15 @@ class ReleaseListView:
         page: int,
         status: str | None = None,
     ) -> None:
-        self.source = services.current().release_list
-        self.settings = services.current().settings
+        self.source = services.running().release_list
+        self.settings = services.running().settings
         self.banner = banner
         self.state_filter = state
         self.status_filter = status
         self.sort = sort if sort in SORTS else "updated"
         self.query = text_param(query, MAX_QUERY_LENGTH)
         self.page = max(1, page)
-        self.rows: dict[str, tuple[tuple, ui.row, ui.label | None]] = {}
+        self.rows: dict[str, tuple[tuple, ui.row, TimeAgoLabel | None]] = {}
         self.order: list[str] = []
         self.banner_key: object = ()
         self._ticks = 0
@@ -270,16 +270,15 @@ class ReleaseListView:
         with row:
             ui.link(item.id, release_path(item.id)).classes("font-mono w-72 truncate").mark(f"open {item.id}")
             with ui.element("div").classes("w-24 flex flex-col items-center gap-0"):
-                state_badge(item.state).classes("justify-center")
+                StateBadge(item.state).classes("justify-center")
                 status_chip(item.status)
             with ui.row().classes("items-center gap-2 no-wrap w-56"):
                 counts = app_counts(item)
-                progress_bar(item.apps_done, item.apps_total, failed=failed_apps(counts), width="w-32")
+                ProgressBar(item.apps_done, item.apps_total, failed=failed_apps(counts), width="w-32")
                 ui.label(f"{item.apps_done}/{item.apps_total}").classes("text-xs opacity-70")
             with ui.element("div").classes("grow min-w-0 overflow-hidden"):
                 count_chips(counts, on_click=None)
-            stamp = ui.label(time_ago(item.updated_at)).classes("text-sm w-24 text-right whitespace-nowrap")
-            stamp.tooltip(exact_time(item.updated_at))
+            stamp = TimeAgoLabel(item.updated_at).classes("text-sm w-24 text-right whitespace-nowrap")
             link = temporal_workflow_url(self.settings.temporal_ui_url, self.settings.TEMPORAL_NAMESPACE, item.id)
             if link:
                 ui.link("Temporal", link, new_tab=True).classes("text-xs").tooltip("open the workflow in Temporal's UI")
@@ -315,7 +314,7 @@ class ReleaseListView:
             for item in shown:
                 stamp = self.rows[item.id][2]
                 if stamp is not None:
-                    stamp.set_text(time_ago(item.updated_at))
+                    stamp.tick()  # the row is rebuilt when its item's time changes
         self.freshness.update(self.source.as_of)
         self._banner()
 

@@ -172,7 +172,7 @@ async def test_a_stale_console_never_undoes_a_newer_change(
         await one.create_user(name, "carol-password-1", "viewer")
         await two.start()
         await two.stop()  # no more polling: two's cache is now frozen
-        await one.set_password(name, "carol-password-2")
+        await one.update_user(name, password="carol-password-2")
         assert two.users[name].password_hash != one.users[name].password_hash  # two is stale
         await two.set_role(name, "admin")  # refused as stale by the workflow, reloaded, written again
         await one.refresh()

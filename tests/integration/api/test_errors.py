@@ -7,8 +7,8 @@ import uuid
 import pytest
 
 from release_console import services
+from release_console.contract.shapes import ReleaseWorkflowInput
 from release_console.temporal.releases import build_plan, start_release
-from release_console.workflows.contract import ReleaseWorkflowInput
 
 API = "/api/v1"
 

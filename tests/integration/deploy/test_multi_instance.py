@@ -296,8 +296,9 @@ def _log_in(browser: webdriver.Chrome, cluster: Cluster) -> None:
     browser.get(f"{cluster.url}/")
     eventually_sync(lambda: "Log in to Release Console" in _body(browser), what="the login page", timeout=30)
     inputs = browser.find_elements(By.TAG_NAME, "input")
-    inputs[0].send_keys(ADMIN_USERNAME)
-    inputs[1].send_keys(ADMIN_PASSWORD)
+    for box, text in zip(inputs[:2], (ADMIN_USERNAME, ADMIN_PASSWORD), strict=True):
+        box.clear()  # the browser may have filled in the fields from the last login
+        box.send_keys(text)
     browser.find_element(By.XPATH, '//button[.//*[normalize-space(text())="Log in"]]').click()
     eventually_sync(lambda: "Last change" in _body(browser), what="the release list after logging in", timeout=30)
 

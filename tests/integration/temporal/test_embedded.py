@@ -15,10 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from release_console.contract.names import SA_APPS_TOTAL
 from release_console.core.config import Settings
 from release_console.temporal.client import connect
 from release_console.temporal.embedded import port_in_use
-from release_console.workflows.contract import SA_APPS_TOTAL
 from tests.helpers import REPO_ROOT, free_port
 
 ROOT = REPO_ROOT

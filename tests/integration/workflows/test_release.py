@@ -26,10 +26,7 @@ from temporalio.converter import DataConverter
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError
 
-from release_console.domain.plan import InvalidPlan, PlanNode
-from release_console.domain.states import StateKind, state_kind
-from release_console.temporal.releases import build_plan, report, start_release
-from release_console.workflows.contract import (
+from release_console.contract.names import (
     MEMO_SUMMARY,
     QUERY_CHANGES,
     QUERY_CHILDREN,
@@ -42,6 +39,8 @@ from release_console.workflows.contract import (
     SA_STATE,
     SA_UPDATED_AT,
     UPDATE_TRANSITIONS,
+)
+from release_console.contract.shapes import (
     ChangesRequest,
     ChangesResult,
     ChildrenPage,
@@ -52,6 +51,9 @@ from release_console.workflows.contract import (
     SnapshotPage,
     SnapshotRequest,
 )
+from release_console.domain.plan import InvalidPlan, PlanNode
+from release_console.domain.states import StateKind, state_kind
+from release_console.temporal.releases import build_plan, report, start_release
 from tests.helpers import eventually
 
 KIB = 1024
@@ -303,7 +305,7 @@ async def test_accepted_batches_stamp_workflow_time_and_bump_version(client, sma
     release_id, key, handle = small
     before = await handle.query(QUERY_ENTITY, f"app:{key}-w1-c1-a1", result_type=EntityView)
     versions = [
-        (await report(client, release_id, [(f"app:{key}-w1-c1-a1", state)], source="test")).version
+        (await report(client, release_id, [(f"app:{key}-w1-c1-a1", state)])).version
         for state in ("deploying", "verifying", "deployed")
     ]
     assert versions == [1, 2, 3]

@@ -1,7 +1,8 @@
 """Smoke: a release started on the real server answers its summary query through the real worker."""
 
+from release_console.contract.names import QUERY_SUMMARY
+from release_console.contract.shapes import ReleaseSummary
 from release_console.temporal.releases import build_plan, report, start_release
-from release_console.workflows.contract import QUERY_SUMMARY, ReleaseSummary
 
 
 async def test_release_answers_summary(client, settings, unique):

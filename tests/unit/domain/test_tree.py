@@ -11,16 +11,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from release_console.domain.tree import ReleaseTree, UnknownEntity, change_json_size, paused_gc
-from release_console.temporal.releases import build_plan
-from release_console.workflows import views
-from release_console.workflows.contract import (
-    RESULT_BYTES_BUDGET,
-    SNAPSHOT_BYTES_BUDGET,
-    ChangesRequest,
-    ChildrenRequest,
-    SnapshotRequest,
+from release_console.contract import views
+from release_console.contract.limits import RESULT_BYTES_BUDGET, SNAPSHOT_BYTES_BUDGET
+from release_console.contract.shapes import ChangesRequest, ChildrenRequest, SnapshotRequest
+from release_console.domain.summary import release_overview
+from release_console.domain.tree import (
+    ReleaseTree,
+    UnknownEntity,
+    change_json_size,
+    last_updated,
+    paused_gc,
+    progress_percent,
 )
+from release_console.temporal.releases import build_plan
 
 T0 = "2025-01-01T00:00:00Z"
 
@@ -68,6 +71,23 @@ def test_rollups_follow_transitions_and_drop_empty_states() -> None:
     assert tree.get("bundle:r-w1-c1").counts == {"app": {"deployed": 3}}
     for node in ("release:r", "wave:r-w1", "cluster:r-w1-c1", "bundle:r-w1-c1"):
         assert tree.get(node).counts == recount(tree, node)
+
+
+def test_one_progress_rule_and_one_overview() -> None:
+    tree = small_tree()
+    tree.apply([("app:r-w1-c1-a1", "deployed"), ("app:r-w1-c1-a2", "failed")], T0)
+    assert progress_percent(tree.get("app:r-w1-c1-a1")) == 100  # an app counts itself
+    assert progress_percent(tree.get("app:r-w1-c1-a3")) == 0
+    assert progress_percent(tree.get("bundle:r-w1-c1")) == 66
+    assert progress_percent(tree.root) == tree.percent_done() == 16
+    overview = release_overview(tree, last_updated(tree))
+    assert (overview.release_id, overview.version, overview.updated_at) == ("release:r", 1, T0)
+    assert (overview.entity_count, overview.apps_total, overview.apps_done, overview.progress) == (23, 12, 2, 16)
+    memo = views.release_memo(tree, overview.updated_at)
+    assert memo == {
+        "state": "pending", "version": 1, "updated_at": T0, "apps_total": 12, "apps_done": 2, "entity_count": 23,
+        "counts": tree.root.counts,
+    }
 
 
 def test_foreign_state_is_counted_as_is() -> None:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from temporalio.api.common.v1 import Payload
 from temporalio.converter import DataConverter
 
+from release_console.contract.shapes import ReleaseWorkflowInput, Transition, TransitionBatch
 from release_console.temporal.client import DATA_CONVERTER
 from release_console.temporal.codec import COMPRESS_ABOVE, ENCODING, LargePayloadCodec
 from release_console.temporal.releases import build_plan
-from release_console.workflows.contract import ReleaseWorkflowInput
 
 
 def json_payload(size: int) -> Payload:
@@ -40,6 +40,13 @@ async def test_mixed_batches_keep_their_order():
     encoded = await codec.encode(payloads)
     assert [p.metadata["encoding"] for p in encoded] == [b"json/plain", ENCODING, b"json/plain"]
     assert await codec.decode(encoded) == payloads
+
+
+async def test_extra_fields_of_a_batch_are_ignored():
+    """Older callers sent ``source`` with every TransitionBatch: such updates (and histories) still decode."""
+    [payload] = await DATA_CONVERTER.encode([{"transitions": [{"entity_id": "app:a", "state": "x"}], "source": "s"}])
+    [batch] = await DATA_CONVERTER.decode([payload], [TransitionBatch])
+    assert batch == TransitionBatch([Transition("app:a", "x")])
 
 
 async def test_a_plan_round_trips_through_the_app_data_converter():

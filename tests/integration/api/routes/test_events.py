@@ -77,7 +77,8 @@ async def test_resume_point_outside_the_log_asks_the_client_to_reload(api, admin
 
 
 async def test_a_mirror_reload_is_announced_not_skipped(api, admin_headers, client, settings, unique):
-    from release_console.workflows.contract import DEFAULT_WORKFLOW_TYPE, ReleaseWorkflowInput
+    from release_console.contract.names import DEFAULT_WORKFLOW_TYPE
+    from release_console.contract.shapes import ReleaseWorkflowInput
 
     key = f"sse-rl-{unique}"
     plan = build_plan(key, waves=1, clusters_per_wave=1, apps_per_bundle=5)

@@ -11,6 +11,7 @@ from temporalio import workflow
 from temporalio.client import Client
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
+from release_console.contract.names import QUERY_TIMELINE
 from release_console.core.config import Settings
 from release_console.domain.timeline import (
     MAX_POINTS,
@@ -18,7 +19,6 @@ from release_console.domain.timeline import (
 )
 from release_console.services import current
 from release_console.temporal.releases import build_plan, report, start_release
-from release_console.workflows.contract import QUERY_TIMELINE
 from tests.helpers import API, eventually
 from tests.integration.ui.helpers import login, see
 

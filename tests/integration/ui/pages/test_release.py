@@ -10,13 +10,13 @@ from nicegui import ui
 from nicegui.testing import User
 from temporalio.client import Client
 
+from release_console.contract.shapes import ReleaseWorkflowInput
 from release_console.core.config import Settings
 from release_console.domain.plan import PlanNode
 from release_console.services import current
 from release_console.temporal.releases import report
 from release_console.temporal.worker import build_worker
 from release_console.ui.components.time_ago import exact_time
-from release_console.workflows.contract import ReleaseWorkflowInput
 from tests.helpers import eventually
 from tests.integration.ui.helpers import login, see, start, texts
 

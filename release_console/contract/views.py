@@ -1,4 +1,4 @@
-"""Turn a ReleaseTree into the contract's query results (shared by the workflow and the console's mirror)."""
+"""Turn a ReleaseTree into the contract's query results and memo summary (the workflow answers with these)."""
 
 from __future__ import annotations
 
@@ -8,14 +8,18 @@ from dataclasses import asdict
 from typing import Any
 
 from ..domain.ids import EntityType
-from ..domain.tree import Entity, ReleaseTree, row_json_size
-from .contract import (
+from ..domain.summary import release_overview
+from ..domain.tree import Entity, ReleaseTree, last_updated, row_json_size
+from .cursors import offset_cursor, parse_offset_cursor
+from .limits import (
     MAX_CHANGES_PAGE,
     MAX_CHILDREN_PAGE,
     MAX_SNAPSHOT_PAGE,
     MAX_SUMMARY_WAVES,
     RESULT_BYTES_BUDGET,
     SNAPSHOT_BYTES_BUDGET,
+)
+from .shapes import (
     ChangesRequest,
     ChangesResult,
     ChangeView,
@@ -25,8 +29,6 @@ from .contract import (
     ReleaseSummary,
     SnapshotPage,
     SnapshotRequest,
-    offset_cursor,
-    parse_offset_cursor,
 )
 
 
@@ -45,19 +47,32 @@ def entity_view(entity: Entity) -> EntityView:
 
 def summary_view(tree: ReleaseTree) -> ReleaseSummary:
     """The release with rollups and its waves."""
-    root = tree.root
-    done, total = tree.progress()
+    overview = release_overview(tree, last_updated(tree))
     return ReleaseSummary(
-        release_id=root.id,
-        state=root.state,
-        version=tree.version,
-        updated_at=last_updated(tree),
-        counts={t: dict(s) for t, s in root.counts.items()},
-        entity_count=len(tree.entities),
-        apps_total=total,
-        apps_done=done,
+        release_id=overview.release_id,
+        state=overview.state,
+        version=overview.version,
+        updated_at=overview.updated_at,
+        counts={t: dict(s) for t, s in overview.counts.items()},
+        entity_count=overview.entity_count,
+        apps_total=overview.apps_total,
+        apps_done=overview.apps_done,
         waves=_waves_within_budget(tree),
     )
+
+
+def release_memo(tree: ReleaseTree, updated_at: str | None) -> dict[str, object]:
+    """The compact summary kept in the memo under MEMO_SUMMARY (also the final summary of a closed release)."""
+    overview = release_overview(tree, updated_at)
+    return {
+        "state": overview.state,
+        "version": overview.version,
+        "updated_at": overview.updated_at,
+        "apps_total": overview.apps_total,
+        "apps_done": overview.apps_done,
+        "entity_count": overview.entity_count,
+        "counts": overview.counts,
+    }
 
 
 def _waves_within_budget(tree: ReleaseTree) -> list[EntityView]:
@@ -73,14 +88,6 @@ def _waves_within_budget(tree: ReleaseTree) -> list[EntityView]:
             break
         waves.append(view)
     return waves
-
-
-def last_updated(tree: ReleaseTree, loaded_at: str | None = None) -> str | None:
-    """Time of the newest recorded transition; with an empty log ``loaded_at`` (newest entity time when a copy
-    was loaded), else the release's own time."""
-    if tree.changes:
-        return tree.changes[-1].updated_at
-    return loaded_at or tree.root.updated_at
 
 
 def children_view(tree: ReleaseTree, request: ChildrenRequest) -> ChildrenPage:

@@ -1,6 +1,7 @@
-"""The query/update contract of a release workflow: names and JSON shapes (see docs/query-contract.md).
+"""The JSON shapes of the contract: query arguments and results, the update's argument and result, the workflow input.
 
-Any workflow, in any SDK, that answers these queries with these shapes appears in the console.
+Extra fields a caller sends are ignored by the SDK's dataclass conversion (e.g. an older ``source`` of a
+TransitionBatch), so fields can be dropped without breaking callers or histories.
 """
 
 from __future__ import annotations
@@ -9,42 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from temporalio.common import SearchAttributeKey
-
 from ..domain.plan import PlanNode, plan_from_data
-
-DEFAULT_WORKFLOW_TYPE = "ReleaseWorkflow"
-
-QUERY_SUMMARY = "summary"
-QUERY_ENTITY = "entity"
-QUERY_CHILDREN = "children"
-QUERY_CHANGES = "changes"
-QUERY_SNAPSHOT = "snapshot"
-QUERY_TIMELINE = "timeline"
-"""Optional: the release's compact progress timeline (domain/timeline.py); a workflow without it has no chart."""
-UPDATE_TRANSITIONS = "apply_transitions"
-
-MAX_CHILDREN_PAGE = 1000
-MAX_SNAPSHOT_PAGE = 4000
-MAX_CHANGES_PAGE = 2000
-MAX_BATCH_TRANSITIONS = 1000
-MAX_SUMMARY_WAVES = 200
-RESULT_BYTES_BUDGET = 192 * 1024
-"""Pages (children, snapshot, changes) end early once their JSON reaches about this size, so every result stays
-plain JSON (below the codec's compression threshold) and far below Temporal's limits, whatever the ids' length."""
-SNAPSHOT_BYTES_BUDGET = 240 * 1024
-"""Snapshot pages, whose row sizes are counted exactly, may fill up to this (still below the 256 KiB threshold):
-fewer, larger pages make a cold load of a big release faster."""
-
-Counts = dict[str, dict[str, int]]
-
-SA_STATE = SearchAttributeKey.for_keyword("ReleaseState")
-SA_PROGRESS = SearchAttributeKey.for_int("ReleaseProgress")
-SA_APPS_TOTAL = SearchAttributeKey.for_int("ReleaseAppsTotal")
-SA_APPS_FAILED = SearchAttributeKey.for_int("ReleaseAppsFailed")
-SA_UPDATED_AT = SearchAttributeKey.for_datetime("ReleaseUpdatedAt")
-SEARCH_ATTRIBUTES = (SA_STATE, SA_PROGRESS, SA_APPS_TOTAL, SA_APPS_FAILED, SA_UPDATED_AT)
-MEMO_SUMMARY = "summary"
+from ..domain.tree import Counts
 
 
 @dataclass
@@ -155,7 +122,6 @@ class TransitionBatch:
     """The ``apply_transitions`` update argument: all or nothing."""
 
     transitions: list[Transition]
-    source: str | None = None
 
 
 @dataclass
@@ -207,21 +173,3 @@ def workflow_input_from_data(data: Mapping[str, Any]) -> ReleaseWorkflowInput:
         max_updates_per_run=int(data.get("max_updates_per_run", 1000)),
         changes_kept=int(data.get("changes_kept", 5000)),
     )
-
-
-def parse_offset_cursor(cursor: str | None, total: int) -> int:
-    """Decode an offset cursor ``o:<n>``; ValueError if forged or out of range."""
-    if cursor is None or cursor == "":
-        return 0
-    prefix, _, number = cursor.partition(":")
-    if prefix != "o" or not number.isdigit() or len(number) > 9:
-        raise ValueError(f"invalid cursor {cursor[:40]!r}")
-    offset = int(number)
-    if offset > total:
-        raise ValueError(f"cursor {cursor!r} is past the end ({total} items)")
-    return offset
-
-
-def offset_cursor(offset: int, total: int) -> str | None:
-    """The cursor of the page starting at ``offset`` (None when nothing is left)."""
-    return f"o:{offset}" if offset < total else None

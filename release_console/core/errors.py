@@ -1,0 +1,32 @@
+"""The one error base with an HTTP face: the read path's errors and the API's own share it, and the API answers all
+of them with one handler (api/errors.py): JSON ``{"detail": ..., "code": ...}``, Retry-After on 503s."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
+
+class ConsoleError(Exception):
+    """A problem with an HTTP status, a stable code, a message that is safe to show (``str(err)``) and, when known,
+    how long to wait before trying again."""
+
+    code: str = "error"
+    status: int = 500
+    extra: Mapping[str, Any] = MappingProxyType({})
+    """More fields of the JSON answer."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.retry_after = retry_after
+
+    def http_headers(self) -> dict[str, str] | None:
+        """Headers of the answer: Retry-After in whole seconds (at least 1) when known, 5 for a 503 without one."""
+        if self.retry_after:
+            return {"Retry-After": str(max(1, math.ceil(self.retry_after)))}
+        if self.status == 503:
+            return {"Retry-After": "5"}
+        return None
