@@ -23,7 +23,7 @@ apt_install() {
 
 missing=()
 if [[ -n "$extras" ]]; then
-  # wrk: benchmarks/console_load.py; redis-server + nginx: tests/test_multi_instance.py (deploy/README.md)
+  # wrk: benchmarks/console_load.py; redis-server + nginx: tests/integration/deploy/ (deploy/README.md)
   for pkg in chromium chromium-driver wrk redis-server nginx; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
   done
