@@ -8,9 +8,10 @@ from temporalio.api.common.v1 import WorkflowExecution
 from temporalio.api.enums.v1 import EventType
 from temporalio.api.workflowservice.v1 import GetWorkflowExecutionHistoryRequest
 
+from release_console.contract.names import QUERY_SUMMARY
+from release_console.contract.shapes import ReleaseSummary
 from release_console.temporal.codec import COMPRESS_ABOVE, ENCODING
 from release_console.temporal.releases import build_plan, start_release
-from release_console.workflows.contract import QUERY_SUMMARY, ReleaseSummary
 
 
 async def test_big_start_input_is_stored_compressed_but_query_results_stay_plain(client, settings, unique):
