@@ -15,6 +15,7 @@ from release_console.core.config import get_settings
 from release_console.core.metrics import DURATION_BUCKETS, OTHER
 from release_console.temporal.releases import build_plan, start_release
 from tests.integration.conftest import usable_console
+from tests.integration.ui.helpers import accounts_ready
 from tests.unit.core.test_metrics import TOKEN, samples, value
 
 API = "/api/v1"
@@ -119,8 +120,6 @@ async def test_login_failures_and_throttles_are_counted(api, unique):
 
 
 async def test_login_page_failures_are_counted(user: User, unique):
-    from .ui_helpers import accounts_ready
-
     await accounts_ready()
     before = samples((await user.http_client.get("/metrics")).text)
     await user.open("/login")

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import time
 
 from nicegui.testing import Screen
+from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 
 from release_console.core.config import get_settings
 from release_console.temporal.client import connect
 from release_console.temporal.releases import build_plan, report, start_release
-from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME
+from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, eventually_sync
 
 
 def _run(coro):
@@ -40,9 +40,13 @@ def _login(screen: Screen) -> None:
     _wait_text(screen, "Last change")
 
 
+def _body_text(screen: Screen) -> str:
+    """The page's text; empty while the page is being replaced (a navigation or a reload)."""
+    try:
+        return screen.selenium.find_element(By.TAG_NAME, "body").text
+    except (StaleElementReferenceException, NoSuchElementException):
+        return ""
+
+
 def _wait_text(screen: Screen, text: str, timeout: float = 15) -> None:
-    deadline = time.monotonic() + timeout
-    while text not in screen.selenium.find_element(By.TAG_NAME, "body").text:
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{text!r} did not appear within {timeout}s")
-        time.sleep(0.05)
+    eventually_sync(lambda: text in _body_text(screen), timeout=timeout, what=f"{text!r} on the page")
