@@ -295,10 +295,20 @@ def _body(driver: webdriver.Chrome) -> str:
 def _log_in(browser: webdriver.Chrome, cluster: Cluster) -> None:
     browser.get(f"{cluster.url}/")
     eventually_sync(lambda: "Log in to Release Console" in _body(browser), what="the login page", timeout=30)
-    inputs = browser.find_elements(By.TAG_NAME, "input")
-    for box, text in zip(inputs[:2], (ADMIN_USERNAME, ADMIN_PASSWORD), strict=True):
-        box.clear()  # the browser may have filled in the fields from the last login
-        box.send_keys(text)
+    # typing before the page's websocket is connected can lose keys when the connection redraws the fields
+    eventually_sync(lambda: browser.execute_script("return window.did_handshake === true"),
+                    what="the login page's connection", timeout=30)
+    wanted = [ADMIN_USERNAME, ADMIN_PASSWORD]
+
+    def typed() -> bool:
+        inputs = browser.find_elements(By.TAG_NAME, "input")[:2]
+        for box, text in zip(inputs, wanted, strict=True):
+            if box.get_attribute("value") != text:
+                box.clear()  # the browser may have filled in the field, or a redraw may have eaten keys
+                box.send_keys(text)
+        return [box.get_attribute("value") for box in inputs] == wanted
+
+    eventually_sync(typed, what="the credentials to stay typed in", timeout=10, step=0.3)
     browser.find_element(By.XPATH, '//button[.//*[normalize-space(text())="Log in"]]').click()
     eventually_sync(lambda: "Last change" in _body(browser), what="the release list after logging in", timeout=30)
 
