@@ -32,6 +32,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from ..core import shared_state
 from ..core.config import Settings
 from ..core.security import hash_password, password_problem, verify_password
+from ..core.tasks import cancel_and_wait
 from ..temporal.client import accounts_namespace, for_namespace
 from ..workflows.accounts import (
     QUERY_SNAPSHOT,
@@ -143,11 +144,7 @@ class AccountsService:
 
         The SDK can turn a cancelled call into an ordinary error (an RPC "cancelled"), so a task may miss its
         cancellation; stop never hangs on it."""
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            await asyncio.wait(tasks, timeout=STOP_WAIT_SECONDS)
+        await cancel_and_wait(*self._tasks, timeout=STOP_WAIT_SECONDS)
         self._tasks.clear()
         if self.redis is not None:
             with contextlib.suppress(*shared_state.ERRORS):

@@ -22,6 +22,8 @@ from temporalio.client import Client
 from temporalio.service import RPCError
 
 from ..core.config import Settings
+from ..core.listeners import Listeners
+from ..core.tasks import cancel_and_wait
 from .errors import TemporalUnavailable
 
 T = TypeVar("T")
@@ -55,7 +57,7 @@ class TemporalHealth:
         """When the current state began."""
         self.probes = 0
         self._probe = probe or self._system_info
-        self._listeners: list[HealthListener] = []
+        self._listeners: Listeners[HealthListener] = Listeners("health")
         self._wake = asyncio.Event()
         self._changed = asyncio.Event()
         self._inflight: set[asyncio.Future] = set()
@@ -70,22 +72,13 @@ class TemporalHealth:
 
     async def stop(self) -> None:
         """Stop probing."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(BaseException):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     # ---- reading ------------------------------------------------------------------------------------
     def add_listener(self, callback: HealthListener) -> Callable[[], None]:
         """Call ``callback(health)`` after every change between up and down; returns the unsubscribe."""
-        self._listeners.append(callback)
-
-        def remove() -> None:
-            with contextlib.suppress(ValueError):
-                self._listeners.remove(callback)
-
-        return remove
+        return self._listeners.add(callback)
 
     def unavailable(self) -> TemporalUnavailable:
         """The error a call short-circuited while Temporal is down raises (503 with Retry-After)."""
@@ -176,8 +169,4 @@ class TemporalHealth:
                     future.cancel()
         self._changed.set()
         self._changed = asyncio.Event()
-        for callback in list(self._listeners):
-            try:
-                callback(self)
-            except Exception:
-                logger.exception("health listener failed")
+        self._listeners.notify(self)

@@ -22,6 +22,8 @@ from loguru import logger
 
 from ..contract.shapes import ChangesResult
 from ..core.config import Settings
+from ..core.listeners import Listeners
+from ..core.tasks import cancel_and_wait
 from ..domain.ids import EntityId, EntityType, InvalidEntityId
 from ..domain.states import TERMINAL_RELEASE_STATES
 from ..domain.tree import Change, ReleaseTree, last_updated
@@ -62,7 +64,7 @@ class ReleaseMirror:
         self.loaded_updated_at: str | None = None
         """Newest entity time of the last full load: the release's updated_at until a change is logged."""
         self.last_used = time.monotonic()
-        self._listeners: list[Listener] = []
+        self._listeners: Listeners[Listener] = Listeners(f"mirror {release_id}")
         self._changed = asyncio.Event()
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
@@ -107,12 +109,11 @@ class ReleaseMirror:
 
     def add_listener(self, callback: Listener) -> Callable[[], None]:
         """Call ``callback(mirror, changes)`` after each applied poll; returns a function that unsubscribes."""
-        self._listeners.append(callback)
+        unsubscribe = self._listeners.add(callback)
         self.touch()
 
         def remove() -> None:
-            with contextlib.suppress(ValueError):
-                self._listeners.remove(callback)
+            unsubscribe()
             self.touch()
 
         return remove
@@ -158,11 +159,8 @@ class ReleaseMirror:
 
     async def stop(self) -> None:
         """Stop polling; the data stays readable."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(BaseException):
-                await self._task
-            self._task = None
+        await cancel_and_wait(self._task)
+        self._task = None
 
     async def retire(self) -> None:
         """Stop for good (registry shutdown or idle): listeners hear ``[]`` once more and see ``retired``."""
@@ -353,11 +351,7 @@ class ReleaseMirror:
     def _notify(self, changes: list[Change]) -> None:
         self._changed.set()
         self._changed = asyncio.Event()
-        for callback in list(self._listeners):
-            try:
-                callback(self, changes)
-            except Exception:
-                logger.exception("mirror {} listener failed", self.release_id)
+        self._listeners.notify(self, changes)
 
 
 async def _check_after(previous: asyncio.Task[None] | None, checker: validation.SnapshotChecker, rows: list) -> None:
@@ -436,12 +430,7 @@ class MirrorRegistry:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        tasks = [t for t in [self._reaper, *self._loading.values()] if t is not None]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
-            with contextlib.suppress(BaseException):
-                await task
+        await cancel_and_wait(self._reaper, *self._loading.values())
         self._reaper = None
         for mirror in list(self._mirrors.values()):
             await mirror.retire()

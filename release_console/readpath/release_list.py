@@ -22,6 +22,8 @@ from temporalio.client import WorkflowExecution
 
 from ..contract.names import SA_APPS_TOTAL, SA_PROGRESS, SA_STATE, SA_UPDATED_AT
 from ..core.config import Settings
+from ..core.listeners import Listeners
+from ..core.tasks import cancel_and_wait
 from ..domain.ids import EntityId, EntityType, InvalidEntityId
 from ..domain.tree import Counts, percent
 from ..domain.workflow_status import status_matches
@@ -94,7 +96,7 @@ class ReleaseList:
         self.error: ReadPathError | None = None
         self.last_asked = time.monotonic() - self.idle_seconds - 1  # idle until someone asks
         self._refreshed_at = 0.0
-        self._listeners: list[ListListener] = []
+        self._listeners: Listeners[ListListener] = Listeners("release list")
         self._wake = asyncio.Event()
         self._now = asyncio.Event()
         """Set when the list should be refreshed before the end of the current interval (Temporal is back)."""
@@ -124,11 +126,7 @@ class ReleaseList:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        for task in (self._task, self._refreshing):
-            if task is not None:
-                task.cancel()
-                with contextlib.suppress(BaseException):
-                    await task
+        await cancel_and_wait(self._task, self._refreshing)
         self._task = self._refreshing = None
 
     # ---- reading ----------------------------------------------------------------------------------
@@ -139,13 +137,8 @@ class ReleaseList:
 
     def add_listener(self, callback: ListListener) -> Callable[[], None]:
         """Call ``callback(release_list)`` after each refresh that changed something; returns the unsubscribe."""
-        self._listeners.append(callback)
+        remove = self._listeners.add(callback)
         self.touch()
-
-        def remove() -> None:
-            with contextlib.suppress(ValueError):
-                self._listeners.remove(callback)
-
         return remove
 
     @property
@@ -217,11 +210,7 @@ class ReleaseList:
                 await self.refresh()
 
     def _notify(self) -> None:
-        for callback in list(self._listeners):
-            try:
-                callback(self)
-            except Exception:
-                logger.exception("release list listener failed")
+        self._listeners.notify(self)
 
 
 async def _items(executions: list[WorkflowExecution]) -> list[ReleaseListItem]:

@@ -11,7 +11,6 @@ mirrored. The feed stops when nobody listened or asked for MIRROR_IDLE_SECONDS, 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 import weakref
 from collections.abc import Callable
@@ -22,6 +21,7 @@ from loguru import logger
 from nicegui import background_tasks
 
 from ..contract.names import QUERY_TIMELINE
+from ..core.listeners import Listeners
 from ..domain.timeline import InvalidTimeline, Point, parse_timeline
 from .errors import InvalidReleaseData, ReadPathError
 
@@ -58,7 +58,7 @@ class TimelineFeed:
         self.last_used = time.monotonic()
         self._asked_version: int | None = None
         self._asked_at = 0.0
-        self._listeners: list[TimelineListener] = []
+        self._listeners: Listeners[TimelineListener] = Listeners("timeline")
         self._fetching: asyncio.Task | None = None
         self._task: asyncio.Task | None = None
 
@@ -77,13 +77,8 @@ class TimelineFeed:
 
     def add_listener(self, callback: TimelineListener) -> Callable[[], None]:
         """Call ``callback(feed)`` after each change of the timeline; returns the unsubscribe."""
-        self._listeners.append(callback)
+        remove = self._listeners.add(callback)
         self.touch()
-
-        def remove() -> None:
-            with contextlib.suppress(ValueError):
-                self._listeners.remove(callback)
-
         return remove
 
     async def ensure_loaded(self) -> None:
@@ -143,11 +138,7 @@ class TimelineFeed:
         self.error = error
         if changed or before != (self.supported, str(self.error) if self.error else None):
             self.revision += 1
-            for callback in list(self._listeners):
-                try:
-                    callback(self)
-                except Exception:
-                    logger.exception("timeline listener failed")
+            self._listeners.notify(self)
 
     # ---- the follower --------------------------------------------------------------------------------
     def _start(self) -> None:
