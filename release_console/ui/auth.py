@@ -55,6 +55,8 @@ LOGIN_PATH = "/login"
 SESSION_PATH = "/login/session"
 PUBLIC_PREFIXES = ("/_nicegui", "/api/", "/docs", "/redoc", "/openapi.json", "/favicon", "/static/")
 ADMIN_PAGE_KEY = "requires_admin"
+SESSION_CHECKS_KEY = "session_checks"
+"""How many times an open page's refresh tick has checked its session (``client.storage``; tests wait on it)."""
 TICKET_SECONDS = 60.0
 MAX_TICKETS = 10_000
 MAX_REDIRECT_LENGTH = 2048
@@ -338,6 +340,7 @@ def _watch_session(client: Client) -> None:
     keepalive = _keepalive(client, storage)
 
     def check() -> None:
+        client.storage[SESSION_CHECKS_KEY] = client.storage.get(SESSION_CHECKS_KEY, 0) + 1
         if keepalive is not None:
             keepalive.tick()  # a visible tab is activity (ui/session_keepalive.py); before the validity check
         session = storage.get(SESSION_KEY)

@@ -16,6 +16,7 @@ from temporalio.client import Client
 from release_console import services as services_module
 from release_console.core.config import Settings
 from release_console.temporal.releases import build_plan, start_release
+from release_console.ui.auth import SESSION_CHECKS_KEY
 from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, eventually
 
 
@@ -145,3 +146,10 @@ def row_ids(user: User) -> list[str]:
         if links:
             ids.append(links[0].text)
     return ids
+
+
+def session_checks() -> int:
+    """Session checks made so far by the refresh ticks of every open page (ui/auth.py SESSION_CHECKS_KEY)."""
+    from nicegui import Client
+
+    return sum(c.storage.get(SESSION_CHECKS_KEY, 0) for c in list(Client.instances.values()))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 import uuid
 
@@ -10,8 +9,8 @@ from nicegui.testing import User
 
 from release_console import services as services_module
 from release_console.ui.auth import SESSION_KEY
-from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME
-from tests.integration.ui.helpers import WAIT, accounts, log_in, new_viewer
+from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, eventually
+from tests.integration.ui.helpers import WAIT, accounts, log_in, new_viewer, session_checks
 
 
 async def test_page_redirects_to_login_then_back(user: User) -> None:
@@ -75,7 +74,8 @@ async def test_an_open_page_without_activity_idles_out(user: User) -> None:
     start = time.time()
     accounts().clock = lambda: start + settings.SESSION_IDLE_SECONDS - 5
     # let the open page's refresh tick run a few times: it must not count as activity
-    await asyncio.sleep(settings.ACCOUNTS_REFRESH_SECONDS * 2.5)
+    checked = session_checks()
+    await eventually(lambda: session_checks() >= checked + 2, what="two refresh ticks of the open page")
     await user.should_see(marker="users-table")
     accounts().clock = lambda: start + settings.SESSION_IDLE_SECONDS + 5  # idle since the last page request
     await user.should_see(marker="login-button", retries=WAIT)
