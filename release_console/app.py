@@ -12,7 +12,7 @@ from nicegui import app
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import services as services_module
-from .api.app import ApiDispatch, build_api_app
+from .api.app import ApiDispatch, build_api_app, is_api_path
 from .core import drain
 from .core.config import API_PREFIX, Settings
 from .core.metrics import METRICS_PATH, ConsoleMetrics
@@ -26,8 +26,8 @@ PROBES = frozenset({f"{API_PREFIX}/health", METRICS_PATH})
 for start-up like the rest."""
 
 
-NOT_PAGES = (API_PREFIX, "/_nicegui", "/docs", "/metrics")
-"""Paths that are not pages: a draining instance goes on serving them until it stops listening."""
+NICEGUI_INTERNALS = "/_nicegui"
+"""NiceGUI's scripts, styles and socket.io: with the API's paths, what a draining instance goes on serving."""
 
 
 class HoldUntilStarted:
@@ -44,10 +44,14 @@ class HoldUntilStarted:
             if problem and scope["type"] == "http":
                 await _unavailable(send, problem, "starting_up", retry_after=5)
                 return
-            if drain.current().active and scope["type"] == "http" and not scope["path"].startswith(NOT_PAGES):
+            if drain.current().active and scope["type"] == "http" and _is_page(scope["path"]):
                 await _unavailable(send, "this instance is stopping", "draining", retry_after=1)
                 return
         await self.inner(scope, receive, send)
+
+
+def _is_page(path: str) -> bool:
+    return not (is_api_path(path) or path.startswith(NICEGUI_INTERNALS))
 
 
 async def _unavailable(send: Send, detail: str, code: str, *, retry_after: int) -> None:

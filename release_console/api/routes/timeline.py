@@ -15,16 +15,16 @@ from ..deps import CurrentUser, running_mirrors
 from ..errors import ApiError
 from ..reading import parse_id
 from ..schemas import ErrorResponse
+from .releases import ERRORS
 
 router = APIRouter(
     prefix="/releases",
     tags=["releases"],
-    responses={
-        401: {"model": ErrorResponse, "description": "Missing or invalid bearer token"},
+    responses={  # the releases routes' table (401, 503), with what differs here
+        **ERRORS,
         404: {"model": ErrorResponse, "description": "Unknown release, or its workflow has no timeline query"},
         422: {"model": ErrorResponse, "description": "Malformed id"},
         502: {"model": ErrorResponse, "description": "The release workflow answered with an invalid timeline"},
-        503: {"model": ErrorResponse, "description": "Temporal or the worker cannot answer (see Retry-After)"},
     },
 )
 
