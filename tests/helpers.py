@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import socket
+import subprocess
 import time
 import uuid
 from collections.abc import Callable
@@ -50,6 +51,16 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def stop_process(process: subprocess.Popen, timeout: float = 10) -> None:
+    """SIGTERM, then SIGKILL if the process is still there after ``timeout`` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def port_open(port: int) -> bool:

@@ -22,7 +22,7 @@ from release_console.core.config import Settings
 from release_console.temporal.embedded import temporal_binary
 from release_console.temporal.search_attributes import dev_server_flags
 from tests.conftest import TEMPORAL_PORT, TEST_DATA_DIR
-from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, free_port, login, port_open
+from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, free_port, login, port_open, stop_process
 
 
 def _wait_for_port(port: int, process: subprocess.Popen, what: str, timeout: float = 60) -> None:
@@ -34,15 +34,6 @@ def _wait_for_port(port: int, process: subprocess.Popen, what: str, timeout: flo
             return
         time.sleep(0.1)
     raise RuntimeError(f"{what} did not open port {port} in {timeout}s")
-
-
-def _stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @pytest.fixture(scope="session")
@@ -61,7 +52,7 @@ def temporal_server() -> Iterator[str]:
         _wait_for_port(TEMPORAL_PORT, process, "temporal dev server")
         yield os.environ["TEMPORAL_ADDRESS"]
     finally:
-        _stop(process)
+        stop_process(process)
         log.close()
 
 
@@ -78,7 +69,7 @@ def worker_process(temporal_server: str) -> Iterator[subprocess.Popen]:
     try:
         yield process
     finally:
-        _stop(process)
+        stop_process(process)
         log.close()
 
 
@@ -99,7 +90,7 @@ def redis_server() -> Iterator[str]:
         _wait_for_port(port, process, "redis-server", timeout=20)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
-        _stop(process)
+        stop_process(process)
         log.close()
 
 

@@ -29,7 +29,7 @@ from release_console.accounts.service import AccountsService
 from release_console.core.config import get_settings
 from release_console.temporal.client import for_namespace
 from release_console.temporal.embedded import command
-from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, login
+from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, login, stop_process
 
 LOGIN = "/api/v1/login/access-token"
 
@@ -58,12 +58,7 @@ def namespace_worker(accounts_namespace: str, tmp_path: Path) -> Iterator[subpro
     try:
         yield process
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process)
         log.close()
 
 

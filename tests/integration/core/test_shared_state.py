@@ -39,8 +39,8 @@ from release_console.core.audit import flush, read_entries
 from release_console.core.config import Settings, get_settings
 from release_console.ui import auth
 from tests.conftest import TEST_DATA_DIR
-from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, eventually, free_port
-from tests.integration.conftest import _stop, _wait_for_port
+from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, eventually, free_port, stop_process
+from tests.integration.conftest import _wait_for_port
 from tests.integration.ui.helpers import WAIT, log_in
 from tests.unit.accounts import test_throttle as memory_rules
 
@@ -204,7 +204,7 @@ async def test_a_redis_outage_falls_back_and_locks_taken_meanwhile_hold(instance
         await throttle.failed("alice", ATTACKER)
         await throttle.failed("alice", ATTACKER)
         assert throttle.fallbacks == 0
-        _stop(server)
+        stop_process(server)
         for _ in range(3):
             assert await throttle.retry_after("alice", ATTACKER) is None  # memory has seen no failure yet
             await throttle.failed("alice", ATTACKER)
@@ -213,7 +213,7 @@ async def test_a_redis_outage_falls_back_and_locks_taken_meanwhile_hold(instance
         assert await throttle.retry_after("alice", ATTACKER) == 60
         assert await throttle.retry_after("alice", OWNER) is None
     finally:
-        _stop(server)
+        stop_process(server)
 
 
 def _start_redis(port: int) -> subprocess.Popen:

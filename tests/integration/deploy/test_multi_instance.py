@@ -25,12 +25,11 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
 
 from release_console.core.drain import WATCHDOG_SLACK_SECONDS
 from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, REPO_ROOT, eventually_sync, free_port, port_open
-from tests.integration.ui.browser.helpers import _report, _run, _start
+from tests.integration.ui.browser.helpers import _report, _run, _start, page_text
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 ROOT = REPO_ROOT
@@ -284,17 +283,9 @@ def browser(nicegui_driver: webdriver.Chrome) -> Iterator[webdriver.Chrome]:
     nicegui_driver.delete_all_cookies()
 
 
-def _body(driver: webdriver.Chrome) -> str:
-    """The page's text; empty while the page is being replaced (a reload after reconnecting elsewhere)."""
-    try:
-        return driver.find_element(By.TAG_NAME, "body").text
-    except (StaleElementReferenceException, NoSuchElementException):
-        return ""
-
-
 def _log_in(browser: webdriver.Chrome, cluster: Cluster) -> None:
     browser.get(f"{cluster.url}/")
-    eventually_sync(lambda: "Log in to Release Console" in _body(browser), what="the login page", timeout=30)
+    eventually_sync(lambda: "Log in to Release Console" in page_text(browser), what="the login page", timeout=30)
     # typing before the page's websocket is connected can lose keys when the connection redraws the fields
     eventually_sync(lambda: browser.execute_script("return window.did_handshake === true"),
                     what="the login page's connection", timeout=30)
@@ -310,7 +301,7 @@ def _log_in(browser: webdriver.Chrome, cluster: Cluster) -> None:
 
     eventually_sync(typed, what="the credentials to stay typed in", timeout=10, step=0.3)
     browser.find_element(By.XPATH, '//button[.//*[normalize-space(text())="Log in"]]').click()
-    eventually_sync(lambda: "Last change" in _body(browser), what="the release list after logging in", timeout=30)
+    eventually_sync(lambda: "Last change" in page_text(browser), what="the release list after logging in", timeout=30)
 
 
 def _page_status(console: Console, session_cookie: str) -> int:
@@ -329,7 +320,7 @@ def test_a_session_is_valid_on_both_consoles_and_logout_ends_it_everywhere(
 
     browser.find_element(By.XPATH, '//button[.//*[normalize-space(text())="Log out"]]').click()
     eventually_sync(
-        lambda: "Log in to Release Console" in _body(browser), what="the login page after logging out", timeout=30
+        lambda: "Log in to Release Console" in page_text(browser), what="the login page after logging out", timeout=30
     )
     for console in cluster.consoles:  # the logout reached the other console through Redis
         eventually_sync(
@@ -345,7 +336,7 @@ def test_a_page_survives_its_console_stopping(cluster: Cluster, browser: webdriv
     release_id = _run(_start(key, 1, 1, 2))
     _log_in(browser, cluster)
     browser.get(f"{cluster.url}/releases/{release_id}")
-    eventually_sync(lambda: f"wave:{key}-w1" in _body(browser), what="the release page", timeout=30)
+    eventually_sync(lambda: f"wave:{key}-w1" in page_text(browser), what="the release page", timeout=30)
 
     serving = [c for c in cluster.consoles if c.watchers(release_id) > 0]
     assert len(serving) == 1, [c.name for c in serving]
@@ -360,10 +351,12 @@ def test_a_page_survives_its_console_stopping(cluster: Cluster, browser: webdriv
     moved = time.monotonic() - signalled
     _run(_report(release_id, [(f"wave:{key}-w1", "rolling_back")]))
     eventually_sync(
-        lambda: "rolling_back" in _body(browser), what="the change to reach the page from the other console", timeout=30
+        lambda: "rolling_back" in page_text(browser),
+        what="the change to reach the page from the other console",
+        timeout=30,
     )
     assert browser.current_url == f"{cluster.url}/releases/{release_id}"  # no detour through the login page
-    assert "Log in to Release Console" not in _body(browser)
+    assert "Log in to Release Console" not in page_text(browser)
 
     code = stopped.process.popen.wait(GRACE_SECONDS + WATCHDOG_SLACK_SECONDS)
     print(f"page moved to {other.name} {moved:.1f}s after SIGTERM; {stopped.name} exited with {code}")

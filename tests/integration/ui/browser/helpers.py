@@ -7,6 +7,7 @@ import asyncio
 from nicegui.testing import Screen
 from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
 
 from release_console.core.config import get_settings
 from release_console.temporal.client import connect
@@ -40,13 +41,13 @@ def _login(screen: Screen) -> None:
     _wait_text(screen, "Last change")
 
 
-def _body_text(screen: Screen) -> str:
+def page_text(driver: WebDriver) -> str:
     """The page's text; empty while the page is being replaced (a navigation or a reload)."""
     try:
-        return screen.selenium.find_element(By.TAG_NAME, "body").text
+        return driver.find_element(By.TAG_NAME, "body").text
     except (StaleElementReferenceException, NoSuchElementException):
         return ""
 
 
 def _wait_text(screen: Screen, text: str, timeout: float = 15) -> None:
-    eventually_sync(lambda: text in _body_text(screen), timeout=timeout, what=f"{text!r} on the page")
+    eventually_sync(lambda: text in page_text(screen.selenium), timeout=timeout, what=f"{text!r} on the page")

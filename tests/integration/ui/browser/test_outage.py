@@ -20,6 +20,7 @@ from release_console.temporal.client import connect
 from release_console.temporal.releases import build_plan, start_release
 from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME
 from tests.integration.dev_server import DevServer, WorkerProcess
+from tests.integration.ui.browser.helpers import page_text
 
 pytestmark = pytest.mark.browser
 
@@ -53,15 +54,11 @@ async def _start_release(key: str) -> str:
     return plan.id
 
 
-def _body(screen: Screen) -> str:
-    return screen.selenium.find_element(By.TAG_NAME, "body").text
-
-
 def _seconds_until(screen: Screen, condition, timeout: float, what: str) -> float:  # type: ignore[no-untyped-def]
     began = time.monotonic()
-    while not condition(_body(screen)):
+    while not condition(page_text(screen.selenium)):
         if time.monotonic() - began > timeout:
-            raise AssertionError(f"{what} not within {timeout}s; page: {_body(screen)[:500]}")
+            raise AssertionError(f"{what} not within {timeout}s; page: {page_text(screen.selenium)[:500]}")
         time.sleep(0.05)
     return time.monotonic() - began
 
@@ -97,7 +94,7 @@ def test_temporal_killed_and_restarted_during_a_browser_session(
 
     own_temporal.kill()
     noticed = _seconds_until(screen, lambda text: OUTAGE in text, 15, "the outage banner")
-    assert f"wave:{key}-w1" in _body(screen), "the page keeps its last known data"
+    assert f"wave:{key}-w1" in page_text(screen.selenium), "the page keeps its last known data"
 
     restarted = time.monotonic()
     own_temporal.start()
