@@ -17,11 +17,13 @@ import pytest
 
 from release_console.contract.names import SA_APPS_TOTAL
 from release_console.core.config import Settings
+from release_console.demo import DEMO_RELEASES
 from release_console.temporal.client import connect
 from release_console.temporal.embedded import port_in_use
 from tests.helpers import REPO_ROOT, free_port
 
 ROOT = REPO_ROOT
+DEMO_IDS = {f"release:{spec.key}" for spec in DEMO_RELEASES}
 pytestmark = pytest.mark.slow
 
 
@@ -111,8 +113,8 @@ async def test_embedded_start_runs_demo_stops_cleanly_and_persists(embedded, set
         _wait_http(console_port, process, log)
         assert port_in_use(temporal_port), "embedded Temporal gRPC port should be open"
         assert port_in_use(temporal_port + 1000), "embedded Temporal web UI should be served"
-        first = await _releases(temporal_port, settings, at_least=4)
-        assert len(first) >= 4, f"demo releases missing: {first}"
+        first = await _releases(temporal_port, settings, at_least=len(DEMO_RELEASES))
+        assert set(first) == DEMO_IDS, f"demo releases missing: {first}"
         assert max(first.values()) >= 1000, f"one demo release should have >= 1000 apps: {first}"
     finally:
         code = _interrupt(process)
@@ -123,8 +125,8 @@ async def test_embedded_start_runs_demo_stops_cleanly_and_persists(embedded, set
     process = _start(env, log)
     try:
         _wait_http(console_port, process, log)
-        again = await _releases(temporal_port, settings, at_least=len(first))
-        assert set(again) == set(first), "releases must survive a restart and the demo must not start twice"
+        again = await _releases(temporal_port, settings, at_least=len(DEMO_RELEASES))
+        assert set(again) == DEMO_IDS, "releases must survive a restart and the demo must not start twice"
     finally:
         assert _interrupt(process) == 0
     assert "Traceback" not in log.read_text()
