@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 import orjson
 from fastapi.responses import Response
+from starlette.types import Receive, Scope, Send
 
 from ..contract.cursors import offset_cursor
 from ..domain.ids import EntityType
@@ -39,6 +40,8 @@ MAX_CACHED_ANSWERS = 64
 MAX_CACHED_BYTES = 64 * 1024 * 1024
 """Per mirror: serialized answers kept for the current version."""
 JSON = "application/json"
+SPLIT_ANSWER_BYTES = 64 * 1024
+"""Answers at least this big are sent without joining the cached bytes and the per-request tail."""
 CSV_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 """OWASP's CSV injection rule: a cell starting with one of these is prefixed with ``'``."""
 
@@ -164,7 +167,26 @@ def cache_of(mirror: ReleaseMirror) -> AnswerCache:
 
 def json_response(body_open: bytes, mirror: ReleaseMirror) -> Response:
     """A cached answer (its object left open) closed with this moment's freshness fields."""
-    return Response(body_open + freshness_tail(mirror), media_type=JSON)
+    tail = freshness_tail(mirror)
+    if len(body_open) < SPLIT_ANSWER_BYTES:
+        return Response(body_open + tail, media_type=JSON)
+    return SplitAnswer(body_open, tail)
+
+
+class SplitAnswer(Response):
+    """A large cached answer sent as two body messages, the shared bytes and then this request's freshness tail,
+    so the cached bytes (a full release detail is a few MB) are not copied for every request."""
+
+    media_type = JSON
+
+    def __init__(self, shared: bytes, tail: bytes) -> None:
+        self.shared = shared
+        super().__init__(tail, headers={"content-length": str(len(shared) + len(tail)), "content-type": JSON})
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})
+        await send({"type": "http.response.body", "body": self.shared, "more_body": True})
+        await send({"type": "http.response.body", "body": self.body})
 
 
 # ---- GET /releases/{id} ----------------------------------------------------------------------------

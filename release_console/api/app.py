@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from ..core.config import API_PREFIX
 from ..core.metrics import METRICS_PATH, ConsoleMetrics
 from .docs import install_api
-from .main import api_router
+from .main import RESOURCE_ROUTERS
 from .routes.metrics import metrics_router
 
 API_PATHS = (f"{API_PREFIX.rsplit('/', 1)[0]}/", "/docs")
@@ -25,7 +25,8 @@ def build_api_app(metrics: ConsoleMetrics | None = None) -> FastAPI:
     """A FastAPI app with every /api/v1 route, the API's JSON error handlers, the offline docs and, given
     ``metrics``, GET /metrics (outside the schema)."""
     api = FastAPI(title="Release Console API", docs_url=None, redoc_url=None, openapi_url=None)
-    api.include_router(api_router)
+    for router in RESOURCE_ROUTERS:
+        api.include_router(router, prefix=API_PREFIX)
     install_api(api)
     if metrics is not None:
         api.include_router(metrics_router(metrics))

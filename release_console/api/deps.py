@@ -8,8 +8,9 @@ demoted user is refused at their next request. Each writes the audit line for th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
@@ -29,8 +30,6 @@ from .errors import ApiError
 
 TOKEN_URL = f"{API_PREFIX}/login/access-token"
 BEARER = {"WWW-Authenticate": "Bearer"}
-
-oauth2_scheme = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
 
 
 async def get_services() -> RunningServices:
@@ -110,7 +109,7 @@ def _refuse(request: Request, reason: str) -> HTTPException:
         "api.auth_failed",
         user=None,
         role=None,
-        target=f"{request.method} {request.url.path}",
+        target=request_target(request, with_query=False),
         outcome="denied",
         client=client_address(request),
         request_id=request_id(request),
@@ -148,21 +147,35 @@ def authenticated(request: Request, token: str | None) -> tuple[TokenPayload, Pr
     return payload, principal
 
 
-async def get_current_user(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
+class BearerCaller(OAuth2PasswordBearer):
+    """A dependency that is also the API's OAuth2 security scheme: it reads the bearer token and resolves it to
+    the caller with ``resolve`` in one step (a separate token dependency below the user one costs a second
+    resolution on every request). Every instance is the same scheme in OpenAPI (``OAuth2PasswordBearer``)."""
+
+    def __init__(self, resolve: Callable[[Request, str | None], Any]) -> None:
+        super().__init__(tokenUrl=TOKEN_URL, scheme_name="OAuth2PasswordBearer", auto_error=False)
+        self.resolve = resolve
+
+    async def __call__(self, request: Request) -> Any:  # type: ignore[override]
+        """The caller of the request (401, 403 or 503 as ``resolve`` decides)."""
+        return self.resolve(request, await super().__call__(request))
+
+
+def current_user(request: Request, token: str | None) -> Principal:
     """Any signed-in user; the call is audit-logged."""
     principal = authenticated(request, token)[1]
     _audit_call(request, principal, "ok")
     return principal
 
 
-async def get_current_caller(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Caller:
+def current_caller(request: Request, token: str | None) -> Caller:
     """Any signed-in user with its token's claims (for a stream that re-checks its caller); audit-logged."""
     payload, principal = authenticated(request, token)
     _audit_call(request, principal, "ok")
     return Caller(principal, payload)
 
 
-async def get_admin_user(request: Request, token: Annotated[str | None, Depends(oauth2_scheme)]) -> Principal:
+def admin_user(request: Request, token: str | None) -> Principal:
     """Admins only: 403 for viewers; the call is audit-logged either way."""
     principal = authenticated(request, token)[1]
     if not principal.is_admin:
@@ -172,19 +185,27 @@ async def get_admin_user(request: Request, token: Annotated[str | None, Depends(
     return principal
 
 
+def request_target(request: Request, *, with_query: bool = True) -> str:
+    """``METHOD /path?query`` of a request for its audit line, read from the ASGI scope (``request.url`` builds
+    and re-parses a whole URL: a visible share of a small request's cost)."""
+    scope = request.scope
+    path = scope["path"].replace("?", "%3F").replace("#", "%23").replace("\\", "%5C")  # as request.url.path has it
+    query = scope.get("query_string", b"") if with_query else b""
+    return f"{scope['method']} {path}?{query.decode(errors='replace')}" if query else f"{scope['method']} {path}"
+
+
 def _audit_call(request: Request, principal: Principal, outcome: str) -> None:
-    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     audit(
         "api.call",
         user=principal.username,
         role=principal.role,
-        target=f"{request.method} {target}",
+        target=request_target(request),
         outcome=outcome,
         client=client_address(request),
         request_id=request_id(request),
     )
 
 
-CurrentUser = Annotated[Principal, Depends(get_current_user)]
-CurrentCaller = Annotated[Caller, Depends(get_current_caller)]
-AdminUser = Annotated[Principal, Depends(get_admin_user)]
+CurrentUser = Annotated[Principal, Depends(BearerCaller(current_user))]
+CurrentCaller = Annotated[Caller, Depends(BearerCaller(current_caller))]
+AdminUser = Annotated[Principal, Depends(BearerCaller(admin_user))]

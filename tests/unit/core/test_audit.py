@@ -52,3 +52,27 @@ def test_values_are_bounded_and_repeats_aggregated_per_client(tmp_path: Path) ->
     ]
 
 
+
+
+def test_lines_stay_ascii_one_per_event_and_are_found_by_a_non_ascii_user(tmp_path: Path) -> None:
+    settings = Settings(DATA_DIR=tmp_path)
+    audit_module.configure(settings)
+    name = attempted_username("hunter2-is-my-password", known=False)  # "hu…(unknown, 22 chars)": not ASCII
+    try:
+        audit_module.audit("login.failure", user=name, role=None, target="api\u2028x\x85y", outcome="denied")
+        audit_module.audit("login.failure", user="alice", role=None, target="api", outcome="denied", n=3)
+        found = audit_module.read_entries(settings, user=name, action="login.")
+    finally:
+        audit_module.shutdown()
+    assert [(e["user"], e["target"]) for e in found] == [(name, "api\u2028x\x85y")]
+    text = audit_path(settings).read_text(encoding="utf-8")
+    assert text.isascii() and len(text.splitlines()) == 2  # U+2028 and NEL escaped: no reader splits a line
+    assert [e["user"] for e in entries(settings)] == [name, "alice"]
+
+
+def test_new_request_ids_are_distinct_and_well_formed() -> None:
+    ids = [audit_module.new_request_id() for _ in range(1000)]
+    assert len(set(ids)) == 1000
+    assert all(len(i) == 32 and audit_module.REQUEST_ID.match(i) for i in ids)
+    assert audit_module.safe_request_id("given-id.1") == "given-id.1"
+    assert audit_module.safe_request_id("bad id\n") != "bad id\n"
