@@ -29,6 +29,7 @@ from .core import audit
 from .core.config import Settings
 from .core.errors import ConsoleError
 from .core.loop_lag import LoopLagMonitor
+from .core.tasks import cancel_and_wait
 from .core.token_cache import TokenCache
 from .readpath.gateway import TemporalGateway
 from .readpath.health import TemporalHealth
@@ -43,8 +44,9 @@ from .temporal.worker import build_worker
 CONNECT_FIRST_RETRY_SECONDS = 0.2
 CONNECT_MAX_RETRY_SECONDS = 2.0
 PROGRESS_EVERY_SECONDS = 5.0
-STOP_PART_SECONDS = 10.0
 """Waiting for Temporal logs one progress line at first and then at most this often."""
+STOP_PART_SECONDS = 10.0
+"""How long a stop waits for each part (start-up, accounts, read path, tasks) before going on without it."""
 
 
 class NotStarted(ConsoleError, RuntimeError):
@@ -185,10 +187,9 @@ class Services:
             return
         self.stopped = True
         starting = self.starting
-        if starting is not None and starting is not asyncio.current_task() and not starting.done():
-            starting.cancel()  # Ctrl-C during start-up: end it first, so nothing it starts is left running
-            with contextlib.suppress(BaseException):
-                await starting
+        if starting is not None and starting is not asyncio.current_task():
+            # Ctrl-C during start-up: end it first, so nothing it starts is left running (bounded, like every part)
+            await cancel_and_wait(starting, timeout=STOP_PART_SECONDS)
         # --- accounts stop (issue 3) ---
         if self.accounts is not None:
             try:  # bounded: a background task that swallows its cancellation must not keep the console from exiting

@@ -34,6 +34,9 @@ from .health import TemporalHealth
 ListListener = Callable[["ReleaseList"], None]
 ITEMS_PER_SLICE = 250
 """A refresh converts this many visibility rows (memo + search attributes) between two yields to the event loop."""
+SERVE_DUE_INTERVALS = 3
+SERVE_DUE_MIN_SECONDS = 10.0
+"""A list refreshed less than max(3 intervals, 10 s) ago is answered without waiting for the next refresh."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -90,6 +93,7 @@ class ReleaseList:
     def __init__(self, gateway: TemporalGateway, settings: Settings) -> None:
         self.gateway = gateway
         self.refresh_seconds = settings.RELEASE_LIST_REFRESH_SECONDS
+        self.serve_due_seconds = max(SERVE_DUE_INTERVALS * self.refresh_seconds, SERVE_DUE_MIN_SECONDS)
         self.idle_seconds = settings.MIRROR_IDLE_SECONDS
         self.items: list[ReleaseListItem] = []
         self.as_of: datetime | None = None
@@ -147,10 +151,20 @@ class ReleaseList:
         return self.as_of is not None and time.monotonic() - self._refreshed_at <= self.refresh_seconds
 
     async def ensure_fresh(self) -> None:
-        """Refresh now unless the list is fresh (concurrent callers share one refresh); never raises."""
+        """Make the list ready to answer from; never raises.
+
+        A fresh list is answered as it is. One that is due but younger than ``serve_due_seconds`` is answered as
+        it is too (its ``as_of`` tells how old) while a refresh is asked for at once: listing thousands of releases
+        can take longer than the refresh interval, and readers must not all wait for it. An older list (the first
+        read, or the first after an idle spell) is refreshed first; concurrent callers share that refresh.
+        """
         self.touch()
-        if not self.fresh:
-            await self.refresh()
+        if self.fresh:
+            return
+        if self.as_of is not None and time.monotonic() - self._refreshed_at <= self.serve_due_seconds:
+            self._now.set()
+            return
+        await self.refresh()
 
     def get(self, release_id: str) -> ReleaseListItem | None:
         """The list entry of one release, if listed."""
