@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest, ListWorkflowExecutionsRequest
 from temporalio.client import Client, WorkflowExecution, WorkflowQueryFailedError, WorkflowQueryRejectedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -30,6 +30,7 @@ from . import validation
 from .errors import InvalidReleaseData, ReadPathError, ReleaseNotFound, TemporalUnavailable, WorkerNotResponding
 from .health import TemporalHealth
 from .stats import ReadPathStats
+from .visibility import ListedRelease, decode_page
 
 T = TypeVar("T")
 LIST_PAGE_SIZE = 1000
@@ -134,16 +135,22 @@ class TemporalGateway:
             raise
 
     # ---- visibility ---------------------------------------------------------------------------------
-    async def list_releases(self) -> list[WorkflowExecution]:
-        """Every release workflow execution in visibility (all pages; one counted call per page)."""
+    async def list_releases(self) -> list[ListedRelease]:
+        """Every release workflow execution in visibility (all pages; one counted call per page), each page
+        decoded in a worker thread (see readpath/visibility.py)."""
         query = f'WorkflowType="{self.settings.RELEASE_WORKFLOW_TYPE}"'
-        iterator = self.client.list_workflows(query, page_size=LIST_PAGE_SIZE, rpc_timeout=self._rpc_timeout)
-        executions: list[WorkflowExecution] = []
+        rows: list[ListedRelease] = []
+        token = b""
         while True:
-            await self._call("list", None, iterator.fetch_next_page())
-            executions.extend(iterator.current_page or [])
-            if iterator.next_page_token is None:
-                return executions
+            request = ListWorkflowExecutionsRequest(
+                namespace=self.client.namespace, page_size=LIST_PAGE_SIZE, next_page_token=token, query=query
+            )
+            call = self.client.workflow_service.list_workflow_executions(request, retry=True, timeout=self._rpc_timeout)
+            page = await self._call("list", None, call)
+            rows.extend(await asyncio.to_thread(decode_page, page.executions))
+            token = page.next_page_token
+            if not token:
+                return rows
 
     async def check(self) -> None:
         """Raise TemporalUnavailable unless Temporal answers a cheap call (within the health probe's timeout)."""

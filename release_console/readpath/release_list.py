@@ -18,7 +18,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from loguru import logger
-from temporalio.client import WorkflowExecution
 
 from ..contract.names import SA_APPS_TOTAL, SA_PROGRESS, SA_STATE, SA_UPDATED_AT
 from ..core.config import Settings
@@ -28,12 +27,11 @@ from ..domain.ids import EntityId, EntityType, InvalidEntityId
 from ..domain.tree import Counts, percent
 from ..domain.workflow_status import status_matches
 from .errors import ReadPathError
-from .gateway import TemporalGateway, memo_summary, status_name
+from .gateway import TemporalGateway
 from .health import TemporalHealth
+from .visibility import ListedRelease
 
 ListListener = Callable[["ReleaseList"], None]
-ITEMS_PER_SLICE = 250
-"""A refresh converts this many visibility rows (memo + search attributes) between two yields to the event loop."""
 SERVE_DUE_INTERVALS = 3
 SERVE_DUE_MIN_SECONDS = 10.0
 """A list refreshed less than max(3 intervals, 10 s) ago is answered without waiting for the next refresh."""
@@ -194,8 +192,8 @@ class ReleaseList:
 
     async def _refresh(self) -> None:
         try:
-            executions = await self.gateway.list_releases()
-            items = await _items(executions)
+            rows = await self.gateway.list_releases()
+            items = await asyncio.to_thread(_items, rows)
         except ReadPathError as exc:
             changed = self.error is None
             self.error = exc
@@ -227,28 +225,23 @@ class ReleaseList:
         self._listeners.notify(self)
 
 
-async def _items(executions: list[WorkflowExecution]) -> list[ReleaseListItem]:
-    """List items, one per release id (the latest run wins), newest first."""
-    latest: dict[str, WorkflowExecution] = {}
-    for execution in executions:
+def _items(rows: list[ListedRelease]) -> list[ReleaseListItem]:
+    """List items, one per release id (the latest run wins), newest first (pure CPU: run in a worker thread)."""
+    latest: dict[str, ListedRelease] = {}
+    for row in rows:
         try:
-            EntityId.parse(execution.id, expected=EntityType.RELEASE)
+            EntityId.parse(row.id, expected=EntityType.RELEASE)
         except InvalidEntityId:
             continue
-        known = latest.get(execution.id)
-        if known is None or execution.start_time > known.start_time:
-            latest[execution.id] = execution
-    items: list[ReleaseListItem] = []
-    for index, execution in enumerate(latest.values(), 1):
-        items.append(await _item(execution))
-        if index % ITEMS_PER_SLICE == 0:
-            await asyncio.sleep(0)  # thousands of releases: let the pages, the API and the pollers run in between
-    return sorted(items, key=lambda i: i.sort_key, reverse=True)
+        known = latest.get(row.id)
+        if known is None or row.start_time > known.start_time:
+            latest[row.id] = row
+    return sorted((_item(row) for row in latest.values()), key=lambda i: i.sort_key, reverse=True)
 
 
-async def _item(execution: WorkflowExecution) -> ReleaseListItem:
-    memo = await memo_summary(execution) or {}
-    attrs = execution.typed_search_attributes
+def _item(row: ListedRelease) -> ReleaseListItem:
+    memo = row.memo_summary or {}
+    attrs = row.search_attributes
     state = attrs.get(SA_STATE) or _typed(memo.get("state"), str) or "unknown"
     apps_total = _typed(memo.get("apps_total"), int) or attrs.get(SA_APPS_TOTAL) or 0
     apps_done = _typed(memo.get("apps_done"), int) or 0
@@ -259,17 +252,17 @@ async def _item(execution: WorkflowExecution) -> ReleaseListItem:
     if updated is None and (stamp := attrs.get(SA_UPDATED_AT)) is not None:
         updated = stamp.astimezone(UTC).isoformat().replace("+00:00", "Z")
     return ReleaseListItem(
-        id=execution.id,
+        id=row.id,
         state=state,
-        status=status_name(execution),
+        status=row.status,
         updated_at=updated,
         counts=_counts(memo.get("counts")),
         apps_total=apps_total,
         apps_done=apps_done,
         progress=max(0, min(100, progress)),
         version=_typed(memo.get("version"), int),
-        start_time=execution.start_time,
-        close_time=execution.close_time,
+        start_time=row.start_time,
+        close_time=row.close_time,
     )
 
 

@@ -48,7 +48,7 @@ class LargePayloadCodec(PayloadCodec):
         return [self._encode(p) for p in payloads]
 
     async def decode(self, payloads: Sequence[Payload]) -> list[Payload]:
-        return [self._decode(p) for p in payloads]
+        return [decode_payload(p) for p in payloads]
 
     @staticmethod
     def _encode(payload: Payload) -> Payload:
@@ -56,10 +56,11 @@ class LargePayloadCodec(PayloadCodec):
             return payload
         return Payload(metadata={"encoding": ENCODING}, data=zlib.compress(payload.SerializeToString(), 6))
 
-    @staticmethod
-    def _decode(payload: Payload) -> Payload:
-        if payload.metadata.get("encoding") != ENCODING:
-            return payload
-        inner = Payload()
-        inner.ParseFromString(decompress(payload.data))
-        return inner
+
+def decode_payload(payload: Payload) -> Payload:
+    """One payload as the codec decodes it (synchronous, for code that decodes outside the event loop)."""
+    if payload.metadata.get("encoding") != ENCODING:
+        return payload
+    inner = Payload()
+    inner.ParseFromString(decompress(payload.data))
+    return inner
