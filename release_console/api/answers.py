@@ -181,7 +181,7 @@ class SplitAnswer(Response):
 
     def __init__(self, shared: bytes, tail: bytes) -> None:
         self.shared = shared
-        super().__init__(tail, headers={"content-length": str(len(shared) + len(tail)), "content-type": JSON})
+        super().__init__(tail, headers={"content-length": str(len(shared) + len(tail))})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         await send({"type": "http.response.start", "status": self.status_code, "headers": self.raw_headers})

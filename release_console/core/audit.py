@@ -218,10 +218,10 @@ def _encode(fields: dict[str, Any]) -> str:
     JSON cannot hold as ``str(value)``: orjson (~1 µs), or the standard library (~10 µs) for a line orjson cannot
     encode or that is not ASCII."""
     try:
-        encoded = orjson.dumps(fields, default=str, option=ORJSON_LIKE_STDLIB)
-    except TypeError:
-        encoded = b"\x80"
-    if encoded.isascii():
+        encoded: bytes | None = orjson.dumps(fields, default=str, option=ORJSON_LIKE_STDLIB)
+    except TypeError:  # e.g. an int beyond 64 bits, a non-string key
+        encoded = None
+    if encoded is not None and encoded.isascii():
         return encoded.decode()
     return json.dumps(fields, default=str, separators=(",", ":"))
 

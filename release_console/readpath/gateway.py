@@ -30,7 +30,7 @@ from . import validation
 from .errors import InvalidReleaseData, ReadPathError, ReleaseNotFound, TemporalUnavailable, WorkerNotResponding
 from .health import TemporalHealth
 from .stats import ReadPathStats
-from .visibility import ListedRelease, decode_page
+from .visibility import ListedRelease, decode_page, status_name
 
 T = TypeVar("T")
 LIST_PAGE_SIZE = 1000
@@ -54,11 +54,6 @@ class ReleaseDescription:
     def closed(self) -> bool:
         """True once the workflow will not change any more."""
         return self.status in CLOSED_STATUSES
-
-
-def status_name(execution: WorkflowExecution) -> str:
-    """``running``, ``completed``, ``terminated`` … (``unknown`` when Temporal gives none)."""
-    return execution.status.name.lower() if execution.status is not None else "unknown"
 
 
 async def memo_summary(execution: WorkflowExecution) -> dict[str, Any] | None:
@@ -99,7 +94,7 @@ class TemporalGateway:
         return ReleaseDescription(
             release_id=release_id,
             run_id=description.run_id,
-            status=status_name(description),
+            status=status_name(description.status),
             start_time=description.start_time,
             close_time=description.close_time,
             memo_summary=await memo_summary(description),

@@ -41,11 +41,15 @@ def decode_page(infos: Iterable[WorkflowExecutionInfo]) -> list[ListedRelease]:
     return [_listed(info) for info in infos]
 
 
+def status_name(status: WorkflowExecutionStatus | None) -> str:
+    """``running``, ``completed``, ``terminated`` … (``unknown`` when Temporal gives none)."""
+    return status.name.lower() if status is not None else "unknown"
+
+
 def _listed(info: WorkflowExecutionInfo) -> ListedRelease:
-    status = WorkflowExecutionStatus(info.status).name.lower() if info.status else "unknown"
     return ListedRelease(
         id=info.execution.workflow_id,
-        status=status,
+        status=status_name(WorkflowExecutionStatus(info.status) if info.status else None),
         start_time=info.start_time.ToDatetime(tzinfo=UTC),
         close_time=info.close_time.ToDatetime(tzinfo=UTC) if info.HasField("close_time") else None,
         search_attributes=decode_typed_search_attributes(info.search_attributes),
