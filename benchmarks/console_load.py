@@ -36,8 +36,6 @@ import os
 import random
 import secrets
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -45,14 +43,28 @@ import tempfile
 import time
 import traceback
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from harness import (
+    ROOT,
+    Proc,
+    Processes,
+    free_port,
+    git_revision,
+    percentile,
+    rss_kib,
+    stop_on_sigterm,
+    tail,
+    wait_for_port,
+)
+
 SCRIPT = Path(__file__).resolve()
 WRK_SCRIPT = SCRIPT.parent / "wrk_report.lua"
 API = "/api/v1"
@@ -75,128 +87,10 @@ async def health() -> dict[str, str]:
 # small helpers
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _percentile(values: list[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
-
-
 def _ms(value: float | None, digits: int = 1) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
-def _rss_kib(pid: int) -> int | None:
-    """VmRSS of a process in KiB (None when it is gone)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    except OSError:
-        return None
-    return None
-
-
-def _git_revision(root: Path) -> str:
-    try:
-        rev = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-        ).stdout.strip()
-    except (OSError, subprocess.TimeoutExpired):
-        return "unknown"
-    return f"{rev}{' (modified)' if dirty else ''}" if rev else "unknown"
-
-
-def _tail(path: Path, lines: int = 15) -> str:
-    """The last lines of a log (read from its last 512 KiB: the console's audit lines make it large)."""
-    try:
-        with path.open("rb") as log:
-            log.seek(max(0, log.seek(0, os.SEEK_END) - 512 * 1024))
-            return "\n".join(log.read().decode(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-def _on_sigterm(_signum: int, _frame: object) -> None:
-    """SIGTERM unwinds like Ctrl-C, so every process is stopped."""
-    raise KeyboardInterrupt
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# processes
-
-
-@dataclass
-class Proc:
-    """One started process with its log file."""
-
-    name: str
-    popen: subprocess.Popen[bytes]
-    log: Path
-
-
-@dataclass
-class Processes:
-    """Every process the benchmark starts, stopped in reverse order by :meth:`stop_all`."""
-
-    logs: Path
-    started: list[Proc] = field(default_factory=list)
-
-    def start(self, name: str, cmd: list[str], env: dict[str, str], cwd: Path) -> Proc:
-        log = self.logs / f"{name}.log"
-        with log.open("wb") as out:
-            popen = subprocess.Popen(
-                cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd, start_new_session=True
-            )
-        proc = Proc(name, popen, log)
-        self.started.append(proc)
-        return proc
-
-    def check_alive(self) -> None:
-        for proc in self.started:
-            if proc.popen.poll() is not None:
-                raise RuntimeError(
-                    f"{proc.name} exited with code {proc.popen.returncode}; its log ends with:\n{_tail(proc.log)}"
-                )
-
-    def stop_all(self) -> None:
-        for proc in reversed(self.started):
-            if proc.popen.poll() is None:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.popen.terminate()
-        deadline = time.monotonic() + 15
-        for proc in reversed(self.started):
-            try:
-                proc.popen.wait(max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    proc.popen.kill()
-                proc.popen.wait(5)
-        self.started.clear()
-
-
-def _wait_for_port(port: int, proc: Proc, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.popen.poll() is not None:
-            raise RuntimeError(f"{proc.name} exited with code {proc.popen.returncode}:\n{_tail(proc.log)}")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.1)
-    raise RuntimeError(f"{proc.name} did not open port {port} within {timeout:.0f} s:\n{_tail(proc.log)}")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -349,9 +243,9 @@ async def naive_worker(kind: str, release_id: str, concurrency: int, seconds: fl
         "rps": counts["requests"] / elapsed if elapsed else 0.0,
         "queries_per_request": counts["queries_answered"] / counts["requests"] if counts["requests"] else None,
         "queries_per_s": counts["queries"] / elapsed if elapsed else 0.0,
-        "p50_ms": _ms_or_none(_percentile(latencies, 0.5)),
-        "p95_ms": _ms_or_none(_percentile(latencies, 0.95)),
-        "p99_ms": _ms_or_none(_percentile(latencies, 0.99)),
+        "p50_ms": _ms_or_none(percentile(latencies, 0.5)),
+        "p95_ms": _ms_or_none(percentile(latencies, 0.95)),
+        "p99_ms": _ms_or_none(percentile(latencies, 0.99)),
         "error_kinds": error_kinds,
     }
 
@@ -394,9 +288,9 @@ class Bench:
         self.args = args
         self.tmp = tmp
         self.procs = Processes(tmp)
-        self.temporal_port = _free_port()
-        self.console_port = _free_port()
-        self.bare_port = _free_port()
+        self.temporal_port = free_port()
+        self.console_port = free_port()
+        self.bare_port = free_port()
         self.password = secrets.token_urlsafe(18)
         self.console_url = f"http://127.0.0.1:{self.console_port}"
         self.bare_url = f"http://127.0.0.1:{self.bare_port}"
@@ -411,7 +305,7 @@ class Bench:
         self.stop = asyncio.Event()
         self.results: dict[str, Any] = {
             "started_at": datetime.now(UTC).isoformat(),
-            "code": {"root": str(ROOT), "revision": _git_revision(ROOT)},
+            "code": {"root": str(ROOT), "revision": git_revision(ROOT)},
             "settings": {
                 "connections": args.connections,
                 "duration_s": args.duration,
@@ -468,7 +362,7 @@ class Bench:
              "--port", str(self.temporal_port), "--log-level", "error", *dev_server_flags()],
             self.env, self.tmp,
         )
-        _wait_for_port(self.temporal_port, temporal, 60)
+        wait_for_port(self.temporal_port, temporal, 60)
         self.procs.start("worker", [sys.executable, "-m", "release_console", "worker"], self.env, ROOT)
         (self.tmp / "bare").mkdir()
         (self.tmp / "bare" / "bare_app.py").write_text(BARE_APP)
@@ -479,7 +373,7 @@ class Bench:
             self.env, self.tmp / "bare",
         )
         self.console = self.procs.start("console", [sys.executable, str(ROOT / "main.py")], self.env, ROOT)
-        _wait_for_port(self.bare_port, bare, 60)
+        wait_for_port(self.bare_port, bare, 60)
         started = time.monotonic()
         deadline = started + 120
         with httpx.Client(base_url=self.console_url, timeout=10) as http:
@@ -489,7 +383,7 @@ class Bench:
                     if http.get(f"{API}/ready").status_code == 200:
                         break
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"the console was not ready within 120 s:\n{_tail(self.console.log)}")
+                    raise RuntimeError(f"the console was not ready within 120 s:\n{tail(self.console.log)}")
                 time.sleep(0.2)
         print(f"console ready on {self.console_url} ({time.monotonic() - started:.1f} s after start)")
 
@@ -548,7 +442,7 @@ class Bench:
             traceback.print_exc(file=sys.stderr)
 
     def _rss(self) -> int | None:
-        return _rss_kib(self.console.popen.pid) if self.console else None
+        return rss_kib(self.console.popen.pid) if self.console else None
 
     async def _wait_release_ready(self, release_id: str, timeout: float = 120) -> None:
         """Wait until the workflow's first task ran (its ``summary`` query answers)."""
@@ -921,8 +815,8 @@ def _latency_summary(values: list[float], missed: int) -> dict[str, Any]:
     return {
         "samples": len(values),
         "missed": missed,
-        "p50_ms": _ms_or_none(_percentile(values, 0.5)),
-        "p95_ms": _ms_or_none(_percentile(values, 0.95)),
+        "p50_ms": _ms_or_none(percentile(values, 0.5)),
+        "p95_ms": _ms_or_none(percentile(values, 0.95)),
         "max_ms": _ms_or_none(max(values) if values else None),
         "mean_ms": _ms_or_none(statistics.fmean(values) if values else None),
     }
@@ -1058,7 +952,7 @@ def _save_log_tails(tmp: Path, dest: Path, lines: int = 400) -> None:
     """The last lines of every process log, kept next to the JSON when something went wrong."""
     dest.mkdir(parents=True, exist_ok=True)
     for log in sorted(tmp.glob("*.log")):
-        (dest / log.name).write_text(_tail(log, lines) + "\n")
+        (dest / log.name).write_text(tail(log, lines) + "\n")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -1099,7 +993,7 @@ def main(argv: list[str] | None = None) -> None:
     if shutil.which("wrk") is None:
         raise SystemExit("console_load: wrk is not installed (Debian: apt-get install wrk; scripts/setup.sh --test)")
     json_path = args.json or Path(f"/tmp/console_load-{datetime.now().strftime('%Y%m%d-%H%M%S')}.json")
-    signal.signal(signal.SIGTERM, _on_sigterm)
+    stop_on_sigterm()
     tmp = Path(tempfile.mkdtemp(prefix="console-load-"))
     bench = Bench(args, tmp)
     started = time.monotonic()

@@ -16,19 +16,14 @@ import secrets
 import socket
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+from harness import free_port, percentile
 
 
 async def run(apps: int, readers: list[int], rounds: int) -> None:
@@ -88,8 +83,8 @@ async def run(apps: int, readers: list[int], rounds: int) -> None:
                     await asyncio.gather(*(one() for _ in range(n)))
                 elapsed = time.perf_counter() - burst_started
                 queries = services.stats.queries - queries_before
-                print(f"{n:>8} {len(latencies):>9} {queries:>8} {_percentile(latencies, 0.5) * 1000:>8.1f} "
-                      f"{_percentile(latencies, 0.95) * 1000:>8.1f} {settings.MIRROR_POLL_SECONDS:>12.2f} s"
+                print(f"{n:>8} {len(latencies):>9} {queries:>8} {percentile(latencies, 0.5) * 1000:>8.1f} "
+                      f"{percentile(latencies, 0.95) * 1000:>8.1f} {settings.MIRROR_POLL_SECONDS:>12.2f} s"
                       f"   (burst took {elapsed:.2f} s; queries come from the one poller only)")
 
             delays = []
@@ -118,7 +113,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
 
-    port = _free_port()
+    port = free_port()
     data = tempfile.mkdtemp(prefix="release-console-bench-")
     os.environ.update(
         {

