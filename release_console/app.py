@@ -18,6 +18,7 @@ from .core.config import API_PREFIX, Settings
 from .core.metrics import METRICS_PATH, ConsoleMetrics
 from .services import Services
 from .ui.auth import install_page_guard
+from .ui.live.hub import install as install_live_pages
 from .ui.pages import routers as page_routers
 
 STARTUP_WAIT_SECONDS = 90.0
@@ -94,6 +95,7 @@ def setup(settings: Settings, *, exit_on_failure: bool = False) -> None:
     app.router.lifespan_context = lifespan
     install_page_guard()
     metrics = ConsoleMetrics(settings) if settings.METRICS_ENABLED else None  # GET /metrics (core/metrics.py)
+    install_live_pages(settings, metrics)
     install_dispatch(build_api_app(metrics), metrics)
     drain.reset()
 

@@ -81,6 +81,9 @@ def _run(settings: Settings) -> None:
         proxy_headers=False,  # X-Forwarded-For is believed only through TRUSTED_PROXIES (core/client_ip.py)
         timeout_graceful_shutdown=settings.SHUTDOWN_GRACE_SECONDS,  # after SIGTERM's drain (core/drain.py)
         access_log=False,  # the audit log and /metrics record every request; uvicorn's line cost ~5% of a call
+        # Page sockets without per-message deflate: each would hold its own ~300 KiB zlib state and compress every
+        # live message again; the messages are small JSON (ui/live), and a crowd of tabs is the case that matters.
+        ws_per_message_deflate=False,
     )
 
 

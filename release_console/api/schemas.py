@@ -240,6 +240,16 @@ class LoopLag(BaseModel):
     gc_full_max_ms: float = Field(0.0, description="The longest full garbage collection since start.")
 
 
+class PollLatency(BaseModel):
+    """How long the last minute's ``changes`` polls of watched releases took, until their answer was read on the
+    event loop (milliseconds)."""
+
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    samples: int
+
+
 class StatsResponse(BaseModel):
     """Counts of Temporal calls made by the read path since start-up."""
 
@@ -253,6 +263,7 @@ class StatsResponse(BaseModel):
             "mirrors": [],
             "release_list_size": 3,
             "loop_lag": {"p50_ms": 0.4, "p99_ms": 3.1, "max_ms": 9.8, "samples": 1200},
+            "poll_latency": {"p50_ms": 6.2, "p99_ms": 21.0, "max_ms": 35.4, "samples": 1000},
         }
     )
     since: datetime
@@ -263,6 +274,7 @@ class StatsResponse(BaseModel):
     mirrors: list[MirrorStats]
     release_list_size: int
     loop_lag: LoopLag
+    poll_latency: PollLatency | None = Field(None, description="None when no release was polled in the last minute.")
 
 
 class ExportRow(BaseModel):

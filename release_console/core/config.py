@@ -97,6 +97,10 @@ class Settings(BaseSettings):
     SHUTDOWN_GRACE_SECONDS: float = Field(10.0, gt=0, le=300)
     """After SIGTERM: how long open connections (pages, SSE) get to go before the process exits anyway."""
 
+    # Open pages
+    UI_TAB_DROP_SECONDS: float = Field(30.0, ge=1, le=3600)
+    """A page whose socket stops reading (a closed laptop) is disconnected after its data waited this long."""
+
     # Prometheus metrics (GET /metrics)
     METRICS_ENABLED: bool = True
     METRICS_TOKEN: SecretStr | None = None

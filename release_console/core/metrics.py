@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import time
 from collections import Counter as Tallies
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi.routing import iter_route_contexts
@@ -291,6 +292,34 @@ class ConsoleCollector(Collector):
                                 value=max(0.0, self.clock() - seen_at))
 
 
+@dataclass(frozen=True)
+class Figure:
+    """One number another part of the console reports (read at scrape time)."""
+
+    name: str
+    help: str
+    counter: bool = True
+    """A count since start (else a gauge: a current value)."""
+
+
+class FiguresCollector(Collector):
+    """``read()`` at scrape time, one metric per :class:`Figure` (a failing read leaves them out, logged)."""
+
+    def __init__(self, figures: Sequence[Figure], read: Callable[[], Mapping[str, float]]) -> None:
+        self.figures = figures
+        self.read = read
+
+    def collect(self) -> Iterator[Metric]:
+        try:
+            values = self.read()
+        except Exception as exc:  # a scrape must never fail
+            logger.warning("metrics: figures left out ({})", type(exc).__name__)
+            return
+        for figure in self.figures:
+            family = CounterMetricFamily if figure.counter else GaugeMetricFamily
+            yield family(f"{PREFIX}{figure.name}", figure.help, value=values.get(figure.name, 0))
+
+
 class ConsoleMetrics:
     """One app's registry: HTTP request metrics, the console collector and the process/GC/platform collectors."""
 
@@ -306,6 +335,10 @@ class ConsoleMetrics:
         self.registry.register(self.collector)
         for standard in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
             self.registry.register(standard)
+
+    def add_figures(self, figures: Sequence[Figure], read: Callable[[], Mapping[str, float]]) -> None:
+        """Export numbers another part keeps (read at scrape time)."""
+        self.registry.register(FiguresCollector(figures, read))
 
     def middleware(self, app: ASGIApp) -> HttpMetrics:
         """``app`` with its HTTP requests counted."""

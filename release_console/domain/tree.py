@@ -113,6 +113,20 @@ class ReleaseTree:
             yield node
             parent = node.parent
 
+    def touched(self, entity_ids: Iterable[str]) -> set[str]:
+        """These entities and all their ancestors (whose roll-ups move with them); ids not in the tree are skipped.
+
+        Each chain stops at the first node already collected (its ancestors are in too): O(ids + nodes touched).
+        """
+        found: set[str] = set()
+        entities = self.entities
+        for entity_id in entity_ids:
+            entity = entities.get(entity_id)
+            while entity is not None and entity.id not in found:
+                found.add(entity.id)
+                entity = entities.get(entity.parent) if entity.parent is not None else None
+        return found
+
     def children_of(self, entity_id: str, state: str | None = None) -> list[Entity]:
         """The children of a node in plan order, optionally only those in one state."""
         node = self.get(entity_id)

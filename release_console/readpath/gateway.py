@@ -108,8 +108,11 @@ class TemporalGateway:
     async def changes(self, release_id: str, since: int, *, origin: str = "poll") -> ChangesResult:
         """Validated changes after version ``since``."""
         request = ChangesRequest(since_version=since, limit=MAX_CHANGES_PAGE)
+        started = time.perf_counter()
         # a query waits for a polling worker until its deadline: a short one shows a stopped worker quickly
         raw = await self._query(release_id, QUERY_CHANGES, request, origin, timeout=self.poll_timeout, slack=0.5)
+        if origin == "poll":
+            self.stats.timed_poll(time.perf_counter() - started)
         return validation.changes_result(release_id, raw, since)
 
     async def has_entity(self, release_id: str, entity_id: str, *, origin: str = "locate") -> bool:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from collections import Counter
+import time
+from collections import Counter, deque
 from datetime import UTC, datetime
 
 MAX_RELEASES_TRACKED = 2000
 """Per-release counters kept for at most this many releases (the oldest entries are dropped first)."""
+POLLS_TIMED = 5000
+POLL_WINDOW_SECONDS = 60.0
+"""``changes`` polls are timed (from the call to its answer read on the loop) over the last minute (at most
+POLLS_TIMED of them)."""
 
 
 class ReadPathStats:
@@ -17,6 +22,8 @@ class ReadPathStats:
         self.failures: Counter[str] = Counter()
         self.by_release: dict[str, Counter[str]] = {}
         self.started_at = datetime.now(UTC)
+        self.poll_seconds: deque[tuple[float, float]] = deque(maxlen=POLLS_TIMED)
+        """(when, seconds) of the recent polls."""
 
     def count(self, kind: str, release_id: str | None = None, origin: str | None = None) -> None:
         """Record one call; per release also by origin (``load`` or ``poll``) so tests can tell readers from pollers."""
@@ -38,6 +45,20 @@ class ReadPathStats:
     def forget(self, release_id: str) -> None:
         """Drop the per-release counters of a release no longer watched (stopped or failed to load)."""
         self.by_release.pop(release_id, None)
+
+    def timed_poll(self, seconds: float) -> None:
+        """Record how long one mirror's ``changes`` poll took, until its answer was read on the event loop."""
+        self.poll_seconds.append((time.monotonic(), seconds))
+
+    def poll_latency(self) -> dict[str, float | int] | None:
+        """p50/p99/max of the last minute's polls in milliseconds (None when there was none)."""
+        since = time.monotonic() - POLL_WINDOW_SECONDS
+        ordered = sorted(seconds for when, seconds in self.poll_seconds if when >= since)
+        if not ordered:
+            return None
+        pick = lambda q: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1)  # noqa: E731
+        return {"p50_ms": pick(0.5), "p99_ms": pick(0.99), "max_ms": round(ordered[-1] * 1000, 1),
+                "samples": len(ordered)}
 
     def fail(self, kind: str) -> None:
         """Record one failed call (already counted by :meth:`count`)."""

@@ -48,6 +48,7 @@ from ..core.audit import audit, audit_repeated, safe_request_id
 from ..core.client_ip import connection_client
 from ..core.config import Settings
 from ..core.metrics import METRICS_PATH
+from .live.hub import hub
 from .session_keepalive import SessionKeepalive
 
 SESSION_KEY = "session"
@@ -324,10 +325,11 @@ class PageGuard(BaseHTTPMiddleware):
 
 
 def _watch_session(client: Client) -> None:
-    """On every page connection: a timer that ends the page's session as soon as it is no longer valid.
+    """On every page connection: a check that ends the page's session as soon as it is no longer valid.
 
-    The timer only checks (expiry, idle time, lost access); it never counts as activity and never writes the
-    session, so an open tab without page requests idles out after SESSION_IDLE_SECONDS.
+    The check only checks (expiry, idle time, lost access); it never counts as activity and never writes the
+    session, so an open tab without page requests idles out after SESSION_IDLE_SECONDS. One task runs the checks of
+    every open page every ACCOUNTS_REFRESH_SECONDS (the live pages' ticker), not a timer per tab.
     """
     request = client.request
     if request is None or is_public(request.url.path) or client.storage.get("session_watch"):
@@ -335,8 +337,6 @@ def _watch_session(client: Client) -> None:
     client.storage["session_watch"] = True
     storage = app.storage.user
     path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    accounts = _accounts()
-    interval = accounts.settings.ACCOUNTS_REFRESH_SECONDS if accounts else 2.0
     keepalive = _keepalive(client, storage)
 
     def check() -> None:
@@ -346,7 +346,7 @@ def _watch_session(client: Client) -> None:
         session = storage.get(SESSION_KEY)
         user = validate_session(session, _accounts())
         if user is None:
-            timer.cancel()
+            stop()
             if session:
                 storage.pop(SESSION_KEY, None)
                 audit("session.ended", user=session.get("username"), role=session.get("role"), target=path,
@@ -354,11 +354,10 @@ def _watch_session(client: Client) -> None:
             ui.navigate.to(_login_redirect(path))
             _disconnect_later(client)
         elif client.storage.get(ADMIN_PAGE_KEY) and not user.is_admin:
-            timer.cancel()
+            stop()
             ui.navigate.to(path)  # drawn again for a viewer: the refusal (and its page.denied audit line)
 
-    with client:
-        timer = ui.timer(interval, check)
+    stop = hub().ticker.add(client, check)
 
 
 def _keepalive(client: Client, storage: Any) -> SessionKeepalive | None:

@@ -15,15 +15,16 @@ from nicegui import app, ui
 
 from .. import services
 from ..accounts.models import Principal
+from ..readpath.health import TemporalHealth
 from . import auth
 from .components.search_box import SearchBox
 from .components.time_ago import exact_time
+from .live import live_css
 from .theme import apply_theme
 
 PRODUCT_NAME = "Release Console"
 ADMIN_LINKS: tuple[tuple[str, str], ...] = (("Users", "/admin/users"), ("Audit log", "/admin/audit"))
 DARK_MODE_KEY = "dark_mode"
-OUTAGE_CHECK_SECONDS = 0.5
 
 
 @dataclass
@@ -67,6 +68,7 @@ def _dark_mode_toggle() -> None:
 def frame(title: str, *, outage_banner: bool = True) -> Iterator[Frame]:
     """Render the shared header around a page's content (and, for signed-in users, the Temporal outage banner)."""
     apply_theme()
+    ui.add_css(live_css())
     ui.page_title(f"{title} · {PRODUCT_NAME}")
     user = signed_in_user()
     with ui.header(elevated=True).classes("items-center gap-3 px-4 py-2 bg-primary"):
@@ -95,20 +97,30 @@ def frame(title: str, *, outage_banner: bool = True) -> Iterator[Frame]:
 
 
 class OutageBanner:
-    """"Temporal unreachable" while the shared health signal says so; gone (without a reload) when it answers again."""
+    """"Temporal unreachable" while the shared health signal says so; gone (without a reload) when it answers again.
+
+    It follows the health signal's listener: a page costs nothing while Temporal is fine (no timer per tab)."""
 
     def __init__(self) -> None:
         self.container = ui.column().classes("w-full gap-1").mark("outage-banner")
         self.shown: tuple | None = None
-        self.check()
-        ui.timer(OUTAGE_CHECK_SECONDS, self.check)
-
-    def check(self) -> None:
-        """Show, update or remove the banner."""
+        self.client = ui.context.client
         try:
             health = services.running().health
         except RuntimeError:
             health = None
+        self.check(health)
+        if health is not None:
+            remove = health.add_listener(self._on_health)
+            self.client.on_delete(remove)
+
+    def _on_health(self, health: TemporalHealth) -> None:
+        if not self.client.is_deleted:
+            with self.client:
+                self.check(health)
+
+    def check(self, health: TemporalHealth | None) -> None:
+        """Show, update or remove the banner."""
         key = None if health is None or health.up else (health.reason, health.since)
         if key == self.shown:
             return

@@ -56,4 +56,5 @@ async def stats(user: CurrentUser, services: ServicesDep) -> StatsResponse:
         ],
         release_list_size=len(services.release_list.items),
         loop_lag=LoopLag(**asdict(services.loop_lag.figures())),
+        poll_latency=services.stats.poll_latency(),
     )

@@ -2,16 +2,12 @@
 
 The log is bounded (the newest changes_kept changes; a mirror's log starts at the version it loaded), so the list
 says plainly when older transitions are no longer kept. Reading it walks the log backwards and stops after
-MAX_SHOWN matches; it runs when the panel is drawn (a selection, or a change of the shown entity), never per tick.
+MAX_SHOWN matches; it runs once per change of a selected entity (the release's live model), never per tab or tick.
 """
 
 from __future__ import annotations
 
-from nicegui import ui
-
 from ...domain.tree import Change, ReleaseTree
-from .badges import StateBadge
-from .time_ago import TimeAgoLabel
 
 MAX_SHOWN = 10
 
@@ -37,18 +33,3 @@ def history_note(tree: ReleaseTree, shown: list[Change], limit: int = MAX_SHOWN)
             f"(the change log keeps the newest {tree.changes_kept:,} changes since the console started watching)."
         )
     return "Every transition since the release started is shown."
-
-
-def history_section(tree: ReleaseTree, entity_id: str) -> None:
-    """The "Recent transitions" block of the details panel."""
-    shown = recent_transitions(tree, entity_id)
-    with ui.column().classes("w-full gap-1").mark("entity-history"):
-        ui.label("Recent transitions").classes("text-sm font-bold")
-        if not shown:
-            ui.label("No transition recorded in the kept change log.").classes("text-sm opacity-70")
-        for change in shown:
-            with ui.row().classes("items-center gap-2 no-wrap text-sm").mark(f"transition {change.version}"):
-                StateBadge(change.state)
-                TimeAgoLabel(change.updated_at).classes("whitespace-nowrap")
-                ui.label(f"v{change.version}").classes("text-xs opacity-70")
-        ui.label(history_note(tree, shown)).classes("text-xs opacity-70").mark("history-note")

@@ -1,41 +1,35 @@
-"""The lazy release tree: rows are rendered only for expanded nodes, children a page at a time.
+"""The lazy release tree: which nodes one tab shows (expanded, a page of children at a time), drawn in the browser.
 
-The browser never receives the whole hierarchy: a node's children are loaded from the mirror's in-memory
-tree when it is expanded, ``page_size`` at a time with a "show more" button. Branches with failures sort
-first and open on their own; settled branches stay collapsed. ``apply_changes()`` patches the rendered rows of the
-entities a mirror poll changed and of their ancestors (whose roll-ups moved); ``refresh()`` re-checks every rendered
-row (or rebuilds when the mirror replaced its tree); ``refresh_times()`` only advances the "time in state" clocks.
+The server keeps, per tab, only the shape: which nodes are expanded, how many of their children are shown, the
+selection. It hands the browser the visible rows in order (``rows``) and the views of their entities (``views``:
+the shared view objects of :class:`LiveRelease`, the same for every tab); release_tree.js draws them and the live
+store keeps them current. The browser never receives the whole hierarchy. Branches with failures sort first and
+open on their own; settled branches stay collapsed.
+
+Row shapes in ``rows``: a node ``[id, depth, has_children, expanded, position, siblings]``; a "show more" row
+``["", depth, "more", parent_id, next_count, not_shown, children]``; an empty filter result ``["", depth, "none",
+parent_id]``.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from itertools import pairwise
-from typing import Protocol
+from typing import Any
 
 from nicegui import ui
 
-from ...domain.ids import EntityType
 from ...domain.states import StateKind
 from ...domain.tree import Entity, ReleaseTree
+from ..live.element import LiveElement, now_ms
+from ..live.release_model import LiveRelease
 from ..theme import KIND_ORDER, state_rank
-from .badges import StateBadge, count_chips
-from .progress import ProgressBar, failed_apps
-from .time_ago import TimeAgoLabel, exact_time, time_ago
 
 PAGE_SIZE = 100
 AUTO_EXPAND_PER_LEVEL = 3
+AUTO_EXPAND_BUDGET = 24
 MAX_RENDERED_ROWS = 1500
-TYPE_ICONS: dict[EntityType, str] = {
-    EntityType.RELEASE: "rocket_launch",
-    EntityType.WAVE: "waves",
-    EntityType.CLUSTER: "hub",
-    EntityType.BUNDLE: "inventory_2",
-    EntityType.APP: "apps",
-}
 FAILED_RANK = KIND_ORDER.index(StateKind.FAILED)
 ACTIVE_RANK = KIND_ORDER.index(StateKind.ACTIVE)
 
@@ -52,357 +46,302 @@ def matches_filter(entity: Entity, state: str | None) -> bool:
     return state is None or entity.state == state or any(by_state.get(state) for by_state in entity.counts.values())
 
 
-def app_counts(entity: Entity) -> dict[str, int]:
-    """Apps below a node by state (the app's own state for an app)."""
-    if entity.type is EntityType.APP:
-        return {}
-    return dict(entity.counts.get(EntityType.APP.value, {}))
+@dataclass(eq=False)
+class Expansion:
+    """One expanded node: its children in display order (filtered, failures first) and how many are shown."""
+
+    child_ids: list[str]
+    shown: int = 0
+    revealed: list[str] = field(default_factory=list)
+    """Children beyond the shown page that were revealed (a selected node deep in a big bundle)."""
 
 
-def signature(entity: Entity) -> tuple:
-    """What a rendered row shows; the row is patched only when this changes."""
-    return entity.state, entity.updated_at, tuple(sorted(app_counts(entity).items()))
+class TreeShape:
+    """Which nodes one tab shows: expanded nodes, pages of children, the filter; the visible rows in order.
 
+    Pure bookkeeping over a ReleaseTree (no page): :class:`ReleaseTreeView` draws it.
+    """
 
-class ChangeLike(Protocol):
-    """What the tree view reads of a mirror's change records (``.id``; they also carry state, version, time)."""
+    def __init__(self, tree: Callable[[], ReleaseTree], *, state_filter: str | None = None,
+                 page_size: int = PAGE_SIZE) -> None:
+        self.get_tree = tree
+        self.state_filter = state_filter
+        self.page_size = page_size
+        self.expanded: dict[str, Expansion] = {}
 
     @property
-    def id(self) -> str: ...
+    def tree(self) -> ReleaseTree:
+        return self.get_tree()
+
+    def reset(self, selected: str | None = None) -> None:
+        """From the root: root expanded, troubled branches opened, settled ones closed; ``selected`` revealed."""
+        self.expanded.clear()
+        self._auto_expand(self.tree.root_id, [AUTO_EXPAND_BUDGET])
+        if selected is not None and selected in self.tree.entities:
+            self.reveal(selected)
+
+    def _auto_expand(self, entity_id: str, budget: list[int]) -> None:
+        self.expand(entity_id)
+        page = self.expanded.get(entity_id)
+        if page is None:
+            return
+        entities = self.tree.entities
+        candidates = [entities[c] for c in page.child_ids[: page.shown] if entities[c].children]
+        picked = [e for e in candidates if branch_rank(e) == FAILED_RANK][:AUTO_EXPAND_PER_LEVEL]
+        if self.state_filter is not None:
+            picked = candidates[:AUTO_EXPAND_PER_LEVEL]
+        elif not picked:
+            picked = [e for e in candidates if branch_rank(e) == ACTIVE_RANK][:1]
+        for child in picked:
+            if budget[0] <= 0 or self.row_count() >= MAX_RENDERED_ROWS:
+                return
+            budget[0] -= 1
+            self._auto_expand(child.id, budget)
+
+    def row_count(self) -> int:
+        """How many node rows are visible."""
+        return 1 + sum(min(len(p.child_ids), p.shown) + len(p.revealed) for p in self.expanded.values())
+
+    def visible(self, entity_id: str) -> bool:
+        """True for the root and for nodes whose parent is expanded with the node on its shown page."""
+        entity = self.tree.entities[entity_id]
+        if entity.parent is None:
+            return True
+        page = self.expanded.get(entity.parent)
+        return page is not None and (entity_id in page.child_ids[: page.shown] or entity_id in page.revealed)
+
+    def expand(self, entity_id: str) -> bool:
+        """Show the first page of a visible node's children (failure-first, filtered); False if nothing changed."""
+        entity = self.tree.entities.get(entity_id)
+        if entity is None or not entity.children or entity_id in self.expanded or not self.visible(entity_id):
+            return False
+        kids = self.tree.children_of(entity_id)
+        if self.state_filter is not None:
+            kids = [k for k in kids if matches_filter(k, self.state_filter)]
+        kids.sort(key=branch_rank)
+        self.expanded[entity_id] = Expansion([k.id for k in kids], min(len(kids), self.page_size))
+        return True
+
+    def show_more(self, entity_id: str) -> bool:
+        """Show the next page of a node's children; False if there was none."""
+        page = self.expanded.get(entity_id)
+        if page is None or page.shown >= len(page.child_ids):
+            return False
+        page.shown = min(len(page.child_ids), page.shown + self.page_size)
+        page.revealed = [c for c in page.revealed if c not in page.child_ids[: page.shown]]
+        return True
+
+    def collapse(self, entity_id: str) -> bool:
+        """Hide a node's children (their shape is forgotten: they open as new when expanded again)."""
+        if self.expanded.pop(entity_id, None) is None:
+            return False
+        entities = self.tree.entities
+        for expanded_id in list(self.expanded):
+            node = entities.get(expanded_id)
+            while node is not None and node.parent is not None:
+                if node.parent == entity_id:
+                    self.expanded.pop(expanded_id, None)
+                    break
+                node = entities.get(node.parent)
+        return True
+
+    def expand_all(self) -> None:
+        """Expand every visible node level by level until MAX_RENDERED_ROWS rows."""
+        entities = self.tree.entities
+        frontier = [row[0] for row in self.rows() if row[0] and row[2] and not row[3]]
+        while frontier and self.row_count() < MAX_RENDERED_ROWS:
+            next_frontier: list[str] = []
+            for entity_id in frontier:
+                if self.row_count() >= MAX_RENDERED_ROWS:
+                    break
+                self.expand(entity_id)
+                page = self.expanded.get(entity_id)
+                if page is not None:
+                    next_frontier.extend(c for c in page.child_ids[: page.shown] if entities[c].children)
+            frontier = next_frontier
+
+    def collapse_all(self) -> None:
+        """Collapse everything below the release."""
+        root = self.tree.root_id
+        self.expanded = {root: self.expanded[root]} if root in self.expanded else {}
+
+    def reveal(self, entity_id: str) -> bool:
+        """Expand the path to a node and show it even beyond the loaded pages; False if the filter hides it."""
+        tree = self.tree
+        entity = tree.entities.get(entity_id)
+        if entity is None:
+            return False
+        path = [*(a.id for a in reversed(list(tree.ancestors(entity)))), entity_id]
+        for parent_id, child_id in pairwise(path):
+            self.expand(parent_id)
+            page = self.expanded.get(parent_id)
+            if page is None or child_id not in page.child_ids:
+                return False
+            if child_id not in page.child_ids[: page.shown] and child_id not in page.revealed:
+                page.revealed.append(child_id)
+        return True
+
+    def rows(self) -> list[list[Any]]:
+        """The visible rows in order (see the module docstring)."""
+        rows: list[list[Any]] = []
+        entities = self.tree.entities
+
+        def visit(entity_id: str, depth: int, position: int, siblings: int) -> None:
+            entity = entities[entity_id]
+            page = self.expanded.get(entity_id)
+            rows.append([entity_id, depth, 1 if entity.children else 0, 1 if page else 0, position, siblings])
+            if page is None:
+                return
+            if not page.child_ids:
+                rows.append(["", depth + 1, "none", entity_id])
+            shown = [*page.child_ids[: page.shown], *page.revealed]
+            for index, child_id in enumerate(shown):
+                visit(child_id, depth + 1, index + 1, len(page.child_ids))
+            left = len(page.child_ids) - page.shown
+            if left > 0:
+                rows.append(["", depth + 1, "more", entity_id, min(left, self.page_size), left, len(page.child_ids)])
+
+        visit(self.tree.root_id, 0, 1, 1)
+        return rows
 
 
-def touched(tree: ReleaseTree, changes: Iterable[ChangeLike]) -> set[str]:
-    """The changed entities and all their ancestors (whose roll-ups moved), as ids; ids not in the tree are skipped.
-
-    Each chain stops at the first node already collected (its ancestors are in too): O(changes + nodes touched).
-    """
-    ids: set[str] = set()
-    entities = tree.entities
-    for change in changes:
-        entity = entities.get(change.id)
-        while entity is not None and entity.id not in ids:
-            ids.add(entity.id)
-            entity = entities.get(entity.parent) if entity.parent is not None else None
-    return ids
-
-
-@dataclass(eq=False)
-class NodeRow:
-    """The rendered elements of one node."""
-
-    entity_id: str
-    header: ui.row
-    badge: StateBadge
-    time_label: TimeAgoLabel
-    """"for 3 min", the last transition's exact time on hover."""
-    counts_box: ui.row
-    children_box: ui.column | None
-    """None for a node without children."""
-    expander: ui.button | None = None
-    bar: ProgressBar | None = None
-    bar_label: ui.label | None = None
-    expanded: bool = False
-    child_ids: list[str] = field(default_factory=list)
-    shown: int = 0
-    more_button: ui.button | None = None
-    signature: tuple = ()
-
-
-class ReleaseTreeView:
-    """An expandable, paged, failure-first view of a ReleaseTree."""
+class ReleaseTreeView(LiveElement, component="release_tree.js"):
+    """An expandable, paged, failure-first view of a release, for one tab (its shape, drawn in the browser)."""
 
     def __init__(
         self,
-        get_tree: Callable[[], ReleaseTree],
+        live: LiveRelease,
         *,
         on_select: Callable[[str], None],
         state_filter: str | None = None,
         page_size: int = PAGE_SIZE,
         on_chip: Callable[[str, str], None] | None = None,
     ) -> None:
-        self.get_tree = get_tree
+        super().__init__(live.channel, live.seq)
+        self.live = live
+        self.shape = TreeShape(lambda: live.tree, state_filter=state_filter, page_size=page_size)
         self.on_select = on_select
         self.on_chip = on_chip
         """Called with (entity id, state) when a node's count chip is clicked: filter that subtree to the state."""
-        self.state_filter = state_filter
-        self.page_size = page_size
-        self.rows: dict[str, NodeRow] = {}
+        self.shown: list[str] = []
+        """The node ids of the visible rows, in order (each watched on the live model)."""
         self.selected: str | None = None
         self._tree: ReleaseTree | None = None
-        self.box = ui.column().classes("w-full gap-0").mark("release-tree")
+        self._props["label"] = f"Hierarchy of {live.release_id}"
+        self.share(rows=[], views={}, selected=None)
+        self.classes("w-full").mark("release-tree")
+        self.on("toggle", lambda e: self._on_node(e.args, self.toggle))
+        self.on("select", lambda e: self._on_node(e.args, self.select))
+        self.on("more", lambda e: self._on_node(e.args, self.show_more))
+        self.on("chip", self._on_chip)
 
-    # ---- building ------------------------------------------------------------------------------
+    # ---- browser events -------------------------------------------------------------------------------------------
+    def _node_id(self, args: Any) -> str | None:
+        """The node an event names, if it is in the release (anything else is ignored)."""
+        entity_id = args.get("id") if isinstance(args, dict) else None
+        return entity_id if isinstance(entity_id, str) and entity_id in self.live.tree.entities else None
+
+    def _on_node(self, args: Any, action: Callable[[str], Any]) -> None:
+        if (entity_id := self._node_id(args)) is not None:
+            action(entity_id)
+
+    def _on_chip(self, event: Any) -> None:
+        entity_id = self._node_id(event.args)
+        state = event.args.get("state") if isinstance(event.args, dict) else None
+        if entity_id is not None and isinstance(state, str) and self.on_chip is not None:
+            self.on_chip(entity_id, state[:64])
+
+    # ---- the shape, changed and drawn -----------------------------------------------------------------------------
+    @property
+    def state_filter(self) -> str | None:
+        return self.shape.state_filter
+
+    @state_filter.setter
+    def state_filter(self, state: str | None) -> None:
+        self.shape.state_filter = state
+
     def build(self) -> None:
-        """(Re)render from the root: root expanded, troubled branches opened, settled ones closed."""
-        self._tree = self.get_tree()
-        self.rows.clear()
-        self.box.clear()
-        root = self._tree.root
-        self._render_row(root, self.box)
-        self._auto_expand(root.id, budget=[24])
-        if self.selected and self.selected in self._tree.entities:
-            self.reveal(self.selected, notify=False)
+        """(Re)draw from the root: root expanded, troubled branches opened, settled ones closed."""
+        self._tree = self.live.tree
+        self.shape.reset(self.selected)
+        self._draw()
 
-    def _auto_expand(self, entity_id: str, budget: list[int]) -> None:
-        self.expand(entity_id)
-        row = self.rows[entity_id]
-        tree = self.get_tree()
-        candidates = [tree.entities[c] for c in row.child_ids[: row.shown]]
-        candidates = [e for e in candidates if e.children]
-        failing = [e for e in candidates if branch_rank(e) == FAILED_RANK]
-        picked = failing[:AUTO_EXPAND_PER_LEVEL]
-        if self.state_filter is not None:
-            picked = candidates[:AUTO_EXPAND_PER_LEVEL]
-        elif not picked:
-            picked = [e for e in candidates if branch_rank(e) == ACTIVE_RANK][:1]
-        for child in picked:
-            if budget[0] <= 0 or len(self.rows) >= MAX_RENDERED_ROWS:
-                return
-            budget[0] -= 1
-            self._auto_expand(child.id, budget)
-
-    def _render_row(self, entity: Entity, parent_box: ui.column) -> NodeRow:
-        """One node: a header row, plus (for nodes with children) a hidden box for them. Leaves — most rows of a
-        big release — get no children box and no spacer element, which keeps a page of 100 apps light."""
-        entity_id = entity.id
-        with parent_box, (ui.column().classes("w-full gap-0") if entity.children else contextlib.nullcontext()):
-            with ui.row().classes("items-center gap-2 no-wrap w-full px-1 rounded").mark(f"node {entity_id}") as header:
-                expander = None
-                if entity.children:
-                    expander = ui.button(icon="chevron_right", on_click=lambda: self.toggle(entity_id))
-                    expander.props("flat round dense size=sm").mark(f"toggle {entity_id}")
-                ui.icon(TYPE_ICONS[entity.type]).classes("opacity-60" if entity.children else "opacity-60 ml-10")
-                label = ui.label(entity_id).classes("font-mono text-sm cursor-pointer hover:underline")
-                label.on("click", lambda: self.select(entity_id)).mark(f"select {entity_id}")
-                badge = StateBadge(entity.state)
-                time_label = TimeAgoLabel(entity.updated_at, text=_time_in_state, tip=_last_transition, nested_tip=True)
-                time_label.classes("text-xs opacity-60 whitespace-nowrap")
-                time_label.tip.mark(f"since {entity_id}")
-                counts_box = ui.row().classes("gap-1 no-wrap")
-                bar = bar_label = None
-                if entity.type is EntityType.WAVE:
-                    done, total, failed = self._progress(entity)
-                    bar = ProgressBar(done, total, failed=failed, width="w-32")
-                    bar_label = ui.label(f"{done}/{total}").classes("text-xs opacity-70")
-            children_box = None
-            if entity.children:
-                children_box = ui.column().classes("self-stretch gap-0 pl-5 ml-4 border-l border-grey-4")
-                children_box.set_visibility(False)
-        row = NodeRow(entity_id, header, badge, time_label, counts_box, children_box, expander, bar, bar_label)
-        self._fill_counts(row, entity)
-        row.signature = signature(entity)
-        if entity_id == self.selected:
-            header.classes("bg-blue-2 text-black")
-        self.rows[entity_id] = row
-        return row
-
-    def _fill_counts(self, row: NodeRow, entity: Entity) -> None:
-        row.counts_box.clear()
-        counts = app_counts(entity)
-        if counts:
-            on_chip = self.on_chip
-            click = None if on_chip is None else (lambda state, e=entity.id: on_chip(e, state))
-            with row.counts_box:
-                count_chips(counts, on_click=click, marker=f"chip {entity.id}")
-
-    # ---- expanding -----------------------------------------------------------------------------
     def toggle(self, entity_id: str) -> None:
         """Expand a collapsed node or collapse an expanded one."""
-        row = self.rows.get(entity_id)
-        if row is None:
-            return
-        if row.expanded:
-            self.collapse(entity_id)
-        else:
-            self.expand(entity_id)
+        if self.shape.collapse(entity_id) or self.shape.expand(entity_id):
+            self._draw()
 
     def expand(self, entity_id: str) -> None:
-        """Show the first page of a node's children (failure-first, filtered)."""
-        row = self.rows.get(entity_id)
-        if row is None or row.expanded or row.children_box is None:
-            return
-        tree = self.get_tree()
-        kids = tree.children_of(entity_id)
-        if self.state_filter is not None:
-            kids = [k for k in kids if matches_filter(k, self.state_filter)]
-        kids.sort(key=branch_rank)
-        row.child_ids = [k.id for k in kids]
-        row.shown = 0
-        row.expanded = True
-        if row.expander is not None:
-            row.expander.props("icon=expand_more")
-        row.children_box.clear()
-        row.more_button = None
-        if not row.child_ids:
-            with row.children_box:
-                ui.label("no children match the filter").classes("text-xs opacity-60 px-2")
-        self.show_more(entity_id)
-        row.children_box.set_visibility(True)
+        if self.shape.expand(entity_id):
+            self._draw()
 
     def show_more(self, entity_id: str) -> None:
-        """Render the next page of a node's children."""
-        row = self.rows[entity_id]
-        box = row.children_box
-        if box is None:
-            return
-        tree = self.get_tree()
-        if row.more_button is not None:
-            row.more_button.delete()
-            row.more_button = None
-        stop = min(len(row.child_ids), row.shown + self.page_size)
-        for child_id in row.child_ids[row.shown : stop]:
-            if child_id not in self.rows and child_id in tree.entities:
-                self._render_row(tree.entities[child_id], box)
-        row.shown = stop
-        remaining = len(row.child_ids) - stop
-        if remaining > 0:
-            with box:
-                text = f"Show {min(remaining, self.page_size)} more ({remaining} of {len(row.child_ids)} not shown)"
-                row.more_button = ui.button(text, on_click=lambda: self.show_more(entity_id))
-                row.more_button.props("flat dense no-caps size=sm").mark(f"more {entity_id}")
+        if self.shape.show_more(entity_id):
+            self._draw()
 
     def collapse(self, entity_id: str) -> None:
-        """Hide a node's children and drop their rows (they are rebuilt when expanded again)."""
-        row = self.rows.get(entity_id)
-        if row is None or not row.expanded or row.children_box is None:
-            return
-        self._forget_descendants(row)
-        row.children_box.clear()
-        row.children_box.set_visibility(False)
-        row.expanded = False
-        row.more_button = None
-        if row.expander is not None:
-            row.expander.props("icon=chevron_right")
-
-    def _forget_descendants(self, row: NodeRow) -> None:
-        for child_id in row.child_ids:
-            child = self.rows.pop(child_id, None)
-            if child is not None:
-                self._forget_descendants(child)
-        row.child_ids = []
-        row.shown = 0
+        if self.shape.collapse(entity_id):
+            self._draw()
 
     def expand_all(self) -> int:
-        """Expand every rendered node level by level until MAX_RENDERED_ROWS rows; returns rows rendered."""
-        frontier = [r.entity_id for r in self.rows.values() if r.expander is not None]
-        while frontier and len(self.rows) < MAX_RENDERED_ROWS:
-            next_frontier: list[str] = []
-            for entity_id in frontier:
-                if len(self.rows) >= MAX_RENDERED_ROWS:
-                    break
-                self.expand(entity_id)
-                row = self.rows[entity_id]
-                shown = row.child_ids[: row.shown]
-                next_frontier.extend(c for c in shown if c in self.rows and self.rows[c].expander is not None)
-            frontier = next_frontier
-        return len(self.rows)
+        """Expand every shown node level by level until MAX_RENDERED_ROWS rows; returns the rows shown."""
+        self.shape.expand_all()
+        self._draw()
+        return len(self.shown)
 
     def collapse_all(self) -> None:
-        """Collapse everything below the release."""
-        root_id = self._root_id()
-        root = self.rows.get(root_id) if root_id else None
-        if root is None:
-            return
-        for child_id in list(root.child_ids[: root.shown]):
-            self.collapse(child_id)
+        self.shape.collapse_all()
+        self._draw()
 
-    def _root_id(self) -> str | None:
-        return self._tree.root_id if self._tree is not None else None
-
-    # ---- selecting -----------------------------------------------------------------------------
     def select(self, entity_id: str) -> None:
         """Highlight a node and tell the page."""
-        self._highlight(entity_id)
+        self.highlight(entity_id)
         self.on_select(entity_id)
 
-    def _highlight(self, entity_id: str | None) -> None:
-        if self.selected and self.selected in self.rows:
-            self.rows[self.selected].header.classes(remove="bg-blue-2 text-black")
+    def highlight(self, entity_id: str | None) -> None:
         self.selected = entity_id
-        if entity_id and entity_id in self.rows:
-            self.rows[entity_id].header.classes("bg-blue-2 text-black")
+        if self.shared("selected") != entity_id:
+            self.share(selected=entity_id)
+            self.update()
 
     def reveal(self, entity_id: str, *, notify: bool = True) -> bool:
-        """Expand the path to a node, render it even if beyond the loaded pages, and highlight it."""
-        tree = self.get_tree()
-        entity = tree.entities.get(entity_id)
-        if entity is None:
+        """Expand the path to a node, show it even if beyond the loaded pages, and highlight it."""
+        if entity_id not in self.live.tree.entities:
             return False
-        path = [*(a.id for a in reversed(list(tree.ancestors(entity)))), entity_id]
-        for parent_id, child_id in pairwise(path):
-            row = self.rows.get(parent_id)
-            if row is None or row.children_box is None:
-                return False
-            self.expand(parent_id)
-            if child_id not in self.rows:
-                if child_id not in row.child_ids:
-                    if notify:
-                        ui.notify(f"{entity_id} is hidden by the state filter", type="info")
-                    return False
-                self._render_row(tree.entities[child_id], row.children_box)
-        self._highlight(entity_id)
-        return True
+        found = self.shape.reveal(entity_id)
+        if found:
+            self.selected = entity_id
+            self.share(selected=entity_id)
+        elif notify:
+            ui.notify(f"{entity_id} is hidden by the state filter", type="info")
+        self._draw()
+        return found
 
-    # ---- live updates --------------------------------------------------------------------------
     @property
     def current(self) -> bool:
-        """True while the rendered rows belong to the mirror's tree (False once it was replaced by a reload)."""
-        return self._tree is not None and self.get_tree() is self._tree
+        """True while the drawn rows belong to the mirror's tree (False once a reload replaced it)."""
+        return self._tree is not None and self.live.tree is self._tree
 
-    def apply_changes(self, changes: Iterable[ChangeLike]) -> set[str]:
-        """Patch the rendered rows of the changed entities and of their ancestors; return those entities' ids.
+    def _draw(self) -> None:
+        """Send the visible rows, watching the entities that appear and releasing those that went."""
+        rows = self.shape.rows()
+        shown = [row[0] for row in rows if row[0]]
+        before, after = set(self.shown), set(shown)
+        views = self.live.watch(after - before)
+        self.live.unwatch(before - after)
+        kept = self.shared("views")
+        self.share(views={i: kept.get(i) or views[i] for i in shown}, rows=rows, seq=self.live.seq, now=now_ms())
+        self.shown = shown
+        self.update()
 
-        The mirror's tree has the changes applied already: rows read the entities' current state and roll-ups.
-        Only for the tree that is rendered (see ``current``; after a reload, ``refresh()`` rebuilds).
-        """
-        tree = self.get_tree()
-        ids = touched(tree, changes)
-        rows = self.rows
-        rendered = [i for i in ids if i in rows] if len(ids) <= len(rows) else [i for i in rows if i in ids]
-        for entity_id in rendered:
-            self._patch(rows[entity_id], tree.entities[entity_id])
-        return ids
+    def release(self) -> None:
+        """The tab is gone: stop watching its rows."""
+        self.live.unwatch(self.shown)
+        self.shown = []
 
-    def refresh(self) -> None:
-        """Re-check every rendered row; rebuild if the mirror replaced its tree (the full path, after a reload)."""
-        tree = self.get_tree()
-        if tree is not self._tree:
+    def redraw(self) -> None:
+        """After a reload replaced the tree the shape is rebuilt; otherwise the rows are drawn again as they are."""
+        if not self.current:
             self.build()
-            return
-        for entity_id, row in list(self.rows.items()):
-            entity = tree.entities.get(entity_id)
-            if entity is not None:
-                self._patch(row, entity)
-
-    def _patch(self, row: NodeRow, entity: Entity) -> None:
-        """Bring one rendered row up to date with its entity (nothing is sent when what it shows did not change)."""
-        sig = signature(entity)
-        if sig == row.signature:
-            return
-        row.signature = sig
-        row.badge.set_state(entity.state)
-        row.time_label.set_time(entity.updated_at)
-        self._fill_counts(row, entity)
-        if row.bar is not None and row.bar_label is not None:
-            done, total, failed = self._progress(entity)
-            row.bar.set_progress(done, total, failed)
-            row.bar_label.set_text(f"{done}/{total}")
-
-    def _progress(self, entity: Entity) -> tuple[int, int, int]:
-        """(apps done, apps total, apps failed) below a node."""
-        done, total = self.get_tree().progress(entity.id)
-        return done, total, failed_apps(app_counts(entity))
-
-    def refresh_times(self) -> None:
-        """Advance the "time in state" clocks of rendered rows (a clock refresh: it reads no entity)."""
-        for row in self.rows.values():
-            row.time_label.tick()
-
-
-def _time_in_state(updated_at: datetime | str | None) -> str:
-    text = time_ago(updated_at)
-    return "" if text == "—" else f"for {text.removesuffix(' ago')}" if text != "just now" else "just now"
-
-
-def _last_transition(updated_at: datetime | str | None) -> str:
-    return f"last transition {exact_time(updated_at)}"
+        else:
+            self._draw()

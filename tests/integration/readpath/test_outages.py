@@ -26,7 +26,7 @@ from release_console.temporal.client import connect
 from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME
 from tests.helpers import login as api_login
 from tests.integration.dev_server import DevServer, WorkerProcess
-from tests.integration.ui.helpers import login, see, start, texts
+from tests.integration.ui.helpers import banner_texts, login, see, start
 
 pytestmark = pytest.mark.slow
 
@@ -94,11 +94,8 @@ async def measure(checks: dict[str, Callable[[], Awaitable[bool]]], since: float
 
 
 def banner_text(user: User) -> str:
-    """The page's warning banners ('' when there is none)."""
-    try:
-        return " ".join(texts(user, "banner-warning"))
-    except AssertionError:  # NiceGUI's find() fails when nothing carries the marker
-        return ""
+    """The page's warning banners: its live banner's and the frame's ('' when there is none)."""
+    return " ".join(banner_texts(user, "warning"))
 
 
 async def rest(http: AsyncClient, path: str, headers: dict[str, str]) -> tuple[int, dict, dict]:

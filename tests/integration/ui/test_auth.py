@@ -7,10 +7,9 @@ import uuid
 
 from nicegui.testing import User
 
-from release_console import services as services_module
 from release_console.ui.auth import SESSION_KEY
 from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, eventually
-from tests.integration.ui.helpers import WAIT, accounts, log_in, new_viewer, session_checks
+from tests.integration.ui.helpers import WAIT, accounts, fast_session_checks, log_in, new_viewer, session_checks
 
 
 async def test_page_redirects_to_login_then_back(user: User) -> None:
@@ -66,9 +65,8 @@ async def test_session_expires_after_idle_time_but_not_before(user: User) -> Non
 
 
 async def test_an_open_page_without_activity_idles_out(user: User) -> None:
-    assert await services_module.wait_until_started(30) is not None
     # a faster refresh tick for this test's console only (the service, and so its settings, are per test)
-    settings = accounts().settings = accounts().settings.model_copy(update={"ACCOUNTS_REFRESH_SECONDS": 0.25})
+    settings = await fast_session_checks(0.25)
     await log_in(user, ADMIN_USERNAME, ADMIN_PASSWORD)
     await user.should_see(marker="users-table", retries=WAIT)
     start = time.time()

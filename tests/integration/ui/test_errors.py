@@ -20,12 +20,27 @@ from temporalio.client import Client
 
 from release_console.core.config import Settings, get_settings
 from release_console.temporal.releases import report
-from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, free_port
+from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, eventually, free_port
 from tests.helpers import login as api_login
-from tests.integration.ui.helpers import login, see, start, texts
+from tests.integration.ui.helpers import (
+    banner_texts,
+    freshness_meta,
+    login,
+    panel_state,
+    see,
+    see_node,
+    see_release,
+    start,
+    texts,
+)
 
 LONG = "x" * 300
 WAIT = 15
+
+
+def warning_with(user: User, text: str) -> str:
+    """The page's warning banner line containing ``text`` ('' when there is none)."""
+    return next((line for line in banner_texts(user, "warning") if text in line), "")
 
 
 def notes(user: User) -> str:
@@ -51,7 +66,7 @@ async def test_list_ignores_bad_url_params_with_a_note(
 ) -> None:
     release_id = await start(client, settings, f"lu-{unique}", waves=1, clusters=1, apps=1)
     await login(user, f"/?{query}")
-    await see(user, marker=f"open {release_id}")  # the list still works, unfiltered
+    await see_release(user, release_id)  # the list still works, unfiltered
     await see(user, marker="banner-info")
     assert note in notes(user)
     await user.should_not_see("Traceback")
@@ -62,7 +77,7 @@ async def test_list_keeps_good_params_and_clamps_a_page_past_the_end(
 ) -> None:
     release_id = await start(client, settings, f"lp-{unique}", waves=1, clusters=1, apps=1)
     await login(user, f"/?q=lp-{unique}%00&page=500&sort=id")
-    await see(user, marker=f"open {release_id}")  # page 500 of one match is shown as the last page
+    await see_release(user, release_id)  # page 500 of one match is shown as the last page
     await user.should_not_see(marker="banner-info")
 
 
@@ -90,10 +105,10 @@ async def test_release_page_ignores_bad_url_params_with_a_note(
     release_id = await start(client, settings, key, waves=1, clusters=1, apps=2)
     await login(user, f"/releases/{release_id}?{query}")
     await see(user, marker="release-title")
-    await see(user, marker=f"select wave:{key}-w1")  # the tree is shown, unfiltered
+    await see_node(user, f"wave:{key}-w1")  # the tree is shown, unfiltered
     await see(user, marker="banner-info")
     assert note in notes(user)
-    await see(user, "Select a node to see its details.")  # nothing selected
+    assert panel_state(user) == (None, None)  # nothing selected: "Select a node to see its details."
     await user.should_not_see("Traceback")
 
 
@@ -141,13 +156,13 @@ async def test_terminated_release_shows_final_summary_with_memo_counts(
     assert summary["counts"]["app"] == {"failed": 1, "deployed": 1, "pending": 1}
     await login(user, f"/releases/{release_id}")
     await see(user, marker="final-summary", timeout=20)
-    await see(user, "The release workflow terminated; showing its last known state.", marker="banner-negative")
+    assert "The release workflow terminated; showing its last known state." in banner_texts(user, "negative")
     chips = chip_texts(user, "final-counts app")
     assert sorted(chips) == sorted(f"{n} {s}" for s, n in summary["counts"]["app"].items()), chips
     assert chip_texts(user, "final-counts wave") == [f"1 {summary['counts']['wave'].popitem()[0]}"]
     await see(user, f"{summary['apps_done']}/{summary['apps_total']}", marker="final-apps")
     await see(user, summary["state"], marker="final-state")
-    await see(user, "final state (workflow terminated)", marker="freshness")
+    assert freshness_meta(user)["status"] == "terminated"  # the chip says "final state (workflow terminated)"
     await user.should_not_see("Traceback")
 
 
@@ -173,7 +188,7 @@ async def test_open_release_page_shows_termination_live(
     await client.get_workflow_handle(release_id).terminate("stopped while watched")
     await see(user, marker="final-summary", timeout=20)
     print(f"\ntermination shown on an open release page after {time.monotonic() - began:.2f}s")
-    await see(user, "terminated", marker="banner-negative")
+    assert "The release workflow terminated; showing its last known state." in banner_texts(user, "negative")
 
 
 # ---- Temporal unreachable ----------------------------------------------------------------------
@@ -276,14 +291,16 @@ async def test_pages_and_api_say_temporal_unreachable_after_an_outage(
         await see(user, marker="release-title")
         await relay.cut()
         began = time.monotonic()
-        await see(user, "Cannot refresh", marker="banner-warning", timeout=WAIT)  # the open page keeps its data
+        await eventually(lambda: warning_with(user, "Cannot refresh"), timeout=WAIT, what="the outage on the page")
         print(f"\noutage shown on an open release page after {time.monotonic() - began:.2f}s")
-        await see(user, "Temporal did not answer", marker="banner-warning")  # named as Temporal's outage ...
-        await user.should_not_see("no worker answered")  # ... not as a missing worker
+        warning = warning_with(user, "Cannot refresh")  # the open page keeps its data ...
+        assert "Temporal did not answer" in warning  # ... named as Temporal's outage ...
+        assert "no worker answered" not in warning  # ... not as a missing worker
+        await user.should_not_see("no worker answered")
         await see(user, marker="release-title")
         began = time.monotonic()
         await user.open("/")
-        await see(user, "Temporal unreachable", marker="banner-warning", timeout=WAIT)
+        await eventually(lambda: warning_with(user, "Temporal unreachable"), timeout=WAIT, what="the list's outage")
         print(f"outage shown on the release list after {time.monotonic() - began:.2f}s more")
         began = time.monotonic()
         await user.open(f"/releases/{other}")
@@ -312,4 +329,4 @@ async def test_open_list_keeps_the_shared_list_refreshing_past_its_idle_time(
         await see(user, marker="release-rows")
         await asyncio.sleep(1.5)  # well past the idle time, with the page still open
         release_id = await start(client, settings, f"li-{unique}", waves=1, clusters=1, apps=1)
-        await see(user, marker=f"open {release_id}", timeout=WAIT)
+        await see_release(user, release_id, timeout=WAIT)

@@ -13,7 +13,7 @@ from release_console.core.audit import read_entries
 from release_console.core.config import Settings
 from release_console.ui.frame import ADMIN_LINKS
 from tests.helpers import eventually
-from tests.integration.ui.helpers import login, see, start
+from tests.integration.ui.helpers import list_ids, list_view, login, see, see_release, start
 
 VIEWER_PASSWORD = "viewer-password-1"
 ADMIN_PATHS = [path for _, path in ADMIN_LINKS]
@@ -29,8 +29,11 @@ async def new_viewer() -> str:
 
 
 def link_targets(user: User) -> set[str]:
-    """Where the page's links point."""
-    return {str(link.props.get("href")) for link in user.find(kind=ui.link).elements}
+    """Where the page's links point: the links the server draws and those the browser draws in the list's rows
+    (each row's id links to its release page, ``href``, and to Temporal's UI, ``tw``)."""
+    drawn = {str(link.props.get("href")) for link in user.find(kind=ui.link).elements}
+    rows = [list_view(user, release_id) for release_id in list_ids(user)]
+    return drawn | {row["href"] for row in rows} | {row["tw"] for row in rows if row["tw"]}
 
 
 async def test_viewer_sees_no_admin_links_on_list_and_release_pages(
@@ -41,7 +44,8 @@ async def test_viewer_sees_no_admin_links_on_list_and_release_pages(
     await login(user, "/", name, VIEWER_PASSWORD)
     await see(user, name, marker="current-user")
     await see(user, "viewer", marker="current-role")
-    await see(user, marker=f"open {release_id}")
+    await see_release(user, release_id)
+    assert f"/releases/{release_id}" in link_targets(user)
     assert "/docs" in link_targets(user)
     assert not link_targets(user) & set(ADMIN_PATHS)
     await user.open(f"/releases/{release_id}")

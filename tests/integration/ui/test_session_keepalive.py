@@ -1,4 +1,4 @@
-"""Issue 10, item 2: sessions for watchers. Interaction and a visible tab are activity; a hidden tab is not; a notice
+"""Sessions for watchers. Interaction and a visible tab are activity; a hidden tab is not; a notice
 with "stay signed in" before the end. Short settings and the accounts service's injectable clock."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from temporalio.client import Client
 from release_console import services as services_module
 from release_console.core.config import Settings
 from release_console.ui.session_keepalive import ACTIVITY_EVENT, VISIBILITY_EVENT
-from tests.integration.ui.helpers import login, see, start
+from tests.integration.ui.helpers import fast_session_checks, login, see, start
 
 TICK = 0.2
 
@@ -27,9 +27,8 @@ def accounts():
 
 async def short_settings(**extra) -> Settings:
     """A fast refresh tick and the given session settings, for this test's console only."""
-    assert await services_module.wait_until_started(30) is not None
-    update = {"ACCOUNTS_REFRESH_SECONDS": TICK, **extra}
-    accounts().settings = accounts().settings.model_copy(update=update)
+    await fast_session_checks(TICK)
+    accounts().settings = accounts().settings.model_copy(update=extra)
     return accounts().settings
 
 

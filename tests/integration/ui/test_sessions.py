@@ -1,4 +1,4 @@
-"""Sessions and redirects (issue 9): a new session id at login and logout, same-origin redirect targets only, and an
+"""Sessions and redirects: a new session id at login and logout, same-origin redirect targets only, and an
 open tab of a user who lost access is disconnected. Real console (NiceGUI's simulated user), real Temporal."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from nicegui.testing import User
 from release_console import services as services_module
 from release_console.ui import auth
 from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, eventually
-from tests.integration.ui.helpers import WAIT, accounts_ready, log_in
+from tests.integration.ui.helpers import WAIT, accounts_ready, fast_session_checks, log_in
 
 
 def other_browser(cookie: str | None = None) -> httpx.AsyncClient:
@@ -138,8 +138,7 @@ async def test_an_open_tab_of_a_disabled_user_is_disconnected(user: User) -> Non
 
 
 async def test_an_open_tab_of_an_expired_session_is_disconnected(user: User) -> None:
-    assert await services_module.wait_until_started(30) is not None
-    accounts().settings = accounts().settings.model_copy(update={"ACCOUNTS_REFRESH_SECONDS": 0.25})
+    await fast_session_checks(0.25)
     await log_in(user, ADMIN_USERNAME, ADMIN_PASSWORD, "/admin/users")
     await user.should_see(marker="users-table", retries=WAIT)
     tab = user.client

@@ -20,7 +20,7 @@ from temporalio.client import Client
 from release_console.core.config import Settings
 from release_console.services import current
 from tests.helpers import after_cycles, eventually
-from tests.integration.ui.helpers import login, see, start
+from tests.integration.ui.helpers import login, see, see_release, start
 
 VIEWERS = 3
 CYCLES = 6
@@ -89,13 +89,13 @@ async def test_release_list_viewers_share_one_visibility_listing(
 ) -> None:
     release_id = await start(client, settings, f"shl-{unique}")
     await login(user, "/")
-    await see(user, marker=f"open {release_id}")
+    await see_release(user, release_id)
     lists_alone = await _list_calls_over_cycles()
 
     others = [_new_user(), _new_user()]
     for viewer in others:
         await login(viewer, "/")
-        await see(viewer, marker=f"open {release_id}")
+        await see_release(viewer, release_id)
     lists_crowded = await _list_calls_over_cycles()
 
     print(f"visibility list calls over {CYCLES} refreshes: 1 viewer {lists_alone}, {VIEWERS} viewers {lists_crowded}")

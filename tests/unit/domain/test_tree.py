@@ -359,3 +359,12 @@ def test_changes_stop_at_the_byte_budget_on_a_batch_boundary() -> None:
     assert {c.version for c in result.changes} == {1}  # whole batch 1 only; batch 2 would pass the budget
     assert size < 256 * 1024
     assert (result.version, result.more, result.reload) == (1, True, False)
+
+
+def test_touched_is_the_changed_entities_and_their_ancestors() -> None:
+    tree = ReleaseTree.from_plan(build_plan("r", waves=2, clusters_per_wave=2, apps_per_bundle=3))
+    assert tree.touched(["app:r-w1-c1-a1", "app:r-w1-c1-a2"]) == {
+        "app:r-w1-c1-a1", "app:r-w1-c1-a2", "bundle:r-w1-c1", "cluster:r-w1-c1", "wave:r-w1", "release:r",
+    }
+    assert tree.touched(["app:not-in-this-release"]) == set()
+    assert tree.touched([]) == set()

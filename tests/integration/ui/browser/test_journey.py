@@ -35,7 +35,7 @@ def test_journey_login_list_release_live_change_logout(screen: Screen, unique: s
     _wait_text(screen, f"wave:{key}-w1")
     assert screen.current_path == f"/releases/{release_id}"
     _run(_report(release_id, [(f"wave:{key}-w1", "rolling_back")]))
-    _wait_text(screen, "rolling_back")  # arrives through the mirror and the page's timer, no reload
+    _wait_text(screen, "rolling_back")  # arrives through the mirror and the release's live channel, no reload
     screen.selenium.find_element(By.XPATH, '//button[.//*[normalize-space(text())="Log out"]]').click()
     screen.wait_for("Log in to Release Console")
 
@@ -64,7 +64,7 @@ def test_ten_thousand_app_release_opens_fast(screen: Screen, unique: str) -> Non
         _wait_text(screen, f"app:{key}-w3-c4-a57", timeout=60)  # the failed app, opened failure-first
         timings[attempt] = time.monotonic() - started
         print(f"10,000-app release page, {attempt} open: {timings[attempt]:.2f} s until the failing app is on screen")
-    rendered = len(screen.selenium.find_elements(By.CSS_SELECTOR, ".q-badge"))
+    rendered = len(screen.selenium.find_elements(By.CSS_SELECTOR, ".rc-badge"))
     print(f"badges in the DOM: {rendered} (the browser never holds the whole 10,000-app tree)")
     assert rendered < 1000
     assert timings["warm"] < SPEC_OPEN_SECONDS, timings

@@ -1,4 +1,4 @@
-"""Issue 10 in a real browser (``screen`` fixture, Debian's chromium): what a release watcher sees."""
+"""What a release watcher sees, in a real browser (``screen`` fixture, Debian's chromium)."""
 
 from __future__ import annotations
 
@@ -31,8 +31,7 @@ def test_terminated_release_shows_as_terminated_on_the_list(screen: Screen, uniq
     screen.open(f"/?q=bt-{unique}&status=closed")
     _wait_text(screen, release_id)
     _wait_text(screen, "terminated", timeout=20)
-    row_xpath = f'//a[contains(., "{release_id}")]/ancestor::div[contains(@class, "border-b")][1]'
-    row = screen.selenium.find_element(By.XPATH, row_xpath)
+    row = screen.selenium.find_element(By.CSS_SELECTOR, f'.rc-list-row[data-id="{release_id}"]')
     assert "terminated" in row.text
 
 
@@ -76,23 +75,28 @@ def test_a_visible_release_page_stays_signed_in_past_the_idle_timeout_a_hidden_o
     hidden_at = accounts.clock()
     accounts.clock = lambda: hidden_at + 131
     time.sleep(1.5)  # the hidden tab's tick ends the session (and stops ticking): nothing to count up to
+    screen.selenium.close()  # the tab in front goes: the next test's page is the visible one again
     screen.selenium.switch_to.window(watcher)
     _wait_text(screen, "Log in to Release Console")
 
 
-def _chart_ids() -> list[int]:
-    from nicegui import Client, ui
+def _chart_ids(release_id: str) -> list[int]:
+    """The chart elements of ``release_id``'s open pages (not those of pages a previous test left behind)."""
+    from nicegui import Client
+
+    from release_console.ui.components.timeline_chart import TimelineChart
 
     return [
         e.id
         for c in list(Client.instances.values())
-        for e in c.elements.values()
-        if isinstance(e, ui.echart) and "timeline-chart" in e._markers
+        for e in list(c.elements.values())
+        if isinstance(e, TimelineChart) and e.props.get("ch") == f"release|{release_id}"
     ]
 
 
 def _drawn_points(screen: Screen, chart_id: int) -> int:
-    """Points of the first series as drawn by ECharts in the browser (read through NiceGUI's getElement)."""
+    """Points of the first series as drawn by ECharts in the browser (read through NiceGUI's getElement: the
+    component keeps its ECharts instance as ``chart``)."""
     script = f"const c = getElement({chart_id}); return c && c.chart ? c.chart.getOption().series[0].data.length : -1;"
     return int(screen.selenium.execute_script(script))
 
@@ -104,8 +108,8 @@ def test_release_page_chart_draws_and_grows_after_a_change(screen: Screen, uniqu
     _login(screen)
     screen.open(f"/releases/{release_id}")
     _wait_text(screen, "Progress over time")
-    eventually_sync(lambda: len(_chart_ids()) == 1, what="the chart element")
-    [chart_id] = _chart_ids()
+    eventually_sync(lambda: len(_chart_ids(release_id)) == 1, what="the chart element")
+    [chart_id] = _chart_ids(release_id)
     eventually_sync(lambda: _drawn_points(screen, chart_id) == 2, what="two points drawn in the browser")
     canvas = screen.selenium.find_element(By.CSS_SELECTOR, f"#c{chart_id} canvas")
     assert canvas.size["width"] > 100 and canvas.size["height"] > 50
@@ -138,7 +142,7 @@ def test_freshness_chip_tooltip_names_version_and_confirmation_time(screen: Scre
     _wait_text(screen, "Progress over time")
 
     def title() -> str:
-        chips = screen.selenium.find_elements(By.CSS_SELECTOR, ".q-chip[title*='state version']")
+        chips = screen.selenium.find_elements(By.CSS_SELECTOR, ".rc-freshness[title*='state version']")
         return chips[0].get_attribute("title") if chips else ""
 
     eventually_sync(
@@ -154,8 +158,8 @@ def test_a_count_chip_click_filters_and_the_url_follows(screen: Screen, unique: 
     _login(screen)
     screen.open(f"/releases/{release_id}")
     _wait_text(screen, f"wave:{key}-w1")
-    wave_row = f'//div[normalize-space(text())="wave:{key}-w2"]/parent::div'
-    chip_xpath = f'{wave_row}//div[contains(@class, "q-chip")][contains(., "failed")]'
+    chip = 'contains(concat(" ", @class, " "), " rc-chip ")'  # one chip, not the row's chip box (rc-chips)
+    chip_xpath = f'//*[@data-id="wave:{key}-w2"]//*[{chip}][contains(., "failed")]'
     eventually_sync(lambda: bool(screen.selenium.find_elements(By.XPATH, chip_xpath)), what="the wave's failed chip")
     chip = screen.selenium.find_element(By.XPATH, chip_xpath)
     chip.click()
@@ -192,3 +196,34 @@ def test_search_box_jumps_to_an_entity(screen: Screen, unique: str) -> None:
     eventually_sync(lambda: "/releases/release:" in screen.selenium.current_url, what="the jump to the release page")
     assert "node=app" in screen.selenium.current_url
     _wait_text(screen, "Recent transitions")
+
+
+def _live_subscribers(release_id: str) -> list[tuple[int, bool]]:
+    """(last message sent, visible) of each tab on the release's live channel."""
+    from release_console.ui.live.hub import hub
+
+    model = hub().releases.get(release_id)
+    return [] if model is None else [(s.delivered, s.visible) for s in model.channel.subscribers.values()]
+
+
+def test_a_hidden_release_tab_is_sent_nothing_and_shows_the_latest_state_when_shown(
+    screen: Screen, unique: str
+) -> None:
+    key = f"bv-{unique}"
+    release_id = _run(_start(key, 1, 1, 3))
+    _login(screen)
+    screen.open(f"/releases/{release_id}")
+    _wait_text(screen, "0/3 apps done")
+    eventually_sync(lambda: _live_subscribers(release_id) and _live_subscribers(release_id)[0][1],
+                    what="the tab on the release's channel, visible")
+    watcher = screen.selenium.current_window_handle
+    screen.selenium.switch_to.new_window("tab")  # another tab in front: the release page is hidden
+    eventually_sync(lambda: not _live_subscribers(release_id)[0][1], what="the release tab reported hidden")
+    [(sent_before, _)] = _live_subscribers(release_id)
+    for n in range(1, 4):
+        _run(_report(release_id, [(f"app:{key}-w1-c1-a{n}", "deployed")]))
+    time.sleep(1.5)  # three polls' worth: the changes were published meanwhile
+    assert _live_subscribers(release_id) == [(sent_before, False)]  # nothing was sent to the hidden tab
+    screen.selenium.close()  # the tab in front goes: the release tab is shown again
+    screen.selenium.switch_to.window(watcher)
+    _wait_text(screen, "3/3 apps done", timeout=5)  # caught up at once, in one message

@@ -1,5 +1,7 @@
-"""Issue 10, item 5: a count chip at any level of the tree filters that subtree (the root's: the page) to its state;
-the URL follows."""
+"""A count chip at any level of the tree filters that subtree (the root's: the page) to its state; the URL follows.
+
+The chips are drawn in the browser from the rows' views (``k``: app counts per state); a click sends the tree a
+``chip`` event with the row and the state, which is what these tests send."""
 
 from __future__ import annotations
 
@@ -13,7 +15,7 @@ from temporalio.client import Client
 from release_console.core.config import Settings
 from release_console.temporal.releases import report
 from tests.helpers import eventually
-from tests.integration.ui.helpers import login, see, start
+from tests.integration.ui.helpers import chip_states, login, no_node, see_node, start, tree_event
 
 
 def record_urls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -37,21 +39,23 @@ async def test_a_count_chip_filters_its_subtree_and_the_url_follows(
     await login(user, f"/releases/{release_id}")
     urls = record_urls(monkeypatch)
     wave = f"wave:{key}-w2"
-    await see(user, marker=f"chip {wave} failed")
-    user.find(marker=f"chip {wave} failed").click()
-    await see(user, marker=f"node {bad}")
-    await user.should_not_see(marker=f"node app:{key}-w2-c1-a1")  # pending sibling: filtered out
-    await user.should_not_see(marker=f"node wave:{key}-w1")  # no failure in wave 1
+    await see_node(user, wave)
+    await eventually(lambda: "failed" in chip_states(user, wave), what=f"a failed chip on {wave}")
+    tree_event(user, "chip", wave, state="failed")
+    await see_node(user, bad)
+    no_node(user, f"app:{key}-w2-c1-a1")  # pending sibling: filtered out
+    no_node(user, f"wave:{key}-w1")  # no failure in wave 1
     await eventually(lambda: bool(urls) and query(urls[-1]) == {"node": wave, "state": "failed"}, what="the URL")
     assert urlsplit(urls[-1]).path.endswith(release_id.split(":")[1])
 
     # the release's own chips filter the page
-    user.find(marker=f"chip {release_id} deployed").click()
-    await see(user, marker=f"node wave:{key}-w1")
-    await user.should_not_see(marker=f"node {wave}")
+    assert "deployed" in chip_states(user, release_id)
+    tree_event(user, "chip", release_id, state="deployed")
+    await see_node(user, f"wave:{key}-w1")
+    no_node(user, wave)
     await eventually(lambda: query(urls[-1]).get("state") == "deployed", what="the URL to follow")
 
     # a link with the same URL opens the same view
     await user.open(f"/releases/{release_id}?state=failed&node={bad}")
-    await see(user, marker=f"node {bad}")
-    await user.should_not_see(marker=f"node wave:{key}-w1")
+    await see_node(user, bad)
+    no_node(user, f"wave:{key}-w1")

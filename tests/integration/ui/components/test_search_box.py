@@ -1,4 +1,4 @@
-"""Issue 10, item 8: the header's search box takes a release id or an entity id."""
+"""The header's search box takes a release id or an entity id."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from release_console.core.config import Settings
 from release_console.domain.plan import PlanNode
 from release_console.readpath.finder import MAX_SEARCHED_RELEASES
 from release_console.temporal.releases import start_release
-from tests.integration.ui.helpers import login, see, start
+from tests.integration.ui.helpers import login, see, see_panel, see_release, start
 
 
 def shared_plan(release_key: str, app_id: str) -> PlanNode:
@@ -29,7 +29,7 @@ async def test_a_release_id_or_its_key_opens_the_release(
 ) -> None:
     release_id = await start(client, settings, f"sb-{unique}", 1, 1, 1)
     await login(user, "/")
-    await see(user, marker=f"open {release_id}")
+    await see_release(user, release_id)
     await find(user, release_id)
     await see(user, release_id, marker="release-title")
     await see(user, marker="release-title")
@@ -44,10 +44,10 @@ async def test_an_entity_id_opens_it_in_its_release(
     release_id = await start(client, settings, f"se-{unique}", 1, 1, 2)
     app = f"app:se-{unique}-w1-c1-a2"
     await login(user, "/")
-    await see(user, marker=f"open {release_id}")
+    await see_release(user, release_id)
     await find(user, app)
     await see(user, marker="release-title")
-    await see(user, app, marker="panel-id")
+    await see_panel(user, app)
 
 
 async def test_an_entity_in_several_releases_lists_the_candidates(
@@ -58,13 +58,13 @@ async def test_an_entity_in_several_releases_lists_the_candidates(
     await start_release(client, settings, first)
     await start_release(client, settings, second)
     await login(user, "/")
-    await see(user, marker=f"open {second.id}")
+    await see_release(user, second.id)
     await find(user, app)
     await see(user, marker="find-several")
     await see(user, marker=f"find-candidate {first.id}")
     await see(user, marker=f"find-candidate {second.id}")
     user.find(marker=f"find-candidate {second.id}").click()
-    await see(user, app, marker="panel-id")
+    await see_panel(user, app)
 
 
 async def test_nothing_found_states_the_search_window_and_bad_input_is_explained(user: User, unique: str) -> None:

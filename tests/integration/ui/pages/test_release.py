@@ -1,4 +1,8 @@
-"""The release page with NiceGUI's user fixture against the real Temporal dev server and worker."""
+"""The release page with NiceGUI's user fixture against the real Temporal dev server and worker.
+
+The tree, the header's status and the details panel are drawn in the browser from the rows the page chose and the
+entities' shared views; these tests check those (tests/integration/ui/helpers.py) and send the events the browser
+sends (a click on a row, its toggle, its "show more" button)."""
 
 from __future__ import annotations
 
@@ -6,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from loguru import logger
-from nicegui import ui
 from nicegui.testing import User
 from temporalio.client import Client
 
@@ -18,7 +21,19 @@ from release_console.temporal.releases import report
 from release_console.temporal.worker import build_worker
 from release_console.ui.components.time_ago import exact_time
 from tests.helpers import eventually
-from tests.integration.ui.helpers import login, see, start, texts
+from tests.integration.ui.helpers import (
+    banner_lines,
+    login,
+    more_rows,
+    no_node,
+    node_view,
+    panel_detail,
+    see,
+    see_node,
+    see_panel,
+    start,
+    tree_event,
+)
 
 
 async def test_tree_opens_failures_first_and_follows_changes(
@@ -30,37 +45,45 @@ async def test_tree_opens_failures_first_and_follows_changes(
     await login(user, f"/releases/{release_id}")
     await see(user, marker="release-title")
     # the failing branch is open down to its apps; the settled/waiting wave 1 stays collapsed
-    await see(user, marker=f"select app:{key}-w2-c2-a1")
-    await user.should_not_see(marker=f"select cluster:{key}-w1-c1")
-    await see(user, marker=f"select wave:{key}-w1")
+    await see_node(user, f"app:{key}-w2-c2-a1")
+    no_node(user, f"cluster:{key}-w1-c1")
+    await see_node(user, f"wave:{key}-w1")
     # a change made through the workflow's Update appears without reload
     await report(client, release_id, [(f"app:{key}-w2-c2-a2", "deploying")])
-    await see(user, "deploying")
-    assert "failed" in [b.text for b in user.find(kind=ui.badge).elements]
+    await eventually(lambda: node_view(user, f"app:{key}-w2-c2-a2")["s"] == "deploying", what="the change on its row")
+    assert "deploying" in [k[0] for k in node_view(user, f"cluster:{key}-w2-c2")["k"]]  # and in its ancestors' counts
+    assert node_view(user, f"app:{key}-w2-c2-a1")["s"] == "failed"
 
 
 async def test_last_transition_tooltip_follows_the_node(
     user: User, client: Client, settings: Settings, unique: str
 ) -> None:
+    """A row's "for 3 min" and its tooltip "last transition <exact time>" are drawn in the browser from the row's
+    view (``u``, the entity's last transition); here that time, and the exact time the tooltip makes of it, follow
+    the node's transitions."""
     key = f"tt-{unique}"
     release_id = await start(client, settings, key, waves=1, clusters=1, apps=2)
     app_id = f"app:{key}-w1-c1-a1"
     await login(user, f"/releases/{release_id}?node={app_id}")
-    await see(user, marker=f"since {app_id}")
+    await see_node(user, app_id)
     mirror = current().mirrors.peek(release_id)
     assert mirror is not None
 
     def tooltip() -> str:
         return f"last transition {exact_time(mirror.tree.entities[app_id].updated_at)}"
 
+    def shown() -> str:
+        return f"last transition {exact_time(node_view(user, app_id)['u'])}"
+
     before = tooltip()
-    assert texts(user, f"since {app_id}") == [before]
+    assert shown() == before
     # the exact time has a resolution of one second: report in a later second so the text must change
     await eventually(lambda: exact_time(datetime.now(UTC)) not in before, timeout=3, what="the next second")
     await report(client, release_id, [(app_id, "deploying")])
     await eventually(lambda: mirror.tree.entities[app_id].state == "deploying", what="the mirror to apply it")
     assert tooltip() != before
-    await eventually(lambda: texts(user, f"since {app_id}") == [tooltip()], what="the tooltip to follow")
+    await eventually(lambda: shown() == tooltip(), what="the tooltip to follow")
+    assert node_view(user, app_id)["u"] == mirror.tree.entities[app_id].updated_at
 
 
 async def test_unexpected_load_error_is_logged_and_not_shown(
@@ -91,12 +114,13 @@ async def test_select_filter_and_search_are_kept_in_the_url(
     release_id = await start(client, settings, key, waves=2, clusters=2, apps=3)
     app_id = f"app:{key}-w1-c2-a3"
     await login(user, f"/releases/{release_id}?node={app_id}")
-    await see(user, app_id, marker="panel-id")
-    await see(user, f"bundle:{key}-w1-c2")  # the parent, shown in the details panel
+    await see_panel(user, app_id)
+    assert panel_detail(user)["parent"] == f"bundle:{key}-w1-c2"  # the parent, shown in the details panel
     user.find(marker="search").type(f"{key}-w2-c1-a")
     await see(user, "3 matches")
     user.find(marker=f"hit app:{key}-w2-c1-a2").click()
-    await see(user, f"app:{key}-w2-c1-a2", marker="panel-id")
+    await see_panel(user, f"app:{key}-w2-c1-a2")
+    await see_node(user, f"app:{key}-w2-c1-a2")  # revealed in the tree
 
 
 async def test_state_filter_from_url_hides_other_branches(
@@ -106,22 +130,26 @@ async def test_state_filter_from_url_hides_other_branches(
     release_id = await start(client, settings, key, waves=2, clusters=2, apps=3)
     await report(client, release_id, [(f"app:{key}-w2-c1-a3", "failed")])
     await login(user, f"/releases/{release_id}?state=failed")
-    await see(user, marker=f"select app:{key}-w2-c1-a3")
-    await user.should_not_see(marker=f"select wave:{key}-w1")
-    await user.should_not_see(marker=f"select app:{key}-w2-c1-a1")
+    await see_node(user, f"app:{key}-w2-c1-a3")
+    no_node(user, f"wave:{key}-w1")
+    no_node(user, f"app:{key}-w2-c1-a1")
 
 
 async def test_large_node_is_paged(user: User, client: Client, settings: Settings, unique: str) -> None:
     key = f"pg-{unique}"
     release_id = await start(client, settings, key, waves=1, clusters=1, apps=250)
-    await login(user, f"/releases/{release_id}?node=bundle:{key}-w1-c1")
-    await see(user, marker=f"toggle bundle:{key}-w1-c1")
-    user.find(marker=f"toggle bundle:{key}-w1-c1").click()
-    await see(user, marker=f"more bundle:{key}-w1-c1")
-    await user.should_not_see(marker=f"select app:{key}-w1-c1-a101")
-    user.find(marker=f"more bundle:{key}-w1-c1").click()
-    await see(user, marker=f"select app:{key}-w1-c1-a101")
-    await see(user, "50 of 250 not shown")
+    bundle = f"bundle:{key}-w1-c1"
+    await login(user, f"/releases/{release_id}?node={bundle}")
+    await see_node(user, bundle)
+    assert bundle not in more_rows(user)  # the selected bundle is shown, not opened
+    tree_event(user, "toggle", bundle)
+    await eventually(lambda: bundle in more_rows(user), what="a 'show more' row under the bundle")
+    assert more_rows(user)[bundle] == (100, 150, 250)  # "Show 100 more (150 of 250 not shown)"
+    await see_node(user, f"app:{key}-w1-c1-a100")
+    no_node(user, f"app:{key}-w1-c1-a101")
+    tree_event(user, "more", bundle)
+    await see_node(user, f"app:{key}-w1-c1-a101")
+    assert more_rows(user)[bundle] == (50, 50, 250)  # "Show 50 more (50 of 250 not shown)"
 
 
 async def test_malformed_id_is_explained(user: User) -> None:
@@ -170,5 +198,6 @@ async def test_terminated_release_shows_final_summary(
     await report(client, release_id, [(f"app:{key}-w1-c1-a1", "failed")])
     await client.get_workflow_handle(release_id).terminate("operator stopped it")
     await login(user, f"/releases/{release_id}")
-    await see(user, "terminated", timeout=20)
+    await see(user, "Final summary (workflow terminated)", marker="final-summary", timeout=20)
     await see(user, marker="release-title")
+    assert ["negative", "The release workflow terminated; showing its last known state."] in banner_lines(user)

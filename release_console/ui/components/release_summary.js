@@ -1,0 +1,31 @@
+// The release list's totals and one chip per state (click to filter), from the list view's shared page.
+import { join, live } from "rc_live";
+
+export default {
+  props: { ch: String, seq: Number, now: Number, page: Object, filter: String },
+  emits: ["pick"],
+  created() {
+    join(this.ch, this.seq, this.now);
+  },
+  computed: {
+    pg() {
+      const stored = live.channels[this.ch]?.page;
+      return stored && (stored.seq ?? 0) >= (this.page.seq ?? 0) ? stored : this.page;
+    },
+    total() {
+      const p = this.pg;
+      return p.matching !== p.total ? `${p.matching} of ${p.total} shown` : `${p.matching}`;
+    },
+  },
+  template: `
+    <div class="rc-summary">
+      <span class="opacity-70" data-testid="release-total">{{ total }}</span>
+      <span class="rc-chips rc-wrap">
+        <button type="button" class="rc-chip rc-chip-plain" :class="{ 'rc-chip-on': !filter }"
+                :aria-pressed="!filter ? 'true' : 'false'" @click="$emit('pick', { state: null })">all {{ pg.total }}</button>
+        <button v-for="s in pg.summary" :key="s[0]" type="button" class="rc-chip" :class="['bg-' + s[2], { 'rc-chip-on': filter === s[0] }]"
+                :aria-pressed="filter === s[0] ? 'true' : 'false'" :title="'show only ' + s[0]"
+                @click="$emit('pick', { state: s[0] })">{{ s[1] }} {{ s[0] }}</button>
+      </span>
+    </div>`,
+};
