@@ -67,6 +67,8 @@ function start() {
     if (!window.socket) return setTimeout(attach, 20);
     connectedBefore = window.socket.connected;
     window.socket.on("rc", receive);
+    // Connected before this listener: what came meanwhile was dropped. Ask once the page's components joined.
+    if (connectedBefore) setTimeout(resume, 0);
     window.socket.on("connect", () => {
       if (connectedBefore) resume(); // a reconnect: messages sent meanwhile were lost with the old socket
       connectedBefore = true;

@@ -101,6 +101,16 @@ def _drawn_points(screen: Screen, chart_id: int) -> int:
     return int(screen.selenium.execute_script(script))
 
 
+def _server_points(chart_id: int) -> str:
+    """What the server holds for the chart (for the failure message)."""
+    from nicegui import Client
+
+    for client in list(Client.instances.values()):
+        if chart_id in client.elements:
+            return repr(client.elements[chart_id].shared("timeline"))
+    return "no such element"
+
+
 def test_release_page_chart_draws_and_grows_after_a_change(screen: Screen, unique: str) -> None:
     release_id = _run(_start(f"bc-{unique}", 1, 1, 2))
     app = f"app:bc-{unique}-w1-c1-a1"
@@ -110,7 +120,11 @@ def test_release_page_chart_draws_and_grows_after_a_change(screen: Screen, uniqu
     _wait_text(screen, "Progress over time")
     eventually_sync(lambda: len(_chart_ids(release_id)) == 1, what="the chart element")
     [chart_id] = _chart_ids(release_id)
-    eventually_sync(lambda: _drawn_points(screen, chart_id) == 2, what="two points drawn in the browser")
+    try:
+        eventually_sync(lambda: _drawn_points(screen, chart_id) == 2, what="two points drawn in the browser")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}; drawn: {_drawn_points(screen, chart_id)}; "
+                             f"the server holds: {_server_points(chart_id)}") from None
     canvas = screen.selenium.find_element(By.CSS_SELECTOR, f"#c{chart_id} canvas")
     assert canvas.size["width"] > 100 and canvas.size["height"] > 50
     _run(_report(release_id, [(app, "deployed")]))
