@@ -16,6 +16,7 @@ from .api.app import ApiDispatch, build_api_app, is_api_path
 from .core import drain
 from .core.config import API_PREFIX, Settings
 from .core.metrics import METRICS_PATH, ConsoleMetrics
+from .core.security_headers import SecurityHeaders
 from .services import Services
 from .ui.auth import install_page_guard
 from .ui.live.hub import install as install_live_pages
@@ -62,7 +63,7 @@ async def _unavailable(send: Send, detail: str, code: str, *, retry_after: int) 
     await send({"type": "http.response.body", "body": body})
 
 
-def install_dispatch(api: ASGIApp, metrics: ConsoleMetrics | None = None) -> None:
+def install_dispatch(api: ASGIApp, metrics: ConsoleMetrics | None = None, public_url: str | None = None) -> None:
     """Put the API app and the start-up hold in front of NiceGUI's middleware stack, whatever ui.run adds to it.
 
     Starlette builds the stack on the first request; wrapping the build (not the current stack) keeps this right
@@ -72,7 +73,8 @@ def install_dispatch(api: ASGIApp, metrics: ConsoleMetrics | None = None) -> Non
 
     def build() -> ASGIApp:
         stack = HoldUntilStarted(ApiDispatch(api, build_pages(app)))
-        return stack if metrics is None else metrics.middleware(stack)  # every HTTP request counted and timed
+        stack = stack if metrics is None else metrics.middleware(stack)  # every HTTP request counted and timed
+        return SecurityHeaders(stack, public_url)
 
     app.build_middleware_stack = build  # type: ignore[method-assign]
     app.middleware_stack = None
@@ -96,7 +98,7 @@ def setup(settings: Settings, *, exit_on_failure: bool = False) -> None:
     install_page_guard()
     metrics = ConsoleMetrics(settings) if settings.METRICS_ENABLED else None  # GET /metrics (core/metrics.py)
     install_live_pages(settings, metrics)
-    install_dispatch(build_api_app(metrics), metrics)
+    install_dispatch(build_api_app(metrics), metrics, settings.PUBLIC_URL)
     drain.reset()
 
     async def startup() -> None:

@@ -37,7 +37,9 @@ def serve() -> None:
     fails for good (everything it started is stopped first)."""
     from . import services as services_module
     from .app import setup
+    from .core.audit import install_stderr_sink
 
+    install_stderr_sink()  # first: loguru's default handler prints a traceback's local variables (secrets)
     settings = _settings_or_exit()
     try:
         require_first_admin_password(settings)  # before anything starts: no Temporal, no worker, no port

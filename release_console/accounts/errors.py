@@ -54,6 +54,13 @@ class LoginThrottled(AccountError):
     code = "too_many_attempts"
 
 
+class LoginBusy(AccountError):
+    """More password checks in flight than the bcrypt pool takes: refused at once, never queued."""
+
+    status = 429
+    code = "login_busy"
+
+
 class AccountsUnavailable(AccountError):
     status = 503
     code = "accounts_unavailable"

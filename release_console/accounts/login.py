@@ -11,7 +11,7 @@ from typing import Literal
 
 from ..core import metrics
 from ..core.audit import attempted_username, audit, audit_repeated
-from .errors import AccountError, LoginFailed, LoginThrottled
+from .errors import AccountError, LoginBusy, LoginFailed, LoginThrottled
 from .models import Principal
 from .service import AccountsService
 
@@ -34,7 +34,7 @@ async def log_in(
         if accounts is None:
             raise AccountError(NOT_STARTED)
         principal = await accounts.authenticate(username, password, client)
-    except LoginThrottled:
+    except (LoginThrottled, LoginBusy):
         metrics.count_login_throttled(via)
         audit_repeated("login.throttled", user=_attempted(username, accounts), role=None, target=via,
                        outcome="denied", **where)

@@ -31,7 +31,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from ..core import shared_state
 from ..core.config import Settings
-from ..core.security import hash_password, password_problem, verify_password
+from ..core.security import password_problem
 from ..core.tasks import cancel_and_wait
 from ..temporal.client import accounts_namespace, for_namespace
 from ..workflows.accounts import (
@@ -65,6 +65,7 @@ from .errors import (
 )
 from .first_admin import require_first_admin_password
 from .models import Principal, UserPublic
+from .password_pool import PasswordPool
 from .signing import RecordSigner, TrustFilter
 from .throttle import Throttle, login_throttle
 
@@ -100,6 +101,7 @@ class AccountsService:
         self.redis = shared_state.client(settings.redis_url) if settings.redis_url else None
         """Redis shared by the console instances (the login throttle and login tickets), None without REDIS_URL."""
         self.throttle: Throttle = login_throttle(settings, self._now, self.redis)
+        self.passwords = PasswordPool(settings.BCRYPT_THREADS, settings.BCRYPT_MAX_WAITING)
         self.users: dict[str, AccountRecord] = {}  # the trusted records: the users
         self.records: dict[str, AccountRecord] = {}  # every record as stored, trusted or not
         self.version = -1
@@ -146,6 +148,7 @@ class AccountsService:
         cancellation; stop never hangs on it."""
         await cancel_and_wait(*self._tasks, timeout=STOP_WAIT_SECONDS)
         self._tasks.clear()
+        self.passwords.close()
         if self.redis is not None:
             with contextlib.suppress(*shared_state.ERRORS):
                 await self.redis.aclose()
@@ -263,26 +266,28 @@ class AccountsService:
         """The principal for valid credentials; LoginFailed (one message for unknown user and wrong password),
         LoginThrottled after repeated failures, AccountsUnavailable before the users are loaded."""
         name = normalize_username(username)[: MAX_USERNAME_INPUT + 1]
-        wait = await self.throttle.retry_after(name, address)
-        if wait is not None:
-            raise LoginThrottled(f"Too many failed logins; try again in {int(wait)} seconds", retry_after=wait)
-        if not self.loaded.is_set():
-            raise AccountsUnavailable(UNAVAILABLE)
-        record = self.users.get(name)
-        hashed = record.password_hash if record is not None else await self._dummy()
-        ok = await asyncio.to_thread(verify_password, password[:MAX_PASSWORD_INPUT], hashed)
+        attempt = await self.throttle.reserve(name, address)
+        if attempt.retry_after is not None:
+            wait = attempt.retry_after
+            raise LoginThrottled(f"Too many failed logins; try again in {wait} seconds", retry_after=wait)
+        try:
+            if not self.loaded.is_set():
+                raise AccountsUnavailable(UNAVAILABLE)
+            record = self.users.get(name)
+            hashed = record.password_hash if record is not None else await self._dummy()
+            ok = await self.passwords.check(password[:MAX_PASSWORD_INPUT], hashed)
+        except Exception:  # unavailable, busy, or broken: no guess was checked, so it is not a failure
+            await self.throttle.release(attempt)
+            raise
         if not ok or record is None or not record.enabled:
-            await self.throttle.failed(name, address)
-            raise LoginFailed(LOGIN_FAILED)
-        await self.throttle.succeeded(name, address)
+            raise LoginFailed(LOGIN_FAILED)  # the attempt stays counted
+        await self.throttle.release(attempt)
         self._spawn(self._record_login(name), "accounts-record-login")
         return Principal(record.username, record.role)
 
     async def _dummy(self) -> str:
         if self._dummy_hash is None:
-            self._dummy_hash = await asyncio.to_thread(
-                hash_password, "not-a-real-password", rounds=self.settings.BCRYPT_ROUNDS
-            )
+            self._dummy_hash = await self.passwords.hash("not-a-real-password", self.settings.BCRYPT_ROUNDS)
         return self._dummy_hash
 
     async def _record_login(self, username: str) -> None:
@@ -414,7 +419,7 @@ class AccountsService:
         problem = password_problem(password)
         if problem:
             raise InvalidAccountData(problem)
-        return await asyncio.to_thread(hash_password, password, rounds=self.settings.BCRYPT_ROUNDS)
+        return await self.passwords.hash(password, self.settings.BCRYPT_ROUNDS)
 
     async def _update(self, name: str, arg: Any) -> AccountsSnapshot:
         handle = self.client.get_workflow_handle(self.settings.ACCOUNTS_WORKFLOW_ID)

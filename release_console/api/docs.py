@@ -1,7 +1,7 @@
 """The API's OpenAPI schema at /api/v1/openapi.json and a Swagger UI at /docs served without any CDN.
 
-Swagger UI's files come from the ``swagger-ui-bundle`` package and are served by the console itself, so the docs
-page works on a machine without internet access.
+Swagger UI's files (a 5.x Swagger UI, which reads the OpenAPI 3.1 that FastAPI writes) come from the
+``fastapi-offline`` package and are served by the console itself, so the docs page works without internet access.
 """
 
 from __future__ import annotations
@@ -9,18 +9,18 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import fastapi_offline
 from fastapi import APIRouter, FastAPI, HTTPException
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
-from swagger_ui_bundle import swagger_ui_path
 
 from ..core.config import API_PREFIX
 from .errors import register_error_handlers
 from .main import api_router
 
-ASSETS = Path(swagger_ui_path)
-ASSET_NAMES = frozenset({"swagger-ui-bundle.js", "swagger-ui.css", "favicon-32x32.png"})
+ASSETS = Path(fastapi_offline.__file__).parent / "static"
+ASSET_NAMES = frozenset({"swagger-ui-bundle.js", "swagger-ui.css", "favicon.png"})
 OPENAPI_URL = f"{API_PREFIX}/openapi.json"
 DESCRIPTION = """Read-only access to the releases tracked by Temporal workflows.
 
@@ -58,8 +58,8 @@ async def swagger_ui() -> HTMLResponse:
         title="Release Console API",
         swagger_js_url="/docs/assets/swagger-ui-bundle.js",
         swagger_css_url="/docs/assets/swagger-ui.css",
-        swagger_favicon_url="/docs/assets/favicon-32x32.png",
-        swagger_ui_parameters={"persistAuthorization": True},
+        swagger_favicon_url="/docs/assets/favicon.png",
+        swagger_ui_parameters={"persistAuthorization": False},  # never keep a bearer token in localStorage
     )
 
 

@@ -77,3 +77,4 @@ def connection_client(connection: HTTPConnection | None) -> str | None:
         return None
     peer = connection.client.host if connection.client else None
     return resolve_client(peer, connection.headers.getlist("x-forwarded-for"), current_trusted_proxies())
+

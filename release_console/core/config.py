@@ -55,7 +55,8 @@ class Settings(BaseSettings):
     EMBEDDED_RETENTION_DAYS: int = Field(90, ge=1, le=3650)
     """Retention of closed workflows in the embedded server's namespaces (set at every start)."""
     TEMPORAL_UI_URL: str | None = None
-    RELEASE_WORKFLOW_TYPE: str = "ReleaseWorkflow"
+    RELEASE_WORKFLOW_TYPE: str = Field("ReleaseWorkflow", pattern=r"^[A-Za-z0-9_.-]+$", max_length=200)
+    """The workflow type listed as releases (it goes into the visibility query: letters, digits, ``_ . -``)."""
     ACCOUNTS_WORKFLOW_ID: str = "release-console-accounts"
     ACCOUNTS_NAMESPACE: str | None = None
     """Namespace of the accounts workflow; unset = TEMPORAL_NAMESPACE (see temporal.client.accounts_namespace)."""
@@ -82,6 +83,10 @@ class Settings(BaseSettings):
     LOGIN_MAX_FAILURES: int = Field(5, ge=1)
     LOGIN_LOCKOUT_SECONDS: int = Field(300, ge=1)
     BCRYPT_ROUNDS: int = Field(12, ge=4, le=16)
+    BCRYPT_THREADS: int = Field(2, ge=1, le=64)
+    """Threads that check passwords (their own pool: a password spray never takes the read path's threads)."""
+    BCRYPT_MAX_WAITING: int = Field(8, ge=0, le=10_000)
+    """Password checks that may wait for a bcrypt thread; one more login is answered 429 at once."""
     ACCOUNTS_REFRESH_SECONDS: float = Field(2.0, gt=0, le=60)
     TRUSTED_PROXIES: Annotated[list[str], NoDecode] = []
     """Addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed (comma-separated or a JSON list);
@@ -96,6 +101,16 @@ class Settings(BaseSettings):
     """This instance's name in audit lines and metrics; unset = ``<hostname>:<PORT>``."""
     SHUTDOWN_GRACE_SECONDS: float = Field(10.0, gt=0, le=300)
     """After SIGTERM: how long open connections (pages, SSE) get to go before the process exits anyway."""
+
+    # What one user may spend (429 with Retry-After past these), and the console in all
+    USER_SSE_STREAMS: int = Field(10, ge=1, le=10_000)
+    """Event streams one user may hold open at once (per console)."""
+    USER_NEW_MIRRORS_PER_MINUTE: int = Field(30, ge=1, le=100_000)
+    """Releases one user may make the console start mirroring per minute (opening a watched release is free)."""
+    USER_ENTITY_LOOKUPS_PER_MINUTE: int = Field(60, ge=1, le=100_000)
+    """Cross-release entity lookups (GET /entities/{id}, the header's search) per user per minute."""
+    MAX_MIRRORS: int = Field(500, ge=1, le=100_000)
+    """Releases mirrored at once; past it the least recently used unwatched mirror goes, or 503 if all are watched."""
 
     # Open pages
     UI_TAB_DROP_SECONDS: float = Field(30.0, ge=1, le=3600)
@@ -114,10 +129,7 @@ class Settings(BaseSettings):
             value = json.loads(text) if text.startswith("[") else [p for p in text.replace(",", " ").split() if p]
         if isinstance(value, list):
             for entry in value:
-                try:
-                    ipaddress.ip_network(str(entry).strip(), strict=False)
-                except ValueError:
-                    raise ValueError(f"TRUSTED_PROXIES: {str(entry)[:64]!r} is not an IP address or CIDR") from None
+                _check_proxy(str(entry).strip())
             return [str(entry).strip() for entry in value]
         return value
 
@@ -166,6 +178,11 @@ class Settings(BaseSettings):
         admin = self.FIRST_ADMIN_PASSWORD.get_secret_value() if self.FIRST_ADMIN_PASSWORD else None
         if admin is not None and admin == DEFAULT_SECRET:
             raise ValueError(f"FIRST_ADMIN_PASSWORD may not be {DEFAULT_SECRET!r} when ENVIRONMENT={self.ENVIRONMENT}")
+        if self.METRICS_ENABLED and self.METRICS_TOKEN is None:
+            raise ValueError(
+                f"METRICS_TOKEN must be set (Prometheus sends it as a bearer token), or METRICS_ENABLED=false, when "
+                f"ENVIRONMENT={self.ENVIRONMENT}: /metrics shows who uses the console and how"
+            )
         return self
 
     def secret_key(self) -> str:
@@ -174,6 +191,21 @@ class Settings(BaseSettings):
         if value != DEFAULT_SECRET:
             return value
         return _cached_secret(self.DATA_DIR / "secret_key")
+
+
+def _check_proxy(entry: str) -> None:
+    """A trusted proxy is one address or a network written exactly (no host bits), never a catch-all range."""
+    try:
+        network = ipaddress.ip_network(entry, strict=True)
+    except ValueError:
+        try:
+            meant = ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ValueError(f"TRUSTED_PROXIES: {entry[:64]!r} is not an IP address or CIDR") from None
+        raise ValueError(f"TRUSTED_PROXIES: {entry!r} has host bits set; did you mean {meant}?") from None
+    if network.prefixlen == 0:
+        raise ValueError(f"TRUSTED_PROXIES: {entry!r} would trust every address (any client could name itself in "
+                         "X-Forwarded-For); list your proxies' addresses or networks")
 
 
 @lru_cache(maxsize=8)

@@ -257,6 +257,14 @@ class ConsoleCollector(Collector):
                                 "confirmed running mirror was confirmed.", value=max(0.0, oldest))
         yield GaugeMetricFamily(f"{PREFIX}mirror_listeners", "Subscribers of the mirrors (UI clients, SSE streams).",
                                 value=sum(m.listener_count for m in mirrors))
+        yield CounterMetricFamily(f"{PREFIX}mirrors_evicted", "Unwatched mirrors stopped early to stay under "
+                                  "MAX_MIRRORS.", value=services.mirrors.evicted)
+        refusals = CounterMetricFamily(f"{PREFIX}quota_refusals", "Requests refused 429 because one user passed a "
+                                       "cap (new_mirror, entity_lookup, sse_stream).", labels=["kind"])
+        quotas = services.mirrors.quotas
+        for kind in quotas.kinds:
+            refusals.add_metric([kind], quotas.refused[kind])
+        yield refusals
 
     def _loop_lag(self, services: Any) -> Iterator[Metric]:
         figures = services.loop_lag.figures()

@@ -58,3 +58,10 @@ class InvalidReleaseId(ReadPathError):
 
     code = "invalid_id"
     status = 422
+
+
+class TooManyMirrors(ReadPathError):
+    """MAX_MIRRORS releases are mirrored and every one of them is watched: no room for another right now."""
+
+    code = "too_many_mirrors"
+    status = 503

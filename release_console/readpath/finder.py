@@ -32,8 +32,13 @@ class FindResult:
     problems: list[ReadPathError] = field(default_factory=list)
 
 
-async def find_holders(mirrors: MirrorRegistry, releases: ReleaseList, entity_id: str) -> FindResult:
-    """Search the window for ``entity_id`` (a well-formed, non-release id)."""
+async def find_holders(
+    mirrors: MirrorRegistry, releases: ReleaseList, entity_id: str, *, user: str | None
+) -> FindResult:
+    """Search the window for ``entity_id`` (a well-formed, non-release id), charged to ``user``'s lookups
+    (QuotaExceeded past USER_ENTITY_LOOKUPS_PER_MINUTE; None: the console's own search, not charged)."""
+    if user is not None:
+        mirrors.quotas.charge("entity_lookup", user)
     await releases.ensure_fresh()
     loaded = {m.release_id: m for m in mirrors.mirrors if not m.partial}
     others = [i.id for i in releases.items if i.id not in loaded][:MAX_SEARCHED_RELEASES]

@@ -19,18 +19,18 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest, ListWorkflowExecutionsRequest
-from temporalio.client import Client, WorkflowExecution, WorkflowQueryFailedError, WorkflowQueryRejectedError
+from temporalio.client import Client, WorkflowQueryFailedError, WorkflowQueryRejectedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from ..contract.limits import MAX_CHANGES_PAGE, MAX_SNAPSHOT_PAGE
-from ..contract.names import MEMO_SUMMARY, QUERY_CHANGES, QUERY_ENTITY, QUERY_SNAPSHOT
+from ..contract.names import QUERY_CHANGES, QUERY_ENTITY, QUERY_SNAPSHOT
 from ..contract.shapes import ChangesRequest, ChangesResult, SnapshotPage, SnapshotRequest
 from ..core.config import Settings
 from . import validation
 from .errors import InvalidReleaseData, ReadPathError, ReleaseNotFound, TemporalUnavailable, WorkerNotResponding
 from .health import TemporalHealth
 from .stats import ReadPathStats
-from .visibility import ListedRelease, decode_page, status_name
+from .visibility import ListedRelease, decode_page, memo_summary, status_name
 
 T = TypeVar("T")
 LIST_PAGE_SIZE = 1000
@@ -54,16 +54,6 @@ class ReleaseDescription:
     def closed(self) -> bool:
         """True once the workflow will not change any more."""
         return self.status in CLOSED_STATUSES
-
-
-async def memo_summary(execution: WorkflowExecution) -> dict[str, Any] | None:
-    """The release's memo summary if present and an object, else None."""
-    try:
-        memo = await execution.memo()
-    except Exception:
-        return None
-    value = memo.get(MEMO_SUMMARY)
-    return value if isinstance(value, dict) else None
 
 
 class TemporalGateway:
@@ -97,7 +87,7 @@ class TemporalGateway:
             status=status_name(description.status),
             start_time=description.start_time,
             close_time=description.close_time,
-            memo_summary=await memo_summary(description),
+            memo_summary=memo_summary(description.raw_info),
         )
 
     async def snapshot(self, release_id: str, cursor: str | None, *, origin: str = "load") -> SnapshotPage:

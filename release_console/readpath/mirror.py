@@ -28,10 +28,11 @@ from ..domain.ids import EntityId, EntityType, InvalidEntityId
 from ..domain.states import TERMINAL_RELEASE_STATES
 from ..domain.tree import Change, ReleaseTree, last_updated
 from . import validation
-from .errors import InvalidReleaseData, InvalidReleaseId, ReadPathError, ReleaseNotFound
+from .errors import InvalidReleaseData, InvalidReleaseId, ReadPathError, ReleaseNotFound, TooManyMirrors
 from .gateway import ReleaseDescription, TemporalGateway
 from .health import TemporalHealth
 from .locator import EntityLocator
+from .quotas import UserQuotas
 
 Listener = Callable[["ReleaseMirror", list[Change]], None]
 LOAD_ATTEMPTS = 3
@@ -405,6 +406,11 @@ class MirrorRegistry:
         self._unsubscribe: Callable[[], None] | None = None
         self.locator = EntityLocator(gateway)
         """Answers "which releases hold this entity?" without keeping mirrors of them."""
+        self.quotas = UserQuotas(settings)
+        """What one user may make the console spend (new mirrors, lookups, streams)."""
+        self.max_mirrors = settings.MAX_MIRRORS
+        self.evicted = 0
+        """Unwatched mirrors stopped early to make room under MAX_MIRRORS."""
 
     def start(self) -> None:
         """Start the idle reaper and follow the health signal."""
@@ -457,10 +463,12 @@ class MirrorRegistry:
             self._failures[mirror.release_id] = (time.monotonic() + self.failure_ttl, error)
         return error
 
-    async def get(self, release_id: str) -> ReleaseMirror:
+    async def get(self, release_id: str, *, user: str | None = None) -> ReleaseMirror:
         """The shared mirror of a release, loading it once for all concurrent callers; raises ReadPathError.
 
-        A malformed id raises InvalidReleaseId (422) before any Temporal call.
+        A malformed id raises InvalidReleaseId (422) before any Temporal call. A new mirror is charged to ``user``
+        (QuotaExceeded past USER_NEW_MIRRORS_PER_MINUTE) and needs room under MAX_MIRRORS (TooManyMirrors when
+        every mirror is watched).
         """
         try:
             EntityId.parse(release_id, expected=EntityType.RELEASE)
@@ -479,9 +487,30 @@ class MirrorRegistry:
             del self._failures[release_id]
         task = self._loading.get(release_id)
         if task is None:
+            if user is not None:
+                self.quotas.charge("new_mirror", user)
+            await self._make_room()
+            task = self._loading.get(release_id)  # another caller may have started it meanwhile
+        if task is None:
             task = asyncio.create_task(self._load(release_id), name=f"load {release_id}")
             self._loading[release_id] = task
         return await asyncio.shield(task)
+
+    async def _make_room(self) -> None:
+        """Below MAX_MIRRORS, or stop the least recently used mirror nobody listens to; TooManyMirrors if none."""
+        if len(self._mirrors) + len(self._loading) < self.max_mirrors:
+            return
+        unwatched = [m for m in self._mirrors.values() if m.listener_count == 0]
+        if not unwatched:
+            raise TooManyMirrors(
+                f"this console already follows {self.max_mirrors} releases, all of them watched right now "
+                "(MAX_MIRRORS); try again shortly", retry_after=10)
+        oldest = min(unwatched, key=lambda m: m.last_used)
+        del self._mirrors[oldest.release_id]
+        self.evicted += 1
+        logger.info("mirror {} stopped to make room (MAX_MIRRORS={})", oldest.release_id, self.max_mirrors)
+        await oldest.retire()
+        self.gateway.stats.forget(oldest.release_id)
 
     async def _load(self, release_id: str) -> ReleaseMirror:
         try:

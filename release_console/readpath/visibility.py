@@ -22,6 +22,14 @@ from ..contract.names import MEMO_SUMMARY
 from ..temporal.client import DATA_CONVERTER
 from ..temporal.codec import decode_payload
 
+MAX_MEMO_BYTES = 1024 * 1024
+"""A release's memo summary is a few hundred bytes; anything past this is not decoded (a page holds 1,000 rows)."""
+SUMMARY_FIELDS: dict[str, tuple[type, ...]] = {
+    "state": (str,), "version": (int,), "updated_at": (str, type(None)), "apps_total": (int,), "apps_done": (int,),
+    "entity_count": (int,), "counts": (dict,),
+}
+"""The fields of the memo summary (contract/views.py ``release_memo``) and their types: nothing else is kept."""
+
 
 @dataclass(frozen=True, slots=True)
 class ListedRelease:
@@ -53,17 +61,20 @@ def _listed(info: WorkflowExecutionInfo) -> ListedRelease:
         start_time=info.start_time.ToDatetime(tzinfo=UTC),
         close_time=info.close_time.ToDatetime(tzinfo=UTC) if info.HasField("close_time") else None,
         search_attributes=decode_typed_search_attributes(info.search_attributes),
-        memo_summary=_memo_summary(info),
+        memo_summary=memo_summary(info),
     )
 
 
-def _memo_summary(info: WorkflowExecutionInfo) -> dict[str, Any] | None:
-    """The memo's summary object (through the console's codec and payload converter), None if absent or broken."""
+def memo_summary(info: WorkflowExecutionInfo) -> dict[str, Any] | None:
+    """The memo's summary object (through the console's codec and payload converter) with only its typed fields;
+    None if absent, broken, or larger than MAX_MEMO_BYTES (packed or unpacked)."""
     payload = info.memo.fields.get(MEMO_SUMMARY)
-    if payload is None:
+    if payload is None or payload.ByteSize() > MAX_MEMO_BYTES:
         return None
     try:
-        value = DATA_CONVERTER.payload_converter.from_payload(decode_payload(payload))
+        value = DATA_CONVERTER.payload_converter.from_payload(decode_payload(payload, MAX_MEMO_BYTES))
     except Exception:
         return None
-    return value if isinstance(value, dict) else None
+    if not isinstance(value, dict):
+        return None
+    return {k: v for k, v in value.items() if k in SUMMARY_FIELDS and type(v) in SUMMARY_FIELDS[k]}

@@ -57,10 +57,10 @@ class LargePayloadCodec(PayloadCodec):
         return Payload(metadata={"encoding": ENCODING}, data=zlib.compress(payload.SerializeToString(), 6))
 
 
-def decode_payload(payload: Payload) -> Payload:
+def decode_payload(payload: Payload, limit: int = MAX_DECOMPRESSED) -> Payload:
     """One payload as the codec decodes it (synchronous, for code that decodes outside the event loop)."""
     if payload.metadata.get("encoding") != ENCODING:
         return payload
     inner = Payload()
-    inner.ParseFromString(decompress(payload.data))
+    inner.ParseFromString(decompress(payload.data, limit))
     return inner

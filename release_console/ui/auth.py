@@ -132,6 +132,12 @@ def current_user() -> Principal | None:
     return validate_session(_page_storage().get(SESSION_KEY), _accounts())
 
 
+def current_username() -> str | None:
+    """The name of the page's signed-in user (what the read path charges its quotas to), or None."""
+    user = current_user()
+    return user.username if user is not None else None
+
+
 @dataclass(frozen=True)
 class _Ticket:
     session_id: str
@@ -319,6 +325,7 @@ class PageGuard(BaseHTTPMiddleware):
             return RedirectResponse(_login_redirect(wanted), status_code=303)
         session["seen_at"] = accounts.clock() if accounts else 0.0  # a page request is activity
         storage[SESSION_KEY] = session
+        request.state.user = user  # for routes behind the guard that are not pages (downloads)
         audit("page.view", user=user.username, role=user.role, target=wanted, outcome="ok", client=address,
               request_id=safe_request_id(request.headers.get("x-request-id")))
         return await call_next(request)

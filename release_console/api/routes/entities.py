@@ -39,14 +39,14 @@ async def locate_entity(entity_id: str, user: CurrentUser) -> Response:
     eid = parse_id(entity_id)
     mirrors, releases = running_mirrors(), running_release_list()
     if is_release_id(eid):
-        mirror = await mirrors.get(eid)
+        mirror = await mirrors.get(eid, user=user.username)
         return json_response(entity_body(mirror, eid), mirror)
-    result = await find_holders(mirrors, releases, eid)  # the same search as the header's search box
+    result = await find_holders(mirrors, releases, eid, user=user.username)  # the header's search box's search
     holders, problems = result.holders, result.problems
     if len(holders) > 1:
         raise ApiError(409, "ambiguous_entity", f"{eid} exists in {len(holders)} releases", candidates=holders)
     if holders:
-        mirror = await mirrors.get(holders[0])
+        mirror = await mirrors.get(holders[0], user=user.username)
         return json_response(entity_body(mirror, eid), mirror)
     unavailable = [p for p in problems if p.status == 503]
     if unavailable and len(unavailable) == result.others and not result.loaded:

@@ -27,6 +27,7 @@ from ...core import drain
 from ...domain.ids import EntityType
 from ...domain.tree import Change
 from ...readpath.mirror import ReleaseMirror
+from ...readpath.quotas import StreamSlot
 from ..deps import Caller, CurrentCaller, running_accounts, running_mirrors
 from ..errors import invalid
 from ..reading import parse_id
@@ -59,10 +60,16 @@ async def release_events(
     """A text/event-stream of changes (entity id, new state, version), resumable."""
     rid = parse_id(release_id, EntityType.RELEASE)
     resume = since if since is not None else _parse_last_event_id(last_event_id)
-    mirror = await running_mirrors().get(rid)
+    mirrors = running_mirrors()
+    slot = mirrors.quotas.open_stream(caller.principal.username)  # 429 when the user holds USER_SSE_STREAMS
+    try:
+        mirror = await mirrors.get(rid, user=caller.principal.username)
+    except BaseException:
+        slot.close()
+        raise
     refusal = _refusal_check(running_accounts(), caller)
     return StreamingResponse(
-        _stream(mirror, resume, refusal),
+        _stream(mirror, resume, refusal, slot),
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
@@ -93,12 +100,17 @@ def _refusal_check(accounts: AccountsService, caller: Caller) -> Callable[[], st
 
 
 async def _stream(
-    mirror: ReleaseMirror, resume: int | None, refusal: Callable[[], str | None]
+    mirror: ReleaseMirror, resume: int | None, refusal: Callable[[], str | None], slot: StreamSlot
 ) -> AsyncIterator[str]:
     queue: asyncio.Queue[list[Change] | None] = asyncio.Queue()
+    behind = False
 
     def on_change(_mirror: ReleaseMirror, changes: list[Change]) -> None:
+        nonlocal behind
+        if behind:
+            return  # the reader is told to reload once; nothing more is queued for it
         if queue.qsize() >= QUEUE_LIMIT:
+            behind = True
             queue.put_nowait(None)  # too far behind: the client must reload
         else:
             queue.put_nowait(list(changes))
@@ -154,6 +166,7 @@ async def _stream(
     finally:
         draining.stream_closed()
         remove()
+        slot.close()
 
 
 def _backlog(mirror: ReleaseMirror, resume: int | None) -> tuple[list[Change], bool]:

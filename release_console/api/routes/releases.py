@@ -106,7 +106,7 @@ async def get_release(
 ) -> Response:
     """The release, each node with id, state, updated_at and rollup counts, down to ``depth`` levels."""
     rid = parse_id(release_id, EntityType.RELEASE)
-    mirror = await running_mirrors().get(rid)
+    mirror = await running_mirrors().get(rid, user=user.username)
     if depth is None:
         params = DetailParams(DEFAULT_DEPTH, limit, MAX_NODES, DEFAULT_ANSWER_BYTES)
     else:
@@ -120,7 +120,7 @@ async def get_entity(release_id: str, entity_id: str, user: CurrentUser) -> Resp
     """The entity's state, rollups, parent and path from the release."""
     rid = parse_id(release_id, EntityType.RELEASE)
     eid = parse_id(entity_id)
-    mirror = await running_mirrors().get(rid)
+    mirror = await running_mirrors().get(rid, user=user.username)
     return json_response(entity_body(mirror, eid), mirror)
 
 
@@ -139,7 +139,7 @@ async def get_children(
     rid = parse_id(release_id, EntityType.RELEASE)
     eid = parse_id(entity_id)
     wanted = parse_state(state)
-    mirror = await running_mirrors().get(rid)
+    mirror = await running_mirrors().get(rid, user=user.username)
     parent = find_entity(mirror, eid)
     total = len(parent.children) if wanted is None else len(mirror.tree.children_of(parent.id, wanted))
     params = ChildrenParams(parent.id, wanted, parse_offset(cursor, total), limit)
@@ -163,7 +163,7 @@ async def export_release(
     CSV cells that a spreadsheet would run as a formula (starting with = + - @, tab or CR) are prefixed with ``'``.
     """
     rid = parse_id(release_id, EntityType.RELEASE)
-    mirror = await running_mirrors().get(rid)
+    mirror = await running_mirrors().get(rid, user=user.username)
     return await export_response(mirror, format)  # shared with the release page's download buttons
 
 

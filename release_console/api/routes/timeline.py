@@ -66,7 +66,7 @@ class TimelineResponse(BaseModel):
 async def get_timeline(release_id: str, user: CurrentUser) -> dict[str, Any]:
     """The burn-up timeline of one release."""
     rid = parse_id(release_id, EntityType.RELEASE)
-    mirror = await running_mirrors().get(rid)
+    mirror = await running_mirrors().get(rid, user=user.username)
     feed = timeline_feed(mirror)
     await feed.ensure_loaded()
     if feed.supported is False:

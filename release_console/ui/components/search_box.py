@@ -12,6 +12,7 @@ from ... import services
 from ...domain.ids import EntityId, EntityType, InvalidEntityId
 from ...readpath.errors import ReadPathError
 from ...readpath.finder import SEARCH_WINDOW, find_holders
+from ..auth import current_username
 from .url_params import shown
 from .urls import release_path, with_query
 
@@ -28,8 +29,9 @@ class SearchOutcome:
     message: str | None = None
 
 
-async def search(text: str) -> SearchOutcome:
-    """What the search box does with ``text`` (a release id, a release key like ``rel-001``, or an entity id)."""
+async def search(text: str, user: str | None) -> SearchOutcome:
+    """What the search box does with ``text`` (a release id, a release key like ``rel-001``, or an entity id),
+    searching on behalf of ``user`` (whose lookups are counted)."""
     text = "".join(c for c in text if c.isprintable()).strip()[:MAX_LENGTH]
     if not text:
         return SearchOutcome(message="Type a release id (release:rel-001) or an entity id (app:checkout-7).")
@@ -49,7 +51,7 @@ async def search(text: str) -> SearchOutcome:
             return SearchOutcome(target=release_path(entity_id))
         return SearchOutcome(message=f"No release {entity_id}.")
     try:
-        result = await find_holders(mirrors, releases, entity_id)
+        result = await find_holders(mirrors, releases, entity_id, user=user)
     except ReadPathError as exc:
         return SearchOutcome(message=f"Cannot search now: {exc}.")
     if len(result.holders) == 1:
@@ -80,7 +82,7 @@ class SearchBox:
 
     async def run(self) -> None:
         """Search for the input's text and go there, or explain."""
-        outcome = await search(str(self.input.value or ""))
+        outcome = await search(str(self.input.value or ""), current_username())
         if outcome.target is not None:
             ui.navigate.to(outcome.target)
             return

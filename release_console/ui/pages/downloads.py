@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Query
+from fastapi import Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from nicegui import APIRouter
 
@@ -27,7 +27,7 @@ def download_path(release_id: str, format: str) -> str:
 
 
 async def download_release(
-    release_id: str, format: Annotated[ExportFormat, Query(description="csv or json")] = "json"
+    request: Request, release_id: str, format: Annotated[ExportFormat, Query(description="csv or json")] = "json"
 ) -> Response:
     """The whole release as a CSV or JSON attachment (a plain-text error when it cannot be read)."""
     try:
@@ -35,7 +35,8 @@ async def download_release(
     except InvalidEntityId as exc:
         return PlainTextResponse(f"Cannot export: {exc}", status_code=422)
     try:
-        mirror = await services.running().mirrors.get(rid)
+        user = getattr(request.state, "user", None)  # set by the page guard, which let the request in
+        mirror = await services.running().mirrors.get(rid, user=user.username if user is not None else None)
         return await export_response(mirror, format)
     except ReadPathError as exc:
         return PlainTextResponse(f"Cannot export {rid}: {exc}", status_code=exc.status)

@@ -12,6 +12,7 @@ from ...domain.ids import EntityType, InvalidEntityId, parse_entity_id
 from ...domain.states import CANONICAL_STATES
 from ...readpath.errors import ReadPathError
 from ...readpath.mirror import ReleaseMirror
+from ..auth import current_username
 from ..components.entity_panel import EntityPanel
 from ..components.errors import UNEXPECTED, error_card
 from ..components.export_buttons import export_buttons
@@ -49,7 +50,7 @@ async def release_page(
         spinner = ui.spinner(size="lg").classes("mx-auto mt-8")
         await ui.context.client.connected()
         try:
-            mirror = await services.running().mirrors.get(release_id)
+            mirror = await services.running().mirrors.get(release_id, user=current_username())
         except ReadPathError as exc:  # expected problems: a code and a message safe to show
             spinner.delete()
             error_card(exc.code, str(exc))
@@ -81,9 +82,11 @@ def retry_until_loaded(release_id: str) -> None:
     The registry remembers a failed load briefly, so many pages retrying the same release cost one Temporal call.
     """
 
+    user = current_username()
+
     async def retry() -> None:
         try:
-            await services.running().mirrors.get(release_id)
+            await services.running().mirrors.get(release_id, user=user)
         except ReadPathError:
             return
         except Exception:

@@ -9,7 +9,7 @@ import pytest
 from pydantic import SecretStr
 from temporalio.client import Client
 
-from release_console.accounts import service as service_module
+from release_console.accounts import password_pool
 from release_console.accounts.bootstrap import StartupError, ensure_first_admin
 from release_console.accounts.errors import LoginFailed
 from release_console.accounts.service import AccountsService
@@ -40,7 +40,7 @@ async def test_unknown_user_login_still_runs_one_bcrypt_check(
         checked.append(hashed)
         return verify_password(plain, hashed)
 
-    monkeypatch.setattr(service_module, "verify_password", counting_verify)
+    monkeypatch.setattr(password_pool, "verify_password", counting_verify)
     try:
         for username in (f"ghost-{unique}", local.FIRST_ADMIN_USERNAME):
             with pytest.raises(LoginFailed) as failed:

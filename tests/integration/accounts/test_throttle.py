@@ -3,6 +3,7 @@ per username alone; X-Forwarded-For is believed only from TRUSTED_PROXIES. Real 
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
@@ -84,6 +85,24 @@ async def test_an_address_is_throttled_across_usernames_but_others_are_not(proxi
     assert codes[:limit] == [401] * limit and codes[limit] == 429
     assert await attempt(proxied_api, name, "owner-password-1", ATTACKER) == 429  # even a right password from there
     assert await attempt(proxied_api, name, "owner-password-1", OWNER) == 200
+
+
+async def test_parallel_guesses_get_no_more_than_serial_ones(proxied_api: httpx.AsyncClient) -> None:
+    """The reproduction: 40 wrong passwords for one user sent at once from one address all got 401, because each
+    failure was counted only after its bcrypt check. Now each attempt is counted first."""
+    name = await new_user(proxied_api, "owner-password-1")
+    codes = await asyncio.gather(*(attempt(proxied_api, name, f"guess-{i}", ATTACKER) for i in range(40)))
+    limit = get_settings().LOGIN_MAX_FAILURES
+    assert codes.count(401) == limit and codes.count(429) == 40 - limit, codes
+    assert await attempt(proxied_api, name, "owner-password-1", OWNER) == 200  # the owner still gets in
+
+
+async def test_an_address_spraying_usernames_in_parallel_is_held_to_its_limit(
+        proxied_api: httpx.AsyncClient) -> None:
+    limit = get_settings().LOGIN_MAX_FAILURES * ADDRESS_FACTOR
+    names = [f"spray-{uuid.uuid4().hex[:6]}" for _ in range(limit + 20)]
+    codes = await asyncio.gather(*(attempt(proxied_api, name, "x", ATTACKER) for name in names))
+    assert codes.count(401) <= limit and codes.count(401) + codes.count(429) == len(names), codes
 
 
 async def test_forwarded_for_is_ignored_without_trusted_proxies(api: httpx.AsyncClient) -> None:

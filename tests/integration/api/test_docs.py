@@ -14,6 +14,7 @@ async def test_docs_page_uses_only_local_assets(api):
         asset = await api.get(url)
         assert asset.status_code == 200, url
     assert (await api.get("/docs/assets/index.html")).status_code == 404  # only the listed files are served
+    assert '"persistAuthorization": false' in page.text  # the bearer token is never kept in localStorage
 
 
 async def test_openapi_schema_documents_the_read_api_with_examples(api):

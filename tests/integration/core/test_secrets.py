@@ -18,7 +18,7 @@ from temporalio.client import Client
 from temporalio.converter import DataConverter, PayloadCodec
 
 from release_console import services as services_module
-from release_console.accounts import service as service_module
+from release_console.accounts import password_pool
 from release_console.temporal.client import DATA_CONVERTER
 from release_console.temporal.codec import (
     ENCODING,
@@ -43,7 +43,7 @@ async def test_a_logged_traceback_shows_no_local_variables(
     def broken_verify(plain: str, hashed: str) -> bool:
         raise RuntimeError("bcrypt backend exploded")
 
-    monkeypatch.setattr(service_module, "verify_password", broken_verify)
+    monkeypatch.setattr(password_pool, "verify_password", broken_verify)
     try:
         await accounts.authenticate(ADMIN_USERNAME, password, "127.0.0.1")
     except RuntimeError:

@@ -104,20 +104,26 @@ async def test_the_redis_throttle_keeps_the_in_memory_rules(instances: Instances
     await memory_rules.test_throttle_counts_pairs_and_addresses(make)
     instances.prefix += "second:"
     await memory_rules.test_a_success_clears_its_own_pair_only(make)
+    instances.prefix += "third:"
+    await memory_rules.test_parallel_attempts_get_no_more_guesses_than_serial_ones(make)
+    instances.prefix += "fourth:"
+    await memory_rules.test_the_attempt_that_locked_an_address_takes_the_lock_back_if_right(make)
+    instances.prefix += "fifth:"
+    await memory_rules.test_an_ipv6_client_is_counted_by_its_slash_64(make)
 
 
 async def test_failures_on_one_instance_count_on_another(instances: Instances) -> None:
     now = [1000.0]
     one, two = instances.throttle(clock=lambda: now[0]), instances.throttle(clock=lambda: now[0])
-    await one.failed("alice", ATTACKER)
-    await two.failed("Alice", ATTACKER)
+    await memory_rules.fail(one, "alice", ATTACKER)
+    await memory_rules.fail(two, "Alice", ATTACKER)
     assert await one.retry_after("alice", ATTACKER) is None
-    await one.failed("alice", ATTACKER)  # the third failure, on the first instance
+    await memory_rules.fail(one, "alice", ATTACKER)  # the third failure, on the first instance
     assert await two.retry_after("alice", ATTACKER) == 60
     assert await one.retry_after("alice", ATTACKER) == 60
     assert await two.retry_after("alice", OWNER) is None  # the owner, from elsewhere, still gets in
     for i in range(3 * ADDRESS_FACTOR - 3):  # the address sprays usernames, alternating instances
-        await (one, two)[i % 2].failed(f"user{i}", ATTACKER)
+        await memory_rules.fail((one, two)[i % 2], f"user{i}", ATTACKER)
     assert await one.retry_after("bob", ATTACKER) == 60 and await two.retry_after("bob", ATTACKER) == 60
     assert await two.retry_after("bob", OWNER) is None
     now[0] += 30
@@ -130,20 +136,20 @@ async def test_failures_on_one_instance_count_on_another(instances: Instances) -
 async def test_old_failures_leave_the_window_and_every_key_expires(instances: Instances, redis) -> None:
     now = [1000.0]
     throttle = instances.throttle(lockout=60, clock=lambda: now[0])
-    await throttle.failed("alice", ATTACKER)
-    await throttle.failed("alice", ATTACKER)
+    await memory_rules.fail(throttle, "alice", ATTACKER)
+    await memory_rules.fail(throttle, "alice", ATTACKER)
     now[0] += 61  # those two are older than the window now
-    await throttle.failed("alice", ATTACKER)
-    await throttle.failed("alice", ATTACKER)
+    await memory_rules.fail(throttle, "alice", ATTACKER)
+    await memory_rules.fail(throttle, "alice", ATTACKER)
     assert await throttle.retry_after("alice", ATTACKER) is None
     # with the real clock and a one-second lockout: Redis forgets the lock and the failures by itself
     instances.prefix += "quick:"
     quick = instances.throttle(max_failures=2, lockout=1)
-    await quick.failed("bob", OWNER)
-    await quick.failed("bob", OWNER)
+    await memory_rules.fail(quick, "bob", OWNER)
+    await memory_rules.fail(quick, "bob", OWNER)
     assert await quick.retry_after("bob", OWNER) == 1
     keys = await redis.keys(f"{instances.prefix}*")
-    assert len(keys) == 2 and all(0 < ttl <= 1000 for ttl in [await redis.pttl(k) for k in keys])  # all expire
+    assert len(keys) == 3 and all(0 < ttl <= 1000 for ttl in [await redis.pttl(k) for k in keys])  # all expire
 
     async def released() -> bool:
         return await quick.retry_after("bob", OWNER) is None
@@ -166,15 +172,15 @@ async def test_any_username_or_address_is_a_safe_key(instances: Instances, redis
                                                       address: str | None) -> None:
     throttle = instances.throttle(max_failures=2)
     for _ in range(2):
-        await throttle.failed(username, address)
+        await memory_rules.fail(throttle, username, address)
     assert await throttle.retry_after(username, address) == 60
     assert await throttle.retry_after(username + "x", address) is None  # another pair; the address is below its limit
     keys = sorted(k.decode() for k in await redis.keys(f"{instances.prefix}*"))
     pattern = re.compile(re.escape(instances.prefix) + r"throttle:(pair|address):[0-9a-f]{32}:(failures|lock)")
     assert keys and all(pattern.fullmatch(k) for k in keys), keys
-    assert len(keys) == (1 if address is None else 2)  # the pair's lock (and the address's failures)
-    await throttle.succeeded(username, address)
-    assert await throttle.retry_after(username, address) is None
+    assert len(keys) == (2 if address is None else 3)  # the pair's failures and lock (and the address's failures)
+    await memory_rules.succeed(throttle, username + "x", address)  # a right password: nothing of it stays counted
+    assert len(await redis.keys(f"{instances.prefix}*")) == len(keys)
 
 
 async def test_without_redis_the_throttle_counts_in_memory(instances: Instances, caplog_loguru) -> None:
@@ -184,10 +190,10 @@ async def test_without_redis_the_throttle_counts_in_memory(instances: Instances,
     started = time.monotonic()
     for _ in range(3):
         assert await throttle.retry_after("alice", ATTACKER) is None
-        await throttle.failed("alice", ATTACKER)
+        await memory_rules.fail(throttle, "alice", ATTACKER)
     assert await throttle.retry_after("alice", ATTACKER) == 60
     assert await throttle.retry_after("alice", OWNER) is None
-    await throttle.succeeded("alice", OWNER)
+    await memory_rules.succeed(throttle, "alice", OWNER)
     print(f"5 throttle calls with Redis unreachable: {time.monotonic() - started:.2f}s")  # no back-off retries
     assert throttle.fallbacks >= 7
     errors = [m for m in caplog_loguru if "login throttle: Redis failed" in m]
@@ -201,13 +207,13 @@ async def test_a_redis_outage_falls_back_and_locks_taken_meanwhile_hold(instance
     server = _start_redis(port)
     try:
         throttle = instances.throttle(url=f"redis://127.0.0.1:{port}/0")
-        await throttle.failed("alice", ATTACKER)
-        await throttle.failed("alice", ATTACKER)
+        await memory_rules.fail(throttle, "alice", ATTACKER)
+        await memory_rules.fail(throttle, "alice", ATTACKER)
         assert throttle.fallbacks == 0
         stop_process(server)
         for _ in range(3):
             assert await throttle.retry_after("alice", ATTACKER) is None  # memory has seen no failure yet
-            await throttle.failed("alice", ATTACKER)
+            await memory_rules.fail(throttle, "alice", ATTACKER)
         assert await throttle.retry_after("alice", ATTACKER) == 60 and throttle.fallbacks > 0
         server = _start_redis(port)  # back, empty (no persistence)
         assert await throttle.retry_after("alice", ATTACKER) == 60

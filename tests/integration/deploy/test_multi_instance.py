@@ -18,6 +18,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +29,7 @@ from selenium import webdriver
 from selenium.webdriver.common.by import By
 
 from release_console.core.drain import WATCHDOG_SLACK_SECONDS
+from release_console.core.security_headers import security_headers
 from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, REPO_ROOT, eventually_sync, free_port, port_open
 from tests.integration.ui.browser.helpers import _report, _run, _start, page_text
 
@@ -38,6 +40,10 @@ ROUTE_COOKIE = "release_console_route"
 MAX_FAILURES = 4
 GRACE_SECONDS = 6.0
 LOGIN = "/api/v1/login/access-token"
+
+
+METRICS_TOKEN = secrets.token_urlsafe(32)
+REDIS_PASSWORD = secrets.token_urlsafe(32)
 
 
 def runbook_steps() -> dict[str, str]:
@@ -84,7 +90,7 @@ class Console:
 
     def metrics(self) -> dict[str, list]:
         """The console's /metrics, parsed by prometheus_client: samples by family name."""
-        response = httpx.get(f"{self.url}/metrics", timeout=10)
+        response = httpx.get(f"{self.url}/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}, timeout=10)
         assert response.status_code == 200, response.text
         return {family.name: family.samples for family in text_string_to_metric_families(response.text)}
 
@@ -130,7 +136,9 @@ def cluster(temporal_server: str, tmp_path_factory: pytest.TempPathFactory) -> I
         SECRET_KEY=secrets.token_urlsafe(48),
         ACCOUNTS_WORKFLOW_ID=f"accounts-multi-{uuid.uuid4().hex[:8]}",  # accounts signed with this SECRET_KEY
         REDIS_PORT=str(redis_port),
-        REDIS_URL=f"redis://127.0.0.1:{redis_port}/0",
+        REDIS_PASSWORD=REDIS_PASSWORD,
+        REDIS_URL=f"redis://:{REDIS_PASSWORD}@127.0.0.1:{redis_port}/0",
+        METRICS_TOKEN=METRICS_TOKEN,
         TRUSTED_PROXIES="127.0.0.1",
         CONSOLES=" ".join(f"127.0.0.1:{port}" for port in ports),
         LISTEN_ADDRESS=f"127.0.0.1:{lb_port}",
@@ -248,6 +256,31 @@ def test_login_throttle_counts_failures_across_both_consoles(cluster: Cluster) -
     assert attempt(second) == 429
     failures_after = [c.counted("release_console_login_failures") for c in cluster.consoles]
     assert [a - b for a, b in zip(failures_after, failures_before, strict=True)] == [MAX_FAILURES - 1, 1]
+
+
+def test_parallel_guesses_spread_over_both_consoles_get_no_more_than_the_limit(cluster: Cluster) -> None:
+    """40 wrong passwords for one user sent at once, half through each console: the shared count is taken before
+    bcrypt runs, so at most MAX_FAILURES of them are checked and the rest are refused."""
+    routes = routes_to_each_console(cluster)
+    username = f"parallel-{uuid.uuid4().hex[:8]}"
+
+    def attempt(index: int) -> int:
+        response = httpx.post(f"{cluster.url}{LOGIN}", data={"username": username, "password": f"guess-{index}"},
+                              cookies={ROUTE_COOKIE: routes[index % 2]}, timeout=30)
+        return response.status_code
+
+    with ThreadPoolExecutor(max_workers=40) as pool:
+        codes = list(pool.map(attempt, range(40)))
+    assert codes.count(401) <= MAX_FAILURES and codes.count(401) + codes.count(429) == 40, codes
+
+
+def test_answers_through_nginx_carry_the_consoles_security_headers_once(cluster: Cluster) -> None:
+    """nginx repeats the consoles' headers (for the answers it makes itself) without doubling them."""
+    for path, status in (("/login", 200), ("/api/v1/health", 200), ("/metrics", 404)):
+        response = httpx.get(f"{cluster.url}{path}", timeout=10)
+        assert response.status_code == status
+        for name, value in security_headers(None):
+            assert response.headers.get_list(name.decode()) == [value.decode()], (path, name)
 
 
 def test_temporal_cost_follows_consoles_not_viewers(cluster: Cluster, unique: str) -> None:

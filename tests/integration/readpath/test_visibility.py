@@ -5,6 +5,7 @@ from __future__ import annotations
 from release_console.contract.names import MEMO_SUMMARY
 from release_console.readpath.gateway import TemporalGateway
 from release_console.readpath.stats import ReadPathStats
+from release_console.readpath.visibility import MAX_MEMO_BYTES
 from release_console.temporal.releases import build_plan, report, start_release
 from tests.helpers import eventually
 
@@ -45,3 +46,27 @@ async def test_listed_releases_match_the_sdks_decoding(client, settings, unique)
         assert row.memo_summary == sdk["summaries"][release_id]
     assert listed[plans[2].id].status == "terminated" and listed[plans[0].id].memo_summary["version"] == 1
     assert stats.total >= 1
+
+
+async def test_a_memo_is_decoded_only_when_small_and_only_its_summary_fields_are_kept(client, settings, unique):
+    """A release workflow's memo comes from whoever started it: one over MAX_MEMO_BYTES (here compressed by the
+    console's codec, 4 MiB unpacked) is not decoded, and unknown or mistyped fields are dropped."""
+    prefix = f"release:memo-{unique}"
+    memos = {
+        f"{prefix}-big": {"state": "deploying", "blob": "x" * (4 * MAX_MEMO_BYTES)},
+        f"{prefix}-extra": {"state": "deploying", "version": True, "apps_total": 3, "note": "kept nowhere"},
+    }
+    for workflow_id, memo in memos.items():  # no worker runs them: visibility lists them as started
+        await client.start_workflow(settings.RELEASE_WORKFLOW_TYPE, id=workflow_id, task_queue=f"none-{unique}",
+                                    memo={MEMO_SUMMARY: memo})
+    gateway = TemporalGateway(client, settings, ReadPathStats())
+
+    async def listed() -> dict | None:
+        rows = {row.id: row for row in await gateway.list_releases() if row.id.startswith(prefix)}
+        return rows if len(rows) == 2 else None
+
+    rows = await eventually(listed, timeout=20, what="visibility to list both workflows")
+    assert rows[f"{prefix}-big"].memo_summary is None
+    assert rows[f"{prefix}-extra"].memo_summary == {"state": "deploying", "apps_total": 3}
+    for workflow_id in memos:
+        await client.get_workflow_handle(workflow_id).terminate("test done")

@@ -168,7 +168,8 @@ def test_default_secret_refused_outside_local_mode(tmp_path: Path):
 
 def test_missing_first_admin_password_refused_outside_local_mode(tmp_path: Path):
     temporal_port = _free_port_pair()
-    env = _env(tmp_path / "data", free_port(), temporal_port, ENVIRONMENT="production", SECRET_KEY="s" * 40)
+    env = _env(tmp_path / "data", free_port(), temporal_port, ENVIRONMENT="production", SECRET_KEY="s" * 40,
+               METRICS_ENABLED="false")
     env.pop("FIRST_ADMIN_PASSWORD", None)
     result = _run_console(env)
     assert result.returncode == 2
@@ -176,3 +177,33 @@ def test_missing_first_admin_password_refused_outside_local_mode(tmp_path: Path)
     assert "Traceback" not in result.stderr + result.stdout
     assert not port_in_use(temporal_port)  # refused before the embedded Temporal server was started
     assert not (tmp_path / "data" / "temporal.sqlite").exists()
+
+
+PRODUCTION = {"ENVIRONMENT": "production", "SECRET_KEY": "s" * 40, "FIRST_ADMIN_PASSWORD": "first-admin-password-1",
+              "METRICS_TOKEN": "m" * 32}
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"METRICS_TOKEN": None}, "METRICS_TOKEN must be set"),
+        ({"TRUSTED_PROXIES": "0.0.0.0/0"}, "would trust every address"),
+        ({"TRUSTED_PROXIES": "10.0.0.1, ::/0"}, "would trust every address"),
+        ({"TRUSTED_PROXIES": "10.1.2.3/8"}, "has host bits set; did you mean 10.0.0.0/8"),
+        ({"RELEASE_WORKFLOW_TYPE": 'ReleaseWorkflow" OR WorkflowType != "x'}, "RELEASE_WORKFLOW_TYPE"),
+    ],
+)
+def test_unsafe_settings_stop_start_up_with_a_clear_message(tmp_path: Path, changes: dict, message: str) -> None:
+    temporal_port = _free_port_pair()
+    env = _env(tmp_path / "data", free_port(), temporal_port, **PRODUCTION)
+    for name, value in changes.items():
+        if value is None:
+            env.pop(name, None)
+        else:
+            env[name] = value
+    result = _run_console(env)
+    assert result.returncode == 2, result.stderr
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert not port_in_use(temporal_port)  # refused before anything started
+
