@@ -67,6 +67,7 @@ from harness import (
 
 SCRIPT = Path(__file__).resolve()
 WRK_SCRIPT = SCRIPT.parent / "wrk_report.lua"
+WRK_SPRAY = SCRIPT.parent / "wrk_spray.lua"
 API = "/api/v1"
 RUN_LIMIT_SECONDS = 3600
 """Hard bound for background loops (transition reporter, SSE reader): they also stop when the run ends."""
@@ -122,16 +123,18 @@ class WrkResult:
 
 
 async def run_wrk(url: str, connections: int, seconds: float, *, token: str | None, timeout: float,
-                  threads: int) -> WrkResult:
-    """Run wrk against ``url`` and parse the JSON line of the Lua report."""
+                  threads: int, script: Path = WRK_SCRIPT) -> WrkResult:
+    """Run wrk against ``url`` and parse the JSON line of the Lua report (``script`` may wrap it)."""
     cmd = [
         "wrk", f"-t{max(1, min(threads, connections))}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
-        "--timeout", f"{timeout:g}s", "--latency", "-s", str(WRK_SCRIPT),
+        "--timeout", f"{timeout:g}s", "--latency", "-s", str(script),
     ]
     if token:
         cmd += ["-H", f"Authorization: Bearer {token}"]
     cmd.append(url)
-    proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    env = {**os.environ, "WRK_REPORT": str(WRK_SCRIPT)}
+    proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                                                env=env)
     try:
         out, err = await asyncio.wait_for(proc.communicate(), seconds + timeout + 30)
     finally:
@@ -337,6 +340,7 @@ class Bench:
                 "DATA_DIR": str(self.tmp / "console-data"),
                 "FIRST_ADMIN_USERNAME": "admin",
                 "FIRST_ADMIN_PASSWORD": self.password,
+                "TRUSTED_PROXIES": "127.0.0.1",  # the password spray names a new client address per attempt
                 "PYTHONUNBUFFERED": "1",
             }
         )
@@ -403,11 +407,15 @@ class Bench:
             self.results["rss_kib"] = {"console_started": self._rss()}
             await self.start_releases()
             await self.login()
+            if self.args.only_spray:
+                await self.section("password_spray", self.password_spray)
+                return
             self.results["cold_open_ms"] = {}
             await self.cold_open("1k", self.releases.key_1k)
             await self.cold_open("10k", self.releases.key_10k)
             background.append(asyncio.create_task(self.report_transitions()))
             await self.section("latency", self.change_latency)
+            await self.section("password_spray", self.password_spray)
             if not self.args.quick:
                 await self.section("100k", self.load_100k)
             self.results["rss_kib"]["all_loaded"] = self._rss()
@@ -609,6 +617,73 @@ class Bench:
         r, s = self.results["change_latency_ms"]["rest"], self.results["change_latency_ms"]["sse"]
         print(f"change → REST: p50 {_ms(r['p50_ms'], 0)} ms, p95 {_ms(r['p95_ms'], 0)} ms ({r['samples']} samples); "
               f"change → SSE: p50 {_ms(s['p50_ms'], 0)} ms, p95 {_ms(s['p95_ms'], 0)} ms ({s['samples']} samples)")
+
+    async def password_spray(self) -> None:
+        """The read path while a password spray runs: change → REST p95 and ``/health`` p99, quiet and during
+        ``--spray-connections`` connections of wrong logins (each from a new address, so each gets a bcrypt check)."""
+        quiet = await self._reads_meanwhile(None)
+        url = f"{self.console_url}{API}/login/access-token"
+        seconds = quiet["seconds"] + 10
+        spray = asyncio.create_task(run_wrk(url, self.args.spray_connections, seconds, token=None,
+                                            timeout=self.args.timeout, threads=self.args.wrk_threads,
+                                            script=WRK_SPRAY))
+        await asyncio.sleep(3)  # the spray is under way
+        sprayed = await self._reads_meanwhile(spray)
+        logins = await spray
+        sprayed["logins"] = {"per_s": round(logins.rps), "p50_ms": logins.p50_ms, "p99_ms": logins.p99_ms,
+                             "answers_4xx": logins.errors, "timeouts": logins.timeouts}
+        self.results["password_spray"] = {"quiet": quiet, "spray": sprayed,
+                                          "connections": self.args.spray_connections}
+        for label, part in (("quiet", quiet), (f"spray ×{self.args.spray_connections}", sprayed)):
+            extra = ""
+            if "logins" in part:
+                extra = (f"; logins {part['logins']['per_s']}/s answered, p99 {_ms(part['logins']['p99_ms'], 0)} ms, "
+                         f"{part['logins']['timeouts']} timeouts")
+            print(f"password spray, {label}: change → REST p50 {_ms(part['rest']['p50_ms'], 0)} / p95 "
+                  f"{_ms(part['rest']['p95_ms'], 0)} ms, /health p99 {_ms(part['health_p99_ms'], 0)} ms{extra}")
+
+    async def _reads_meanwhile(self, spray: asyncio.Task | None) -> dict[str, Any]:
+        """``--latency-samples`` changes of the 10k release read back through REST, with a /health probe every
+        50 ms alongside (ends early if ``spray`` ends)."""
+        from release_console.temporal.releases import report
+
+        rid = Releases.rid(self.releases.key_10k)
+        health: list[float] = []
+        done = asyncio.Event()
+
+        async def probe() -> None:
+            while not done.is_set():
+                started = time.perf_counter()
+                with contextlib.suppress(httpx.HTTPError):
+                    await self.http.get(f"{API}/health", timeout=10)
+                    health.append(time.perf_counter() - started)
+                await asyncio.sleep(0.05)
+
+        prober = asyncio.create_task(probe())
+        rest: list[float] = []
+        missed = 0
+        began = time.perf_counter()
+        try:
+            for i in range(self.args.latency_samples):
+                if spray is not None and spray.done():
+                    break
+                await asyncio.sleep(random.uniform(0.1, 0.6))
+                app = f"app:{self.releases.key_10k}-w3-c1-a{i % 100 + 1}"
+                result = await report(self.client, rid, [(app, "deploying" if i % 2 == 0 else "deployed")])
+                acked = time.perf_counter()
+                while time.perf_counter() < acked + 10:
+                    body = (await self.http.get(f"{API}/releases/{rid}", params={"depth": 0})).json()
+                    if body["version"] >= result.version:
+                        rest.append(time.perf_counter() - acked)
+                        break
+                    await asyncio.sleep(0.01)
+                else:
+                    missed += 1
+        finally:
+            done.set()
+            await prober
+        return {"rest": _latency_summary(rest, missed), "health_p99_ms": _ms_or_none(percentile(health, 0.99)),
+                "seconds": round(time.perf_counter() - began, 1)}
 
     async def load_100k(self) -> None:
         await self._start(self.releases.key_100k, 100_000)
@@ -965,6 +1040,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--wrk-threads", type=int, default=1, help="wrk threads (at most the connections)")
     parser.add_argument("--list-releases", type=int, default=5000, help="tiny releases for the list run (0: skip)")
     parser.add_argument("--latency-samples", type=int, default=20, help="change → REST/SSE samples")
+    parser.add_argument("--spray-connections", type=int, default=50, help="connections of the password spray")
+    parser.add_argument("--only-spray", action="store_true", help="start-up, then the password spray section only")
     parser.add_argument("--transitions-per-second", type=float, default=4, help="background transitions (10k)")
     parser.add_argument("--json", type=Path, default=None, help="where to write the JSON (default /tmp/...)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 3 s rows, 1 and 10 connections, no 100k")

@@ -87,8 +87,10 @@ def setup(settings: Settings, *, exit_on_failure: bool = False) -> None:
     Temporal server too) and the web server, so ``serve()`` exits with code 1: never a half-started console.
     """
     from .core.shared_state import configure_storage
+    from .ui.shared_storage import install as install_shared_storage
 
     configure_storage(settings)  # user storage (sessions) in Redis when REDIS_URL is set, before the server starts
+    install_shared_storage(settings)  # signed, pooled, without pub/sub (ui/shared_storage.py)
     lifespan = app.router.lifespan_context
     for router in page_routers():
         app.include_router(router)

@@ -83,8 +83,9 @@ class Settings(BaseSettings):
     LOGIN_MAX_FAILURES: int = Field(5, ge=1)
     LOGIN_LOCKOUT_SECONDS: int = Field(300, ge=1)
     BCRYPT_ROUNDS: int = Field(12, ge=4, le=16)
-    BCRYPT_THREADS: int = Field(2, ge=1, le=64)
-    """Threads that check passwords (their own pool: a password spray never takes the read path's threads)."""
+    BCRYPT_THREADS: int = Field(1, ge=1, le=64)
+    """Threads that check passwords (their own pool: a password spray never takes the read path's threads); each
+    takes a core while a spray lasts, so keep it below the machine's cores."""
     BCRYPT_MAX_WAITING: int = Field(8, ge=0, le=10_000)
     """Password checks that may wait for a bcrypt thread; one more login is answered 429 at once."""
     ACCOUNTS_REFRESH_SECONDS: float = Field(2.0, gt=0, le=60)

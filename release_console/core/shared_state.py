@@ -2,15 +2,14 @@
 
 With Redis configured:
 
-- NiceGUI keeps user storage (``app.storage.user``, where ui/auth.py keeps the session) in Redis under
-  ``<prefix>user-<session id>``, and every change is published to the other instances (pub/sub), so a session started
-  on one instance is valid on another (same SECRET_KEY: the same signed session cookie) and a logout ends it on all;
+- user storage (``app.storage.user``, where ui/auth.py keeps the session) is a signed record in Redis under
+  ``<prefix>user-<session id>`` (ui/shared_storage.py), so a session started on one instance is valid on another
+  (same SECRET_KEY: the same signed session cookie) and a logout ends it on all;
 - the login throttle (accounts/throttle.py) counts failures in Redis, so every instance sees every failure;
 - login tickets (ui/auth.py) are kept in Redis too, so the step after a login may reach another instance.
 
-NiceGUI never closes a user storage, and in Redis each holds its own connections (a client and a pub/sub
-subscription) for every session id the instance has seen: every browser without a cookie and every login or logout
-(a new id) would add some for good. ``prune_user_storage`` closes those no open page or running request uses, every
+NiceGUI never forgets a user storage: every browser without a cookie and every login or logout (a new id) adds one
+to its registry for good. ``prune_user_storage`` drops those no open page or running request uses, every
 PRUNE_SECONDS; their data stays in Redis and the browser's next request loads it again.
 
 Every key starts with ``key_prefix()``: NICEGUI_REDIS_KEY_PREFIX if set, else ``release-console:``. Without Redis
@@ -149,7 +148,7 @@ async def prune_user_storage() -> int:
             _unused.discard(session_id)
             continue
         writing = {f"redis-{storage.key}", f"redis-delete-{storage.key}"} & set(background_tasks.lazy_tasks_running)
-        if session_id not in _unused or writing:
+        if session_id not in _unused or writing or getattr(storage, "dirty", False):
             _unused.add(session_id)
             continue
         _unused.discard(session_id)

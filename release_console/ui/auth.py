@@ -13,10 +13,11 @@ The browser gets a new session id at login and at logout (against session fixati
 one-time ticket, bound to the page's session id, to SESSION_PATH, which moves the session to a fresh id (a new
 cookie) and empties the old id's storage; logout ends the session and goes through SESSION_PATH for a fresh id too.
 
-With Redis (REDIS_URL; core/shared_state.py) ``app.storage.user`` is NiceGUI's Redis storage: every instance with the
-same SECRET_KEY reads the same session for a cookie, and a change (a logout) reaches the other instances' copies
-through pub/sub, where the page guard and the refresh tick see it. Login tickets are then kept in Redis too (one use,
-on any instance; this instance's memory only while Redis fails), so the step after a login may reach any instance.
+With Redis (REDIS_URL) ``app.storage.user`` is a signed record in Redis (ui/shared_storage.py): every instance with
+the same SECRET_KEY reads the same session for a cookie; the page guard reloads it on every page request and open
+pages follow it on the refresh tick, so a logout on one instance ends the session on all, and a logged-out session
+cannot be written back. Login tickets are kept in Redis too, signed (one use, on any instance; this instance's
+memory only while Redis fails), so the step after a login may reach any instance.
 """
 
 from __future__ import annotations
@@ -50,6 +51,7 @@ from ..core.config import Settings
 from ..core.metrics import METRICS_PATH
 from .live.hub import hub
 from .session_keepalive import SessionKeepalive
+from .shared_storage import SharedStorage, signed, verified
 
 SESSION_KEY = "session"
 LOGIN_PATH = "/login"
@@ -189,8 +191,9 @@ def _ticket_key(ticket: str) -> str:
 async def _store_ticket(redis: Any, ticket: str, pending: _Ticket) -> None:
     data = json.dumps({"session_id": pending.session_id, "username": pending.username, "role": pending.role,
                        "target": pending.target})
+    key = _ticket_key(ticket)
     try:
-        await redis.set(_ticket_key(ticket), data, px=int(TICKET_SECONDS * 1000))
+        await redis.set(key, signed(key, data), px=int(TICKET_SECONDS * 1000))
     except shared_state.ERRORS as exc:
         _memory_only.add(ticket)
         logger.warning("login ticket kept in this instance only, Redis failed: {}", type(exc).__name__)
@@ -214,8 +217,11 @@ async def _find_ticket(ticket: str) -> tuple[_Ticket | None, bool]:
         return local, False
     if raw is None:
         return (local, False) if ticket in _memory_only else (None, False)
+    data = verified(_ticket_key(ticket), raw)  # a ticket written without SECRET_KEY is no ticket
+    if data is None:
+        return None, False
     try:
-        stored = json.loads(raw)
+        stored = json.loads(data)
         found = _Ticket(str(stored["session_id"]), str(stored["username"]), str(stored["role"]),
                         safe_redirect(str(stored["target"])), time.monotonic())  # Redis expires it in time
     except (ValueError, KeyError, TypeError):
@@ -312,6 +318,8 @@ class PageGuard(BaseHTTPMiddleware):
         if is_public(path):
             return await call_next(request)
         storage = app.storage.user
+        if isinstance(storage, SharedStorage):
+            await storage.reload()  # what another instance did to this session (a logout) counts here at once
         accounts = _accounts()
         session = storage.get(SESSION_KEY)
         user = validate_session(session, accounts)

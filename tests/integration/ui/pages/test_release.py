@@ -89,7 +89,7 @@ async def test_last_transition_tooltip_follows_the_node(
 async def test_unexpected_load_error_is_logged_and_not_shown(
     user: User, unique: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    async def broken_get(release_id: str) -> None:  # a bug in the read path, not a Temporal problem
+    async def broken_get(release_id: str, **_who: object) -> None:  # a bug in the read path, not Temporal
         raise RuntimeError(f"internal detail of {release_id}")
 
     await login(user, "/")  # the console has started: its read path exists
