@@ -277,7 +277,7 @@ class AccountsService:
             hashed = record.password_hash if record is not None else await self._dummy()
             ok = await self.passwords.check(password[:MAX_PASSWORD_INPUT], hashed)
         except Exception:  # unavailable, busy, or broken: no guess was checked, so it is not a failure
-            await self.throttle.release(attempt)
+            await self.throttle.cancel(attempt)
             raise
         if not ok or record is None or not record.enabled:
             raise LoginFailed(LOGIN_FAILED)  # the attempt stays counted

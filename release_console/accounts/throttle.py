@@ -78,6 +78,10 @@ class Throttle(Protocol):
         """The attempt succeeded: forget its (username, address) pair's failures and its own count."""
         ...
 
+    async def cancel(self, reservation: Reservation) -> None:
+        """No password was checked (busy, unavailable, broken): take this attempt back, nothing else."""
+        ...
+
     async def retry_after(self, username: str, address: str | None) -> float | None:
         """Seconds until a login for this username from this address is allowed again, or None when allowed now."""
         ...
@@ -173,6 +177,15 @@ class LoginThrottle:
         is taken off it (and the lock it took, if it took one)."""
         self.release_now(reservation)
 
+    async def cancel(self, reservation: Reservation) -> None:
+        """Take this attempt off both windows (and the locks it took); the other failures stay."""
+        if reservation.retry_after is not None:
+            return
+        for window, _limit in self._windows(reservation.username, reservation.address):
+            window.failures.pop(reservation.member, None)
+            if window.locked_by == reservation.member:
+                window.locked_until, window.locked_by = 0.0, ""
+
     def release_now(self, reservation: Reservation) -> None:
         if reservation.retry_after is not None:
             return
@@ -226,6 +239,17 @@ return 1
 """
 """A success: forget its pair's failures and lock; take the attempt off its address (and the lock it took)."""
 
+_CANCEL_LUA = """
+local member = ARGV[1]
+for i = 1, #KEYS / 2 do
+  redis.call('ZREM', KEYS[2 * i - 1], member)
+  local lock = redis.call('GET', KEYS[2 * i])
+  if lock and string.match(lock, ' (.+)$') == member then redis.call('DEL', KEYS[2 * i]) end
+end
+return 1
+"""
+"""No password was checked: take the attempt off every window (and the locks it took), nothing else."""
+
 
 class RedisLoginThrottle:
     """``LoginThrottle``'s rules with the counts in Redis, shared by every console instance.
@@ -252,6 +276,7 @@ class RedisLoginThrottle:
         self._key = hashlib.sha256(b"release-console login throttle\0" + secret).digest()
         self._reserve = redis.register_script(_RESERVE_LUA)
         self._release = redis.register_script(_RELEASE_LUA)
+        self._cancel = redis.register_script(_CANCEL_LUA)
         self._logged_at: float | None = None
         self.fallbacks = 0  # calls answered from memory because Redis failed
 
@@ -318,6 +343,17 @@ class RedisLoginThrottle:
         windows = self._keys(reservation.username, reservation.address)
         try:
             await self._release(keys=[k for f, lock, _ in windows for k in (f, lock)], args=[reservation.member])
+        except ERRORS as exc:
+            self._redis_failed(exc)
+
+    async def cancel(self, reservation: Reservation) -> None:
+        """Take this attempt off its windows, as ``LoginThrottle.cancel``."""
+        if reservation.retry_after is not None:
+            return
+        await self.fallback.cancel(reservation)
+        windows = self._keys(reservation.username, reservation.address)
+        try:
+            await self._cancel(keys=[k for f, lock, _ in windows for k in (f, lock)], args=[reservation.member])
         except ERRORS as exc:
             self._redis_failed(exc)
 

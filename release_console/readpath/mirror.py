@@ -391,6 +391,10 @@ def _str_or_none(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
+EVICT_GRACE_SECONDS = 10.0
+"""A mirror handed to a reader this recently is not evicted (its reader may be about to listen)."""
+
+
 class MirrorRegistry:
     """One mirror per release, created on first use and shared by every reader; idle mirrors are stopped."""
 
@@ -409,6 +413,8 @@ class MirrorRegistry:
         self.quotas = UserQuotas(settings)
         """What one user may make the console spend (new mirrors, lookups, streams)."""
         self.max_mirrors = settings.MAX_MIRRORS
+        self.evict_grace = EVICT_GRACE_SECONDS
+        self._retiring: set[asyncio.Task] = set()
         self.evicted = 0
         """Unwatched mirrors stopped early to make room under MAX_MIRRORS."""
 
@@ -489,28 +495,46 @@ class MirrorRegistry:
         if task is None:
             if user is not None:
                 self.quotas.charge("new_mirror", user)
-            await self._make_room()
-            task = self._loading.get(release_id)  # another caller may have started it meanwhile
+            try:
+                self._make_room()  # no await from here to the load task: the count stays exact under a burst
+                return await self._start_load(release_id)
+            except ReadPathError:
+                if user is not None:
+                    self.quotas.refund("new_mirror", user)  # a release that could not be opened costs nothing
+                raise
+        return await asyncio.shield(task)
+
+    async def _start_load(self, release_id: str) -> ReleaseMirror:
+        task = self._loading.get(release_id)
         if task is None:
             task = asyncio.create_task(self._load(release_id), name=f"load {release_id}")
             self._loading[release_id] = task
         return await asyncio.shield(task)
 
-    async def _make_room(self) -> None:
-        """Below MAX_MIRRORS, or stop the least recently used mirror nobody listens to; TooManyMirrors if none."""
+    def _make_room(self) -> None:
+        """Below MAX_MIRRORS, or stop the least recently used mirror nobody listens to (and nobody was handed in
+        the last EVICT_GRACE_SECONDS); TooManyMirrors if there is none. Synchronous: no caller slips in between."""
         if len(self._mirrors) + len(self._loading) < self.max_mirrors:
             return
-        unwatched = [m for m in self._mirrors.values() if m.listener_count == 0]
+        now = time.monotonic()
+        unwatched = [m for m in self._mirrors.values()
+                     if m.listener_count == 0 and now - m.last_used >= self.evict_grace]
         if not unwatched:
             raise TooManyMirrors(
-                f"this console already follows {self.max_mirrors} releases, all of them watched right now "
+                f"this console already follows {self.max_mirrors} releases, all of them in use right now "
                 "(MAX_MIRRORS); try again shortly", retry_after=10)
         oldest = min(unwatched, key=lambda m: m.last_used)
         del self._mirrors[oldest.release_id]
         self.evicted += 1
         logger.info("mirror {} stopped to make room (MAX_MIRRORS={})", oldest.release_id, self.max_mirrors)
-        await oldest.retire()
-        self.gateway.stats.forget(oldest.release_id)
+        self._retiring.add(asyncio.create_task(self._retire(oldest), name=f"retire {oldest.release_id}"))
+
+    async def _retire(self, mirror: ReleaseMirror) -> None:
+        try:
+            await mirror.retire()
+        finally:
+            self.gateway.stats.forget(mirror.release_id)
+            self._retiring.discard(asyncio.current_task())  # type: ignore[arg-type]
 
     async def _load(self, release_id: str) -> ReleaseMirror:
         try:

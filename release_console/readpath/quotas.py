@@ -22,6 +22,8 @@ from ..core.config import Settings
 from .errors import ReadPathError
 
 WINDOW_SECONDS = 60.0
+MAX_WINDOWS = 10_000
+"""Windows kept before the old ones are dropped (the threshold doubles with what is still live)."""
 KINDS = ("new_mirror", "entity_lookup", "sse_stream")
 WHAT = {
     "new_mirror": "releases newly opened",
@@ -53,6 +55,7 @@ class UserQuotas:
         self._windows: dict[tuple[str, str], deque[float]] = {}
         self._streams: Counter[str] = Counter()
         self._logged: dict[tuple[str, str], float] = {}
+        self._prune_at = MAX_WINDOWS
 
     def charge(self, kind: str, user: str) -> None:
         """Count one ``kind`` for ``user``; QuotaExceeded (429, Retry-After) when the minute's budget is spent."""
@@ -65,8 +68,14 @@ class UserQuotas:
             self._refuse(kind, user, f"at most {limit} {WHAT[kind]} per minute per user",
                          retry_after=WINDOW_SECONDS - (now - window[0]))
         window.append(now)
-        if len(self._windows) > 10_000:
+        if len(self._windows) > self._prune_at:
             self._prune(now)
+
+    def refund(self, kind: str, user: str) -> None:
+        """Give back the latest ``kind`` charged to ``user`` (what it paid for did not happen)."""
+        window = self._windows.get((kind, user))
+        if window:
+            window.pop()
 
     def open_stream(self, user: str) -> StreamSlot:
         """Take one of ``user``'s event-stream slots (QuotaExceeded when all are taken); close it when the stream
@@ -93,6 +102,7 @@ class UserQuotas:
     def _prune(self, now: float) -> None:
         self._windows = {k: w for k, w in self._windows.items() if w and now - w[-1] < WINDOW_SECONDS}
         self._logged = {k: t for k, t in self._logged.items() if now - t < WINDOW_SECONDS}
+        self._prune_at = max(MAX_WINDOWS, 2 * len(self._windows))  # never a prune per charge
 
 
 class StreamSlot:

@@ -51,7 +51,7 @@ from ..core.config import Settings
 from ..core.metrics import METRICS_PATH
 from .live.hub import hub
 from .session_keepalive import SessionKeepalive
-from .shared_storage import SharedStorage, signed, verified
+from .shared_storage import SESSION_COOKIE, SharedStorage, signed, verified
 
 SESSION_KEY = "session"
 LOGIN_PATH = "/login"
@@ -318,7 +318,7 @@ class PageGuard(BaseHTTPMiddleware):
         if is_public(path):
             return await call_next(request)
         storage = app.storage.user
-        if isinstance(storage, SharedStorage):
+        if isinstance(storage, SharedStorage) and SESSION_COOKIE in request.cookies:
             await storage.reload()  # what another instance did to this session (a logout) counts here at once
         accounts = _accounts()
         session = storage.get(SESSION_KEY)

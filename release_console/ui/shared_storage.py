@@ -27,6 +27,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import math
 import time
 from typing import Any, ClassVar
 
@@ -56,6 +57,9 @@ return 1
 
 
 MAX_LOGGED = 10_000
+UNKNOWN: tuple[str, float | None, bool] = ("?", None, True)
+"""What Redis holds after a write that failed (it may have been applied or not)."""
+WARN_SECONDS = 60.0
 
 
 class _State:
@@ -153,6 +157,8 @@ class SharedStorage(RedisPersistentDict):
         self.revoked_key = f"{key_prefix}revoked-{self.session_id}"
         self._quiet = False
         self._written: tuple[str, float | None, bool] = ("{}", None, False)
+        self.changes = 0
+        """Local changes so far: a reload whose answer is older than one of them is not applied."""
         """What Redis holds (as far as this instance knows): the record's data, the session's seen_at, and
         whether the record holds a session."""
         self.dirty = False
@@ -173,17 +179,23 @@ class SharedStorage(RedisPersistentDict):
         """Tab storages keep nothing, so there is nothing to take over."""
 
     async def reload(self) -> None:
-        """Read the record and the session's activity from Redis (kept as they are if Redis fails)."""
+        """Read the record, the session's activity and its revocation from Redis (kept as they are if Redis
+        fails, or if this storage changed meanwhile: the local change is on its way to Redis and wins)."""
         redis = self.redis
         if redis is None or not self.stored or self.busy:
             return
+        changes = self.changes
         try:
-            raw, seen = await redis.mget([self.key, self.seen_key])
+            values = await redis.mget(self.redis_keys)
         except shared_state.ERRORS as exc:
             logger.debug("{} not reloaded: {}", reference_of(self.key), type(exc).__name__)
             return
-        if not self.busy:  # a local change made meanwhile wins: it is on its way to Redis
-            self.apply(raw, seen)
+        self.apply(*values, changes=changes)
+
+    @property
+    def redis_keys(self) -> list[str]:
+        """What :meth:`apply` takes, in its order: the record, the activity, the revocation marker."""
+        return [self.key, self.seen_key, self.revoked_key]
 
     @property
     def redis(self) -> Any:
@@ -194,8 +206,13 @@ class SharedStorage(RedisPersistentDict):
         """A local change is not in Redis yet (being written, or refused and waiting for a retry)."""
         return self.dirty or f"redis-{self.key}" in background_tasks.lazy_tasks_running
 
-    def apply(self, raw: bytes | None, seen: bytes | None) -> None:
-        """Take what Redis holds as this storage's content (a forged or broken record counts as none)."""
+    def apply(self, raw: bytes | None, seen: bytes | None, revoked: bytes | None, *, changes: int) -> None:
+        """Take what Redis holds as this storage's content, unless the storage changed since ``changes`` (read
+        before the values were asked for). A forged or broken record counts as none; a session is dropped when
+        its revocation marker exists (an old record put back cannot sign anyone in again); the activity key is
+        signed too, so nobody can keep a session from idling out."""
+        if self.busy or self.changes != changes:
+            return
         text = verified(self.key, raw)
         try:
             data = json.loads(text) if text is not None else {}
@@ -203,10 +220,13 @@ class SharedStorage(RedisPersistentDict):
             data = {}
         if not isinstance(data, dict):
             data = {}
-        seen_at = _float(seen)
+        if revoked is not None:
+            data.pop(SESSION_KEY, None)
         session = data.get(SESSION_KEY)
-        if isinstance(session, dict) and seen_at is not None:
-            data[SESSION_KEY] = {**session, SEEN_FIELD: max(seen_at, float(session.get(SEEN_FIELD) or 0))}
+        seen_text = verified(self.seen_key, seen) if seen is not None else None
+        seen_at = _float(seen_text)
+        if isinstance(session, dict) and seen_at is not None and math.isfinite(seen_at):
+            data[SESSION_KEY] = {**session, SEEN_FIELD: seen_at}
         self._quiet = True
         try:
             for name in set(self) - data.keys():
@@ -221,6 +241,7 @@ class SharedStorage(RedisPersistentDict):
         """A change: write what changed (the record, or only the session's activity) soon, coalesced."""
         if self._quiet or not self.stored:
             return
+        self.changes += 1
         background_tasks.create_lazy_or_defer(self.save(), name=f"redis-{self.key}")
 
     def clear(self) -> None:
@@ -243,11 +264,12 @@ class SharedStorage(RedisPersistentDict):
                 pipeline.eval(_SAVE_LUA, 2, self.key, self.revoked_key, envelope, _State.max_age,
                               "1" if has_session else "0")
             if seen is not None and seen != self._written[1]:
-                pipeline.set(self.seen_key, repr(seen), ex=max(_State.idle, 1))
+                pipeline.set(self.seen_key, signed(self.seen_key, repr(seen)), ex=max(_State.idle, 1))
             results = await pipeline.execute()
         except shared_state.ERRORS as exc:
             self.dirty = True
-            logger.warning("{} not written, Redis failed ({}); retrying", reference_of(self.key), type(exc).__name__)
+            self._written = UNKNOWN  # it may have been applied: the next write rewrites all, revoking if need be
+            _warn_write_failed(exc)
             return False
         self.dirty = False
         if record != self._written[0] and 0 in results:
@@ -301,19 +323,32 @@ async def _follow_once() -> None:
         return
     storages = [s for s in app.storage._users.values() if isinstance(s, SharedStorage)]  # NiceGUI's registry
     for storage in storages:
-        if storage.dirty:
-            await storage.save()
+        if storage.dirty and not await storage.save():
+            return  # Redis is still failing: the rest waits for the next round
     open_ids = {str(c.request.session.get("id", "")) for c in list(Client.instances.values())
                 if c.request is not None and "session" in c.request.scope}
     followed = [s for s in storages if s.session_id in open_ids and not s.busy]
     if not followed:
         return
     started = time.monotonic()
+    changes = [s.changes for s in followed]
     try:
-        values = await redis.mget([k for s in followed for k in (s.key, s.seen_key)])
+        values = await redis.mget([k for s in followed for k in s.redis_keys])
     except shared_state.ERRORS:
         return
     for index, storage in enumerate(followed):
-        if not storage.busy:
-            storage.apply(values[2 * index], values[2 * index + 1])
+        storage.apply(*values[3 * index:3 * index + 3], changes=changes[index])
     logger.trace("reloaded {} shared sessions in {:.1f} ms", len(followed), (time.monotonic() - started) * 1000)
+
+
+class _Warned:
+    at = -WARN_SECONDS
+
+
+def _warn_write_failed(exc: BaseException) -> None:
+    """One warning a minute while Redis refuses session writes (each is retried)."""
+    now = time.monotonic()
+    if now - _Warned.at >= WARN_SECONDS:
+        _Warned.at = now
+        logger.warning("session writes to Redis fail ({}); each is kept here and retried until Redis takes it",
+                       type(exc).__name__)

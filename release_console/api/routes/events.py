@@ -64,10 +64,10 @@ async def release_events(
     slot = mirrors.quotas.open_stream(caller.principal.username)  # 429 when the user holds USER_SSE_STREAMS
     try:
         mirror = await mirrors.get(rid, user=caller.principal.username)
+        refusal = _refusal_check(running_accounts(), caller)
     except BaseException:
         slot.close()
         raise
-    refusal = _refusal_check(running_accounts(), caller)
     return StreamingResponse(
         _stream(mirror, resume, refusal, slot),
         media_type="text/event-stream",

@@ -82,11 +82,9 @@ def retry_until_loaded(release_id: str) -> None:
     The registry remembers a failed load briefly, so many pages retrying the same release cost one Temporal call.
     """
 
-    user = current_username()
-
     async def retry() -> None:
         try:
-            await services.running().mirrors.get(release_id, user=user)
+            await services.running().mirrors.get(release_id)  # the page's first try was charged, not its retries
         except ReadPathError:
             return
         except Exception:

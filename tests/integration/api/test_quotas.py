@@ -42,6 +42,7 @@ def low_caps() -> Iterator[None]:
 async def capped(low_caps: None, worker_process, request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
     """The console's HTTP client, started with the low caps above."""
     async with usable_console(request) as http_client:
+        services_module.running().mirrors.evict_grace = 0  # any mirror nobody listens to may go at once here
         yield http_client
 
 
@@ -149,6 +150,9 @@ async def test_max_mirrors_evicts_the_least_recently_used_unwatched_one_then_ref
         assert full.status_code == 503 and full.json()["code"] == "too_many_mirrors", full.text
         assert int(full.headers["Retry-After"]) >= 1
     assert {m.release_id for m in mirrors.mirrors} == set(ids[1:4])  # nothing watched was stopped
+    mirrors.evict_grace = 60  # a mirror handed out within the grace is kept for the reader about to listen
+    full = await capped.get(f"{API}/releases/{ids[4]}", headers=second)
+    assert full.status_code == 503 and full.json()["code"] == "too_many_mirrors"
 
 
 async def test_a_stuck_stream_reader_holds_a_bounded_queue(capped, client, settings, unique, monkeypatch) -> None:

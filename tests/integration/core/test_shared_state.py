@@ -111,6 +111,8 @@ async def test_the_redis_throttle_keeps_the_in_memory_rules(instances: Instances
     await memory_rules.test_the_attempt_that_locked_an_address_takes_the_lock_back_if_right(make)
     instances.prefix += "fifth:"
     await memory_rules.test_an_ipv6_client_is_counted_by_its_slash_64(make)
+    instances.prefix += "sixth:"
+    await memory_rules.test_a_cancelled_attempt_takes_back_only_itself(make)
 
 
 async def test_failures_on_one_instance_count_on_another(instances: Instances) -> None:
@@ -331,7 +333,9 @@ async def test_a_session_written_on_one_instance_is_seen_and_ended_on_another(
         one[auth.SESSION_KEY] = {**one[auth.SESSION_KEY], "seen_at": 5.0}  # activity: only the seen key is written
         record_before = await redis.get(key)
         await _written(one)
-        assert await redis.get(key) == record_before and float(await redis.get(f"{prefix}seen-{session_id}")) == 5.0
+        seen_key = f"{prefix}seen-{session_id}"
+        assert await redis.get(key) == record_before
+        assert float(shared_storage.verified(seen_key, await redis.get(seen_key))) == 5.0  # signed too
         await two.reload()
         assert two[auth.SESSION_KEY]["seen_at"] == 5.0
         two.pop(auth.SESSION_KEY)  # logout on the second instance (ui/auth.py: logout pops the session)
@@ -364,6 +368,27 @@ async def test_a_forged_or_moved_session_record_is_ignored(
         assert auth.SESSION_KEY not in storage
     assert any("signature does not match" in m for m in caplog_loguru)
     assert not any(victim in m for m in caplog_loguru)  # session ids never reach the log
+
+
+async def test_a_logged_out_session_put_back_and_a_forged_activity_are_ignored(
+    redis_server: str, prefix: str, nicegui_loop: None, redis
+) -> None:
+    """Someone who can write to Redis keeps a copy of a signed session record and puts it back after the logout: the
+    revocation marker keeps it out. A forged activity time (to escape the idle timeout) is not signed: ignored."""
+    session_id = str(uuid.uuid4())
+    key, seen_key = f"{prefix}user-{session_id}", f"{prefix}seen-{session_id}"
+    one = await _storage(redis_server, prefix, session_id)
+    one[auth.SESSION_KEY] = {"username": ADMIN_USERNAME, "role": "admin", "login_at": 10.0, "seen_at": 10.0}
+    await _written(one)
+    copy = await redis.get(key)
+    await redis.set(seen_key, "1e300")  # "active far in the future"
+    later = await _storage(redis_server, prefix, session_id)
+    assert later[auth.SESSION_KEY].get("seen_at") is None  # not believed: the session ends instead of never idling
+    one.pop(auth.SESSION_KEY)  # logout
+    await _written(one)
+    await redis.set(key, copy)  # the old record put back
+    replayed = await _storage(redis_server, prefix, session_id)
+    assert auth.SESSION_KEY not in replayed
 
 
 @pytest.fixture

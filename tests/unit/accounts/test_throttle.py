@@ -85,6 +85,20 @@ async def test_the_attempt_that_locked_an_address_takes_the_lock_back_if_right(
     assert await throttle.retry_after("other", "10.0.0.1") == 60
 
 
+async def test_a_cancelled_attempt_takes_back_only_itself(make: MakeThrottle = memory_throttle) -> None:
+    """An attempt whose password was never checked (the bcrypt pool was full) is no failure, and it forgives
+    nothing else: the guesses before it still count."""
+    throttle = make(3, 60, lambda: 0.0)
+    await fail(throttle, "alice", "10.0.0.1")
+    await fail(throttle, "alice", "10.0.0.1")
+    attempt = await throttle.reserve("alice", "10.0.0.1")  # the third: it locks the pair
+    assert await throttle.retry_after("alice", "10.0.0.1") == 60
+    await throttle.cancel(attempt)
+    assert await throttle.retry_after("alice", "10.0.0.1") is None  # its own lock is gone…
+    await fail(throttle, "alice", "10.0.0.1")  # …but the two guesses before it count: one more locks again
+    assert await throttle.retry_after("alice", "10.0.0.1") == 60
+
+
 async def test_an_ipv6_client_is_counted_by_its_slash_64(make: MakeThrottle = memory_throttle) -> None:
     """A client holding a /64 cannot take a fresh window per address."""
     throttle = make(3, 60, lambda: 0.0)
