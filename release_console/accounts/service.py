@@ -73,9 +73,6 @@ LOGIN_FAILED = "Incorrect username or password"
 MAX_USERNAME_INPUT = 64
 MAX_PASSWORD_INPUT = 1024
 STOP_WAIT_SECONDS = 5.0
-PASSWORD_CHANGE_SKEW_SECONDS = 5
-"""A token or session issued at most this long before its password changed still counts (clock skew between
-console instances); one constant for the API, its event streams and the pages."""
 ACCOUNT_GONE = "account disabled or removed"
 UNAVAILABLE = "accounts are unavailable: Temporal or its worker did not answer in time; try again shortly"
 
@@ -84,6 +81,14 @@ ENSURE_EXISTS = "exists"  # a trusted enabled admin exists: nothing done
 ENSURE_CREATED = "created"  # a new admin with the given password
 ENSURE_RESTORED = "restored"  # a trusted user of that name re-enabled and promoted, its password kept
 ENSURE_REPLACED = "replaced"  # an untrusted record of that name replaced by a new admin with the given password
+
+
+def valid_after(record: AccountRecord) -> float:
+    """Epoch seconds before which the account's tokens and sessions are refused (the later of its password change
+    and its revocation time; 0 when neither is known)."""
+    times = [datetime.fromisoformat(t).timestamp() for t in (record.password_changed_at, record.sessions_valid_after)
+             if t]
+    return max(times, default=0.0)
 
 
 def normalize_username(username: str) -> str:
@@ -235,16 +240,23 @@ class AccountsService:
 
     def check(self, username: str | None, issued_at: float) -> Principal | None:
         """Whether a caller whose token or session was issued at ``issued_at`` (epoch seconds) may still act: its
-        principal with the current role, or None when the account is unknown, untrusted, disabled or deleted, or its
-        password changed after ``issued_at`` (beyond PASSWORD_CHANGE_SKEW_SECONDS). The one rule of the API's user
-        dependency, its event streams and the page guard; memory only."""
+        principal with the current role, or None when the account is unknown, untrusted, disabled or deleted, or
+        its sessions were revoked after ``issued_at`` (a password change, disabling, a role change, "sign out
+        everywhere"). No allowance: a token or session is stamped at least with the revocation time it was issued
+        under (:meth:`issue_time`), so only clock drift between instances is forgiven, never an earlier token.
+        The one rule of the API's user dependency, its event streams and the page guard; memory only."""
         principal = self.principal(username)
         if principal is None:
             return None
-        changed_at = self.users[principal.username].password_changed_at
-        if changed_at and issued_at + PASSWORD_CHANGE_SKEW_SECONDS < datetime.fromisoformat(changed_at).timestamp():
+        if issued_at < valid_after(self.users[principal.username]):
             return None
         return principal
+
+    def issue_time(self, username: str) -> float:
+        """The issue time to stamp on a token or session for ``username`` right after it authenticated: now, or
+        the account's revocation time if this instance's clock is behind the one that wrote it."""
+        record = self.users.get(normalize_username(username))
+        return max(self.clock(), valid_after(record) if record is not None else 0.0)
 
     def list_users(self) -> list[UserPublic]:
         """Every user, sorted by username."""
@@ -331,16 +343,29 @@ class AccountsService:
                 self._keep_an_admin(current, "demote")
             if enabled is False:
                 self._keep_an_admin(current, "disable")
+            revoke = hashed is not None or (role is not None and role != current.role) or enabled is False
             return replace(
                 current,
                 password_hash=hashed or current.password_hash,
                 password_changed_at=self._timestamp() if hashed else current.password_changed_at,
                 role=role or current.role,
                 enabled=current.enabled if enabled is None else enabled,
+                sessions_valid_after=self._timestamp() if revoke else current.sessions_valid_after,
             )
 
         await self._write(name, build)
         return self.get_user(name)
+
+    async def sign_out_everywhere(self, username: str) -> None:
+        """End every session and token of ``username`` issued until now, on every instance."""
+        name = normalize_username(username)
+
+        def build(current: AccountRecord | None) -> AccountRecord:
+            if current is None:
+                raise UserNotFound(f"user {name!r} does not exist")
+            return replace(current, sessions_valid_after=self._timestamp())
+
+        await self._write(name, build)
 
     async def set_role(self, username: str, role: str) -> UserPublic:
         """Change a user's role (the last enabled admin cannot be demoted)."""
@@ -403,7 +428,7 @@ class AccountsService:
         expected = record_token(self.records.get(record.username))
         await self._update(UPDATE_PUT, PutUser(
             record.username, record.password_hash, record.role, record.enabled, record.password_changed_at,
-            signature, expected,
+            signature, expected, record.sessions_valid_after,
         ))
 
     def _keep_an_admin(self, user: AccountRecord, verb: str) -> None:

@@ -1,9 +1,10 @@
 """Account record signatures: the trust boundary between the console and whoever can write to Temporal.
 
 Each record a console writes carries an HMAC-SHA256 over the canonical JSON of the fields that grant access
-(username, password hash, role, enabled, password_changed_at), keyed with a key derived from SECRET_KEY. Records
-without a valid signature (unsigned from before signing existed, written by another SECRET_KEY, or sent to the
-workflow directly) are not users: they are skipped and each is logged once, by username (never its hash).
+(username, password hash, role, enabled, password_changed_at, sessions_valid_after), keyed with a key derived from
+SECRET_KEY ("v2:"; a "v1:" signature, from before sessions_valid_after existed, counts on a record without it).
+Records without a valid signature (unsigned from before signing existed, written by another SECRET_KEY, or sent to
+the workflow directly) are not users: they are skipped and each is logged once, by username (never its hash).
 """
 
 from __future__ import annotations
@@ -20,8 +21,11 @@ from ..core.audit import audit
 from ..workflows.accounts import AccountRecord
 
 CONTEXT = b"release-console accounts v1"
-PREFIX = "v1:"
-SIGNED_FIELDS = ("username", "password_hash", "role", "enabled", "password_changed_at")
+PREFIX = "v2:"
+SIGNED_FIELDS = ("username", "password_hash", "role", "enabled", "password_changed_at", "sessions_valid_after")
+V1_PREFIX = "v1:"
+V1_FIELDS = SIGNED_FIELDS[:-1]
+"""Records signed before ``sessions_valid_after`` existed stay trusted while they do not carry it."""
 MAX_LOGGED_NAME = 80
 
 
@@ -31,6 +35,7 @@ class SignedFields(Protocol):
     role: str
     enabled: bool
     password_changed_at: str | None
+    sessions_valid_after: str | None
 
 
 def derive_key(secret: str) -> bytes:
@@ -38,9 +43,9 @@ def derive_key(secret: str) -> bytes:
     return hmac.new(secret.encode(), CONTEXT, hashlib.sha256).digest()
 
 
-def canonical(record: SignedFields) -> bytes:
+def canonical(record: SignedFields, fields_signed: tuple[str, ...] = SIGNED_FIELDS) -> bytes:
     """The signed bytes: the access-granting fields as sorted, compact, ASCII JSON."""
-    fields = {name: getattr(record, name) for name in SIGNED_FIELDS}
+    fields = {name: getattr(record, name) for name in fields_signed}
     return json.dumps(fields, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode()
 
 
@@ -51,14 +56,24 @@ class RecordSigner:
         self._key = derive_key(secret)
 
     def sign(self, record: SignedFields) -> str:
-        """``v1:`` and the hex HMAC of the record's signed fields."""
+        """``v2:`` and the hex HMAC of the record's signed fields."""
         return PREFIX + hmac.new(self._key, canonical(record), hashlib.sha256).hexdigest()
 
+    def _sign_v1(self, record: SignedFields) -> str:
+        return V1_PREFIX + hmac.new(self._key, canonical(record, V1_FIELDS), hashlib.sha256).hexdigest()
+
     def verify(self, record: AccountRecord) -> bool:
-        """True when the record carries this console's signature over its current fields."""
+        """True when the record carries this console's signature over its current fields (a ``v1:`` signature,
+        from before ``sessions_valid_after`` existed, only on a record without it)."""
         try:
             given = record.signature
-            return isinstance(given, str) and hmac.compare_digest(given.encode(), self.sign(record).encode())
+            if not isinstance(given, str):
+                return False
+            if given.startswith(V1_PREFIX):
+                expected = self._sign_v1(record) if record.sessions_valid_after is None else ""
+            else:
+                expected = self.sign(record)
+            return hmac.compare_digest(given.encode(), expected.encode())
         except (TypeError, ValueError, UnicodeError):  # a crafted record with values JSON cannot hold
             return False
 

@@ -102,6 +102,9 @@ class Caller:
     token: TokenPayload
 
 
+REVOKED = "token issued before the account's sessions were revoked (password, role, disabling, sign out everywhere)"
+
+
 def _refuse(request: Request, reason: str) -> HTTPException:
     """401 for the request; its audit line is aggregated per client (a flood of refusals writes one line a
     minute with a ``repeated`` count), so refused calls cannot rotate the audit record away."""
@@ -142,7 +145,7 @@ def authenticated(request: Request, token: str | None) -> tuple[TokenPayload, Pr
     principal = accounts.check(payload.sub, payload.iat)
     if principal is None:
         gone = accounts.principal(payload.sub) is None
-        raise _refuse(request, ACCOUNT_GONE if gone else "token issued before the password was changed")
+        raise _refuse(request, ACCOUNT_GONE if gone else REVOKED)
     running.tokens.put(token, version, payload, principal)
     return payload, principal
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -29,7 +30,8 @@ class TokenPayload:
     sub: str
     role: str
     exp: int
-    iat: int
+    iat: float
+    """When it was issued, to the millisecond (revocations are compared with it exactly)."""
     typ: str
     jti: str
 
@@ -71,12 +73,12 @@ def create_access_token(
     now: datetime | None = None,
     token_type: str = ACCESS_TOKEN_TYPE,
 ) -> str:
-    """A signed JWT with sub, role, exp, iat, typ and a unique jti."""
+    """A signed JWT with sub, role, exp, iat (to the millisecond, rounded up), typ and a unique jti."""
     issued = now or datetime.now(UTC)
     claims = {
         "sub": subject,
         "role": role,
-        "iat": int(issued.timestamp()),
+        "iat": math.ceil(issued.timestamp() * 1000) / 1000,
         "exp": int((issued + expires_delta).timestamp()),
         "typ": token_type,
         "jti": uuid.uuid4().hex,
@@ -105,7 +107,7 @@ def decode_access_token(token: str, *, secret: str, token_type: str = ACCESS_TOK
             sub=str(claims["sub"]),
             role=str(claims["role"]),
             exp=int(claims["exp"]),
-            iat=int(claims["iat"]),
+            iat=float(claims["iat"]),
             typ=str(claims["typ"]),
             jti=str(claims["jti"]),
         )

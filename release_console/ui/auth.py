@@ -42,6 +42,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.responses import Response
 
 from .. import services
+from ..accounts.errors import AccountError
 from ..accounts.models import Principal
 from ..accounts.service import AccountsService
 from ..core import shared_state
@@ -147,6 +148,9 @@ class _Ticket:
     role: str
     target: str
     created: float
+    authenticated_at: float
+    """When the password was checked (the accounts' clock): the session's login time, so a ticket redeemed after a
+    password reset or a "sign out everywhere" starts no session."""
 
 
 _tickets: dict[str, _Ticket] = {}
@@ -169,7 +173,10 @@ def begin_session(principal: Principal, target: str) -> str:
     _memory_only.intersection_update(_tickets)
     ticket = secrets.token_urlsafe(32)
     session_id = str(context.client.request.session.get("id", ""))
-    _tickets[ticket] = _Ticket(session_id, principal.username, principal.role, safe_redirect(target), now)
+    accounts = _accounts()
+    authenticated_at = accounts.issue_time(principal.username) if accounts is not None else 0.0
+    _tickets[ticket] = _Ticket(session_id, principal.username, principal.role, safe_redirect(target), now,
+                               authenticated_at)
     if (redis := _shared_redis()) is not None:
         task = background_tasks.create(_store_ticket(redis, ticket, _tickets[ticket]), name="store login ticket")
         _ticket_writes[ticket] = task
@@ -190,7 +197,7 @@ def _ticket_key(ticket: str) -> str:
 
 async def _store_ticket(redis: Any, ticket: str, pending: _Ticket) -> None:
     data = json.dumps({"session_id": pending.session_id, "username": pending.username, "role": pending.role,
-                       "target": pending.target})
+                       "target": pending.target, "authenticated_at": pending.authenticated_at})
     key = _ticket_key(ticket)
     try:
         await redis.set(key, signed(key, data), px=int(TICKET_SECONDS * 1000))
@@ -223,7 +230,8 @@ async def _find_ticket(ticket: str) -> tuple[_Ticket | None, bool]:
     try:
         stored = json.loads(data)
         found = _Ticket(str(stored["session_id"]), str(stored["username"]), str(stored["role"]),
-                        safe_redirect(str(stored["target"])), time.monotonic())  # Redis expires it in time
+                        safe_redirect(str(stored["target"])), time.monotonic(),  # Redis expires it in time
+                        float(stored["authenticated_at"]))
     except (ValueError, KeyError, TypeError):
         return None, False
     return found, True
@@ -275,8 +283,8 @@ async def session_route(request: Request, ticket: str = "") -> RedirectResponse:
     await _rotate_session_id(request)
     accounts = _accounts()
     now = accounts.clock() if accounts else 0.0
-    app.storage.user[SESSION_KEY] = {"username": pending.username, "role": pending.role, "login_at": now,
-                                     "seen_at": now}
+    app.storage.user[SESSION_KEY] = {"username": pending.username, "role": pending.role,
+                                     "login_at": pending.authenticated_at, "seen_at": now}
     await shared_state.written(app.storage.user)  # in Redis before the browser's next request (any instance)
     return RedirectResponse(pending.target, status_code=303)
 
@@ -298,6 +306,21 @@ def logout() -> None:
         client=client_address(),
     )
     ui.navigate.to(SESSION_PATH)
+
+
+async def sign_out_everywhere() -> None:
+    """End every session and token of the page's user on every instance ("sign out everywhere"), then log out."""
+    user, accounts = current_user(), _accounts()
+    if user is None or accounts is None:
+        return
+    try:
+        await accounts.sign_out_everywhere(user.username)
+    except AccountError as exc:
+        ui.notify(f"Could not sign out everywhere: {exc.message}", type="negative")
+        return
+    audit("account.sign_out_everywhere", user=user.username, role=user.role, target=user.username, outcome="ok",
+          client=client_address())
+    logout()
 
 
 def mark_admin_page() -> None:

@@ -22,7 +22,7 @@ ROLES = ("admin", "viewer")
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
 USERNAME_RULE = "usernames are 1–64 characters: lowercase letters, digits and . _ @ -, starting with a letter or digit"
 BCRYPT_HASH = re.compile(r"^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$")
-SIGNATURE_PATTERN = re.compile(r"^v1:[0-9a-f]{64}$")
+SIGNATURE_PATTERN = re.compile(r"^v[12]:[0-9a-f]{64}$")
 MAX_TIMESTAMP = 40
 
 QUERY_VERSION = "accounts_version"
@@ -63,6 +63,8 @@ class AccountRecord:
     last_login_at: str | None = None
     password_changed_at: str | None = None
     signature: str | None = None
+    sessions_valid_after: str | None = None
+    """Tokens, sessions and keys issued before this time are refused (sign out everywhere, disable, role change)."""
 
 
 @dataclass
@@ -134,6 +136,7 @@ class PutUser:
     password_changed_at: str | None
     signature: str
     expected: str | None = None
+    sessions_valid_after: str | None = None
 
 
 def record_token(record: AccountRecord | None) -> str | None:
@@ -186,7 +189,7 @@ class AccountsWorkflow:
         self.users[change.username] = AccountRecord(
             change.username, change.password_hash, change.role, change.enabled,
             old.created_at if old else self._now(), old.last_login_at if old else None,
-            change.password_changed_at, change.signature,
+            change.password_changed_at, change.signature, change.sessions_valid_after,
         )
         return self._changed()
 
@@ -198,8 +201,9 @@ class AccountsWorkflow:
         if not isinstance(change.enabled, bool):
             raise _reject("enabled must be true or false", ERR_INVALID)
         _check_timestamp(change.password_changed_at)
+        _check_timestamp(change.sessions_valid_after)
         if not isinstance(change.signature, str) or not SIGNATURE_PATTERN.match(change.signature):
-            raise _reject("signature must be a console signature (v1: and 64 hex digits)", ERR_INVALID)
+            raise _reject("signature must be a console signature (v1: or v2: and 64 hex digits)", ERR_INVALID)
         old = self.users.get(change.username)
         if change.expected is None and old is not None:
             raise _reject(f"user {change.username!r} already exists", ERR_CONFLICT)
@@ -385,7 +389,8 @@ def _check_timestamp(value: str | None) -> None:
             raise ValueError(value)
         datetime.fromisoformat(value)
     except ValueError:
-        raise _reject("password_changed_at must be an ISO 8601 time or null", ERR_INVALID) from None
+        raise _reject("password_changed_at and sessions_valid_after must be ISO 8601 times or null",
+                      ERR_INVALID) from None
 
 
 def _check_hash(password_hash: str) -> None:

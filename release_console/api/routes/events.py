@@ -93,7 +93,7 @@ def _refusal_check(accounts: AccountsService, caller: Caller) -> Callable[[], st
             return "token expired"
         if accounts.check(payload.sub, payload.iat) is None:
             gone = accounts.principal(payload.sub) is None
-            return ACCOUNT_GONE if gone else "password changed since the token was issued"
+            return ACCOUNT_GONE if gone else "the account's sessions were revoked since the token was issued"
         return None
 
     return refusal

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
@@ -33,10 +33,12 @@ async def login_access_token(request: Request, accounts: AccountsDep, form: Logi
     except AccountError as exc:
         raise http_error(exc) from None  # 401 with WWW-Authenticate: Bearer, 429 and 503 with Retry-After
     minutes = accounts.settings.ACCESS_TOKEN_EXPIRE_MINUTES
+    issued = datetime.fromtimestamp(accounts.issue_time(principal.username), UTC)
     token = create_access_token(
         principal.username,
         principal.role,
         secret=accounts.settings.secret_key(),
         expires_delta=timedelta(minutes=minutes),
+        now=issued,
     )
     return Token(access_token=token, expires_in=minutes * 60)

@@ -62,6 +62,12 @@ async def read_me(user: CurrentUser) -> Response:
     return Response(account.model_dump_json(), media_type="application/json")
 
 
+@router.post("/me/sign-out-everywhere", status_code=status.HTTP_204_NO_CONTENT)
+async def sign_me_out_everywhere(request: Request, user: CurrentUser, accounts: AccountsDep) -> Response:
+    """End every session and token of the caller, this one included, on every instance."""
+    return await _sign_out_everywhere(request, user, user.username, accounts)
+
+
 @router.get("", response_model=list[UserPublic])
 async def list_users(admin: AdminUser, accounts: AccountsDep) -> list[UserPublic]:
     """Every account (admins only)."""
@@ -124,4 +130,22 @@ async def delete_user(username: str, request: Request, admin: AdminUser, account
         _audit_change(request, admin, "account.delete", target, "denied", reason=exc.message)
         raise http_error(exc) from None
     _audit_change(request, admin, "account.delete", target, "ok")
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{username}/sign-out-everywhere", status_code=status.HTTP_204_NO_CONTENT)
+async def sign_user_out_everywhere(username: str, request: Request, admin: AdminUser,
+                                   accounts: AccountsDep) -> Response:
+    """End every session and token of an account on every instance (admins only)."""
+    return await _sign_out_everywhere(request, admin, username, accounts)
+
+
+async def _sign_out_everywhere(request: Request, caller: Principal, username: str, accounts: AccountsDep) -> Response:
+    target = username.strip().lower()
+    try:
+        await accounts.sign_out_everywhere(username)
+    except AccountError as exc:
+        _audit_change(request, caller, "account.sign_out_everywhere", target, "denied", reason=exc.message)
+        raise http_error(exc) from None
+    _audit_change(request, caller, "account.sign_out_everywhere", target, "ok")
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -47,7 +47,7 @@ def test_token_round_trip() -> None:
     token = create_access_token("alice", "viewer", secret=SECRET, expires_delta=timedelta(minutes=5))
     payload = decode_access_token(token, secret=SECRET)
     assert (payload.sub, payload.role, payload.typ) == ("alice", "viewer", "access")
-    assert payload.exp - payload.iat == 300 and len(payload.jti) == 32
+    assert payload.exp - int(payload.iat) == 300 and len(payload.jti) == 32
     other = create_access_token("alice", "viewer", secret=SECRET, expires_delta=timedelta(minutes=5))
     assert decode_access_token(other, secret=SECRET).jti != payload.jti
 

@@ -103,7 +103,9 @@ async def test_user_crud(api: httpx.AsyncClient, admin_headers: dict) -> None:
     user_headers = await login(api, username, "user-password-1")
     changed = await api.patch(f"/api/v1/users/{username}", json={"role": "admin"}, headers=admin_headers)
     assert changed.status_code == 200 and changed.json()["role"] == "admin"
-    assert (await api.get("/api/v1/users", headers=user_headers)).status_code == 200  # role applies at once
+    assert_401(await api.get("/api/v1/users", headers=user_headers))  # a role change ends the old tokens
+    user_headers = await login(api, username, "user-password-1")
+    assert (await api.get("/api/v1/users", headers=user_headers)).status_code == 200  # the new role
 
     reset = await api.patch(f"/api/v1/users/{username}", json={"password": "new-password-2"}, headers=admin_headers)
     assert reset.status_code == 200
