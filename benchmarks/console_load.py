@@ -300,6 +300,7 @@ class Bench:
         self.env = self._environment()
         self.console: Proc | None = None
         self.token = ""
+        self.api_key = ""
         self.releases = Releases()
         self.problems: list[str] = []
         self.settings: Any = None
@@ -410,6 +411,9 @@ class Bench:
             if self.args.only_spray:
                 await self.section("password_spray", self.password_spray)
                 return
+            if self.args.only_keys:
+                await self.section("rows", lambda: self.endpoint_rows(("entity lookup", "entity lookup (API key)")))
+                return
             self.results["cold_open_ms"] = {}
             await self.cold_open("1k", self.releases.key_1k)
             await self.cold_open("10k", self.releases.key_10k)
@@ -496,6 +500,8 @@ class Bench:
             if response.status_code == 200:
                 self.token = response.json()["access_token"]
                 self.http.headers["Authorization"] = f"Bearer {self.token}"
+                created = await self.http.post(f"{API}/api-keys", json={"name": "console_load"})
+                self.api_key = created.json().get("key", "") if created.status_code == 201 else ""
                 return
             if time.monotonic() > deadline:
                 raise RuntimeError(f"login failed: {response.status_code} {response.text[:200]}")
@@ -700,28 +706,30 @@ class Bench:
             print(f"console RSS {before / 1024:.0f} → {after / 1024:.0f} MiB with the 100k release: "
                   f"{per / 1024:.0f} MiB per 100,000 mirrored entities")
 
-    def endpoints(self) -> list[tuple[str, str, bool]]:
-        """(name, path, needs a token) of every measured endpoint."""
+    def endpoints(self) -> list[tuple[str, str, str]]:
+        """(name, path, credential: "" | "token" | "key") of every measured endpoint."""
         key = self.releases.key_10k
         rid = Releases.rid(key)
         return [
-            ("health", f"{API}/health", False),
-            ("entity lookup", f"{API}/releases/{rid}/entities/app:{key}-w1-c1-a1", True),
-            ("detail (default)", f"{API}/releases/{rid}", True),
-            ("detail depth=4 limit=1000", f"{API}/releases/{rid}?depth=4&limit=1000", True),
-            ("children page", f"{API}/releases/{rid}/entities/bundle:{key}-w1-c1/children?limit=100", True),
-            ("release list", f"{API}/releases?limit=50", True),
-            ("export json (10k)", f"{API}/releases/{rid}/export?format=json", True),
-            ("users/me", f"{API}/users/me", True),
+            ("health", f"{API}/health", ""),
+            ("entity lookup", f"{API}/releases/{rid}/entities/app:{key}-w1-c1-a1", "token"),
+            ("entity lookup (API key)", f"{API}/releases/{rid}/entities/app:{key}-w1-c1-a1", "key"),
+            ("detail (default)", f"{API}/releases/{rid}", "token"),
+            ("detail depth=4 limit=1000", f"{API}/releases/{rid}?depth=4&limit=1000", "token"),
+            ("children page", f"{API}/releases/{rid}/entities/bundle:{key}-w1-c1/children?limit=100", "token"),
+            ("release list", f"{API}/releases?limit=50", "token"),
+            ("export json (10k)", f"{API}/releases/{rid}/export?format=json", "token"),
+            ("users/me", f"{API}/users/me", "token"),
         ]
 
-    async def wrk_row(self, name: str, path: str, connections: int, seconds: float, *, auth: bool = True) -> dict:
-        """One wrk run against the console, with /stats read before and right after it."""
+    async def wrk_row(self, name: str, path: str, connections: int, seconds: float, *, auth: str = "token") -> dict:
+        """One wrk run against the console (``auth``: "token", "key" or "" for none), /stats read around it."""
         self.procs.check_alive()
         before = await self.stats()
         t_before = time.perf_counter()
+        credential = {"token": self.token, "key": self.api_key}.get(auth) or None
         result = await run_wrk(
-            self.console_url + path, connections, seconds, token=self.token if auth else None,
+            self.console_url + path, connections, seconds, token=credential,
             timeout=self.args.timeout, threads=self.args.wrk_threads,
         )
         t_wrk = time.perf_counter()
@@ -745,8 +753,8 @@ class Bench:
             "stale_mirrors": stale,
         }
 
-    async def endpoint_rows(self) -> None:
-        endpoints = self.endpoints()
+    async def endpoint_rows(self, only: tuple[str, ...] = ()) -> None:
+        endpoints = [e for e in self.endpoints() if not only or e[0] in only]
         for name, path, _auth in endpoints:  # every endpoint answers 200 before it is loaded
             response = await self.http.get(path, timeout=60)
             if response.status_code != 200:
@@ -1042,6 +1050,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--latency-samples", type=int, default=20, help="change → REST/SSE samples")
     parser.add_argument("--spray-connections", type=int, default=50, help="connections of the password spray")
     parser.add_argument("--only-spray", action="store_true", help="start-up, then the password spray section only")
+    parser.add_argument("--only-keys", action="store_true", help="start-up, then entity lookups: token vs API key")
     parser.add_argument("--transitions-per-second", type=float, default=4, help="background transitions (10k)")
     parser.add_argument("--json", type=Path, default=None, help="where to write the JSON (default /tmp/...)")
     parser.add_argument("--quick", action="store_true", help="smoke run: 3 s rows, 1 and 10 connections, no 100k")

@@ -32,6 +32,8 @@ class UserPublic(BaseModel):
     enabled: bool
     created_at: str | None = None
     last_login_at: str | None = None
+    service_account: bool = False
+    """A user that owns API keys and cannot sign in."""
 
     @classmethod
     def of(cls, record: AccountRecord) -> UserPublic:
@@ -41,4 +43,5 @@ class UserPublic(BaseModel):
             enabled=record.enabled,
             created_at=record.created_at,
             last_login_at=record.last_login_at,
+            service_account=record.service_account,
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -51,6 +52,7 @@ from ..workflows.accounts import (
     UserRef,
     record_token,
 )
+from .api_keys import ApiKeys
 from .errors import (
     BY_WORKFLOW_TYPE,
     AccountError,
@@ -119,6 +121,11 @@ class AccountsService:
 
     def _now(self) -> float:
         return self.clock()
+
+    @cached_property
+    def api_keys(self) -> ApiKeys:
+        """The trusted API keys (signed by this console's key), their checks, creation and revocation."""
+        return ApiKeys(self, self.settings.secret_key())
 
     @cached_property
     def _trust(self) -> TrustFilter:
@@ -227,6 +234,7 @@ class AccountsService:
             return
         self.records = {u.username: u for u in snapshot.users}
         self.users = self._trust.trusted(snapshot.users)
+        self.api_keys.load(snapshot.keys)
         self.version = snapshot.version
         self.loaded.set()
 
@@ -291,7 +299,7 @@ class AccountsService:
         except Exception:  # unavailable, busy, or broken: no guess was checked, so it is not a failure
             await self.throttle.cancel(attempt)
             raise
-        if not ok or record is None or not record.enabled:
+        if not ok or record is None or not record.enabled or record.service_account:
             raise LoginFailed(LOGIN_FAILED)  # the attempt stays counted
         await self.throttle.release(attempt)
         self._spawn(self._record_login(name), "accounts-record-login")
@@ -307,17 +315,23 @@ class AccountsService:
             await self._update(UPDATE_LOGIN, UserRef(username))
 
     # ---- changes ---------------------------------------------------------------------------------
-    async def create_user(self, username: str, password: str, role: str) -> UserPublic:
+    async def create_user(self, username: str, password: str | None, role: str, *,
+                          service_account: bool = False) -> UserPublic:
         """A new enabled user. A name held only by an untrusted record (see signing.py) may be created again:
-        the new signed record replaces it."""
+        the new signed record replaces it. A service account has no password anyone knows and cannot sign in."""
         name = _check_username(username)
         _check_role(role)
+        if service_account:
+            password = secrets.token_urlsafe(32)  # a hash must be there; nobody ever learns the password
+        elif password is None:
+            raise InvalidAccountData("a password is needed (or service_account: true)")
         hashed = await self._hash(password)
 
         def build(current: AccountRecord | None) -> AccountRecord:
             if current is not None:
                 raise UserExists(f"user {name!r} already exists")
-            return AccountRecord(name, hashed, role, True, password_changed_at=self._timestamp())
+            return AccountRecord(name, hashed, role, True, password_changed_at=self._timestamp(),
+                                 service_account=service_account)
 
         await self._write(name, build)
         return self.get_user(name)
@@ -428,7 +442,7 @@ class AccountsService:
         expected = record_token(self.records.get(record.username))
         await self._update(UPDATE_PUT, PutUser(
             record.username, record.password_hash, record.role, record.enabled, record.password_changed_at,
-            signature, expected, record.sessions_valid_after,
+            signature, expected, record.sessions_valid_after, record.service_account,
         ))
 
     def _keep_an_admin(self, user: AccountRecord, verb: str) -> None:

@@ -1,8 +1,9 @@
 """Account record signatures: the trust boundary between the console and whoever can write to Temporal.
 
 Each record a console writes carries an HMAC-SHA256 over the canonical JSON of the fields that grant access
-(username, password hash, role, enabled, password_changed_at, sessions_valid_after), keyed with a key derived from
-SECRET_KEY ("v2:"; a "v1:" signature, from before sessions_valid_after existed, counts on a record without it).
+(username, password hash, role, enabled, password_changed_at, sessions_valid_after, service_account), keyed with a
+key derived from SECRET_KEY ("v2:"; a "v1:" signature, from before the last two existed, counts on a record with
+neither).
 Records without a valid signature (unsigned from before signing existed, written by another SECRET_KEY, or sent to
 the workflow directly) are not users: they are skipped and each is logged once, by username (never its hash).
 """
@@ -22,10 +23,12 @@ from ..workflows.accounts import AccountRecord
 
 CONTEXT = b"release-console accounts v1"
 PREFIX = "v2:"
-SIGNED_FIELDS = ("username", "password_hash", "role", "enabled", "password_changed_at", "sessions_valid_after")
+SIGNED_FIELDS = ("username", "password_hash", "role", "enabled", "password_changed_at", "sessions_valid_after",
+                 "service_account")
 V1_PREFIX = "v1:"
-V1_FIELDS = SIGNED_FIELDS[:-1]
-"""Records signed before ``sessions_valid_after`` existed stay trusted while they do not carry it."""
+V1_FIELDS = SIGNED_FIELDS[:5]
+"""Records signed before ``sessions_valid_after`` and ``service_account`` existed stay trusted while they carry
+neither."""
 MAX_LOGGED_NAME = 80
 
 
@@ -36,6 +39,7 @@ class SignedFields(Protocol):
     enabled: bool
     password_changed_at: str | None
     sessions_valid_after: str | None
+    service_account: bool
 
 
 def derive_key(secret: str) -> bytes:
@@ -70,7 +74,8 @@ class RecordSigner:
             if not isinstance(given, str):
                 return False
             if given.startswith(V1_PREFIX):
-                expected = self._sign_v1(record) if record.sessions_valid_after is None else ""
+                legacy = record.sessions_valid_after is None and record.service_account is False
+                expected = self._sign_v1(record) if legacy else ""
             else:
                 expected = self.sign(record)
             return hmac.compare_digest(given.encode(), expected.encode())

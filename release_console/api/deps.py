@@ -16,6 +16,7 @@ from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 
 from .. import services
+from ..accounts.api_keys import KEY_PREFIX, KEY_TYPE
 from ..accounts.errors import AccountError
 from ..accounts.models import Principal
 from ..accounts.service import ACCOUNT_GONE, AccountsService
@@ -137,7 +138,15 @@ def authenticated(request: Request, token: str | None) -> tuple[TokenPayload, Pr
     version = accounts.version
     cached = running.tokens.get(token, version)
     if cached is not None:
+        if cached[0].typ == KEY_TYPE:
+            accounts.api_keys.last_used[cached[0].jti] = accounts.clock()
         return cached
+    if token.startswith(KEY_PREFIX):
+        admitted = accounts.api_keys.caller(token)  # no bcrypt, whatever the input
+        if admitted is None:
+            raise _refuse(request, "unknown, revoked or expired API key (or its owner lost access)")
+        running.tokens.put(token, version, *admitted)
+        return admitted
     try:
         payload = decode_access_token(token, secret=accounts.settings.secret_key())
     except InvalidToken as exc:
@@ -166,25 +175,25 @@ class BearerCaller(OAuth2PasswordBearer):
 
 def current_user(request: Request, token: str | None) -> Principal:
     """Any signed-in user; the call is audit-logged."""
-    principal = authenticated(request, token)[1]
-    _audit_call(request, principal, "ok")
+    payload, principal = authenticated(request, token)
+    _audit_call(request, principal, "ok", payload)
     return principal
 
 
 def current_caller(request: Request, token: str | None) -> Caller:
     """Any signed-in user with its token's claims (for a stream that re-checks its caller); audit-logged."""
     payload, principal = authenticated(request, token)
-    _audit_call(request, principal, "ok")
+    _audit_call(request, principal, "ok", payload)
     return Caller(principal, payload)
 
 
 def admin_user(request: Request, token: str | None) -> Principal:
-    """Admins only: 403 for viewers; the call is audit-logged either way."""
-    principal = authenticated(request, token)[1]
+    """Admins only: 403 for viewers (and for API keys without the admin scope); audit-logged either way."""
+    payload, principal = authenticated(request, token)
     if not principal.is_admin:
-        _audit_call(request, principal, "denied")
+        _audit_call(request, principal, "denied", payload)
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this needs the admin role")
-    _audit_call(request, principal, "ok")
+    _audit_call(request, principal, "ok", payload)
     return principal
 
 
@@ -197,7 +206,8 @@ def request_target(request: Request, *, with_query: bool = True) -> str:
     return f"{scope['method']} {path}?{query.decode(errors='replace')}" if query else f"{scope['method']} {path}"
 
 
-def _audit_call(request: Request, principal: Principal, outcome: str) -> None:
+def _audit_call(request: Request, principal: Principal, outcome: str, payload: TokenPayload | None = None) -> None:
+    key = {"api_key": payload.jti} if payload is not None and payload.typ == KEY_TYPE else {}  # the id, never the key
     audit(
         "api.call",
         user=principal.username,
@@ -206,6 +216,7 @@ def _audit_call(request: Request, principal: Principal, outcome: str) -> None:
         outcome=outcome,
         client=client_address(request),
         request_id=request_id(request),
+        **key,
     )
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from ..core.config import API_PREFIX
+from .routes import api_keys, entities, events, health, login, releases, timeline, users
 from .routes import audit as audit_routes
-from .routes import entities, events, health, login, releases, timeline, users
 
 RESOURCE_ROUTERS: tuple[APIRouter, ...] = (
     health.router,
@@ -16,6 +16,7 @@ RESOURCE_ROUTERS: tuple[APIRouter, ...] = (
     entities.router,
     login.router,
     users.router,
+    api_keys.router,
     audit_routes.router,
 )
 """What the API app serves, each included under API_PREFIX on its own: FastAPI matches a request against every

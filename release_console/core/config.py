@@ -89,6 +89,10 @@ class Settings(BaseSettings):
     BCRYPT_MAX_WAITING: int = Field(8, ge=0, le=10_000)
     """Password checks that may wait for a bcrypt thread; one more login is answered 429 at once."""
     ACCOUNTS_REFRESH_SECONDS: float = Field(2.0, gt=0, le=60)
+    API_KEY_DEFAULT_DAYS: int = Field(90, ge=1, le=3650)
+    """Lifetime of an API key created without ``expires_in_days``."""
+    API_KEY_MAX_DAYS: int = Field(365, ge=1, le=3650)
+    """The longest lifetime an API key may be given."""
     TRUSTED_PROXIES: Annotated[list[str], NoDecode] = []
     """Addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed (comma-separated or a JSON list);
     empty: the peer address is the client, forwarded headers are ignored."""

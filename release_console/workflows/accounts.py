@@ -36,6 +36,14 @@ UPDATE_DELETE = "delete_user"
 UPDATE_LOGIN = "record_login"
 UPDATE_USER = "update_user"
 UPDATE_PUT = "put_user"
+UPDATE_PUT_KEY = "put_api_key"
+UPDATE_DELETE_KEY = "delete_api_key"
+KEY_ID_PATTERN = re.compile(r"^[0-9a-f]{16}$")
+KEY_HASH_PATTERN = re.compile(r"^[0-9a-f]{64}$")
+KEY_SIGNATURE_PATTERN = re.compile(r"^k1:[0-9a-f]{64}$")
+KEY_SCOPES = ("read", "admin")
+MAX_KEY_NAME = 64
+MAX_KEYS_PER_OWNER = 50
 
 # error types carried by rejected updates (ApplicationError.type)
 ERR_INVALID = "invalid"
@@ -65,14 +73,32 @@ class AccountRecord:
     signature: str | None = None
     sessions_valid_after: str | None = None
     """Tokens, sessions and keys issued before this time are refused (sign out everywhere, disable, role change)."""
+    service_account: bool = False
+    """A user that exists to own API keys: it cannot sign in with a password."""
+
+
+@dataclass
+class ApiKeyRecord:
+    """One API key: only the SHA-256 of its secret is stored, with a console's signature (``k1:``) over id, owner,
+    hash, scope and times. The name is the owner's label (not signed: it grants nothing)."""
+
+    id: str
+    owner: str
+    name: str
+    key_hash: str
+    scope: str
+    created_at: str
+    expires_at: str
+    signature: str
 
 
 @dataclass
 class AccountsSnapshot:
-    """Every user and the version (incremented by each change)."""
+    """Every user and API key, and the version (incremented by each change)."""
 
     version: int
     users: list[AccountRecord]
+    keys: list[ApiKeyRecord] = field(default_factory=list)
 
 
 @dataclass
@@ -82,6 +108,7 @@ class AccountsInput:
     users: list[AccountRecord] = field(default_factory=list)
     version: int = 0
     max_updates_per_run: int = 500
+    keys: list[ApiKeyRecord] = field(default_factory=list)
 
 
 @dataclass
@@ -125,6 +152,11 @@ class UserRef:
 
 
 @dataclass
+class KeyRef:
+    id: str
+
+
+@dataclass
 class PutUser:
     """A whole console-signed record. ``expected`` is the :func:`record_token` of the record it replaces as the
     console last saw it (None: no record of that name), so a console with a stale cache never undoes a newer change."""
@@ -137,6 +169,7 @@ class PutUser:
     signature: str
     expected: str | None = None
     sessions_valid_after: str | None = None
+    service_account: bool = False
 
 
 def record_token(record: AccountRecord | None) -> str | None:
@@ -157,6 +190,7 @@ class AccountsWorkflow:
         """Load the carried users before any handler runs."""
         self.input = input
         self.users: dict[str, AccountRecord] = {u.username: u for u in input.users}
+        self.keys: dict[str, ApiKeyRecord] = {k.id: k for k in input.keys}
         self.version = input.version
         self.updates_this_run = 0
 
@@ -166,7 +200,8 @@ class AccountsWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         workflow.continue_as_new(
             AccountsInput(
-                users=list(self.users.values()), version=self.version, max_updates_per_run=input.max_updates_per_run
+                users=list(self.users.values()), version=self.version, max_updates_per_run=input.max_updates_per_run,
+                keys=list(self.keys.values()),
             )
         )
 
@@ -189,7 +224,7 @@ class AccountsWorkflow:
         self.users[change.username] = AccountRecord(
             change.username, change.password_hash, change.role, change.enabled,
             old.created_at if old else self._now(), old.last_login_at if old else None,
-            change.password_changed_at, change.signature, change.sessions_valid_after,
+            change.password_changed_at, change.signature, change.sessions_valid_after, change.service_account,
         )
         return self._changed()
 
@@ -198,8 +233,8 @@ class AccountsWorkflow:
         _check_username(change.username)
         _check_role(change.role)
         _check_hash(change.password_hash)
-        if not isinstance(change.enabled, bool):
-            raise _reject("enabled must be true or false", ERR_INVALID)
+        if not isinstance(change.enabled, bool) or not isinstance(change.service_account, bool):
+            raise _reject("enabled and service_account must be true or false", ERR_INVALID)
         _check_timestamp(change.password_changed_at)
         _check_timestamp(change.sessions_valid_after)
         if not isinstance(change.signature, str) or not SIGNATURE_PATTERN.match(change.signature):
@@ -324,7 +359,44 @@ class AccountsWorkflow:
     @workflow.update(name=UPDATE_DELETE)
     def delete_user(self, ref: UserRef) -> AccountsSnapshot:
         del self.users[ref.username]
+        self.keys = {i: k for i, k in self.keys.items() if k.owner != ref.username}  # its keys go with it
         return self._changed()
+
+    @workflow.update(name=UPDATE_PUT_KEY)
+    def put_api_key(self, key: ApiKeyRecord) -> AccountsSnapshot:
+        """Add one console-signed API key."""
+        self.keys[key.id] = key
+        return self._changed()
+
+    @put_api_key.validator
+    def _validate_put_key(self, key: ApiKeyRecord) -> None:
+        if not isinstance(key.id, str) or not KEY_ID_PATTERN.match(key.id) or key.id in self.keys:
+            raise _reject("key id must be 16 new hex digits", ERR_INVALID)
+        self._existing(key.owner)
+        if not isinstance(key.name, str) or not 1 <= len(key.name) <= MAX_KEY_NAME or not key.name.isprintable():
+            raise _reject(f"key name must be 1–{MAX_KEY_NAME} printable characters", ERR_INVALID)
+        if not isinstance(key.key_hash, str) or not KEY_HASH_PATTERN.match(key.key_hash):
+            raise _reject("key_hash must be 64 hex digits", ERR_INVALID)
+        if key.scope not in KEY_SCOPES:
+            raise _reject(f"scope must be one of {', '.join(KEY_SCOPES)}", ERR_INVALID)
+        for moment in (key.created_at, key.expires_at):
+            if moment is None:
+                raise _reject("created_at and expires_at are required", ERR_INVALID)
+            _check_timestamp(moment)
+        if not isinstance(key.signature, str) or not KEY_SIGNATURE_PATTERN.match(key.signature):
+            raise _reject("signature must be a console key signature (k1: and 64 hex digits)", ERR_INVALID)
+        if sum(1 for k in self.keys.values() if k.owner == key.owner) >= MAX_KEYS_PER_OWNER:
+            raise _reject(f"{key.owner!r} has {MAX_KEYS_PER_OWNER} keys already; revoke one first", ERR_INVALID)
+
+    @workflow.update(name=UPDATE_DELETE_KEY)
+    def delete_api_key(self, ref: KeyRef) -> AccountsSnapshot:
+        del self.keys[ref.id]
+        return self._changed()
+
+    @delete_api_key.validator
+    def _validate_delete_key(self, ref: KeyRef) -> None:
+        if not isinstance(ref.id, str) or ref.id not in self.keys:
+            raise _reject("no such API key", ERR_NOT_FOUND)
 
     @delete_user.validator
     def _validate_delete(self, ref: UserRef) -> None:
@@ -359,7 +431,8 @@ class AccountsWorkflow:
         return self._snapshot()
 
     def _snapshot(self) -> AccountsSnapshot:
-        return AccountsSnapshot(version=self.version, users=sorted(self.users.values(), key=lambda u: u.username))
+        return AccountsSnapshot(version=self.version, users=sorted(self.users.values(), key=lambda u: u.username),
+                                keys=sorted(self.keys.values(), key=lambda k: k.id))
 
     def _now(self) -> str:
         return workflow.now().isoformat().replace("+00:00", "Z")

@@ -22,6 +22,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
 
+from ...accounts.api_keys import KEY_TYPE
 from ...accounts.service import ACCOUNT_GONE, AccountsService
 from ...core import drain
 from ...domain.ids import EntityType
@@ -91,6 +92,8 @@ def _refusal_check(accounts: AccountsService, caller: Caller) -> Callable[[], st
     def refusal() -> str | None:
         if time.time() >= payload.exp:
             return "token expired"
+        if payload.typ == KEY_TYPE and not accounts.api_keys.active(payload.jti):
+            return "API key revoked"
         if accounts.check(payload.sub, payload.iat) is None:
             gone = accounts.principal(payload.sub) is None
             return ACCOUNT_GONE if gone else "the account's sessions were revoked since the token was issued"

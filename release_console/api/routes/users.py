@@ -26,8 +26,9 @@ class UserCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     username: str = Field(min_length=1, max_length=64)
-    password: str = Field(min_length=1, max_length=1024)
+    password: str | None = Field(default=None, min_length=1, max_length=1024)
     role: Role = "viewer"
+    service_account: bool = Field(False, description="A user that owns API keys and cannot sign in (no password).")
 
 
 class UserChange(BaseModel):
@@ -79,11 +80,13 @@ async def create_user(body: UserCreate, request: Request, admin: AdminUser, acco
     """Create an account (admins only)."""
     target = body.username.strip().lower()
     try:
-        created = await accounts.create_user(body.username, body.password, body.role)
+        created = await accounts.create_user(body.username, body.password, body.role,
+                                             service_account=body.service_account)
     except AccountError as exc:
         _audit_change(request, admin, "account.create", target, "denied", reason=exc.message)
         raise http_error(exc) from None
-    _audit_change(request, admin, "account.create", created.username, "ok", new_role=created.role)
+    _audit_change(request, admin, "account.create", created.username, "ok", new_role=created.role,
+                  service_account=created.service_account)
     return created
 
 
