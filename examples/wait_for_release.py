@@ -17,7 +17,7 @@ import time
 
 import httpx
 
-DONE, FAILED = {"deployed", "completed"}, {"failed", "rolled_back", "cancelled"}
+DONE, FAILED = {"deployed"}, {"failed", "rolled_back", "cancelled"}
 
 
 def main() -> int:
@@ -32,22 +32,22 @@ def main() -> int:
     with httpx.Client(base_url=base, headers=headers, timeout=30) as console:
         while True:
             answer = console.get(f"/api/v1/releases/{args.release_id}", params={"depth": 0})
-            if answer.status_code in (401, 404, 422):
-                print(f"{answer.status_code}: {answer.json().get('detail')}", file=sys.stderr)
+            if answer.status_code in (401, 403, 404, 422):
+                print(f"{answer.status_code}: {answer.text[:200]}", file=sys.stderr)
                 return 2
             if answer.status_code == 200:
-                state = answer.json()["state"]
-                print(f"{args.release_id}: {state}")
+                body = answer.json()
+                state, status = body["state"], body.get("status", "running")
+                print(f"{args.release_id}: {state} ({status})")
                 if state in DONE:
                     return 0
-                if state in FAILED:
+                if state in FAILED or status != "running":  # a workflow that ended without deploying
                     return 1
             if time.monotonic() > deadline:
                 print("timed out", file=sys.stderr)
                 return 1
-            time.sleep(float(answer.headers.get("Retry-After", args.every)) if answer.status_code >= 500
-                       else args.every)
-
+            wait = answer.headers.get("Retry-After") if answer.status_code in (429, 503) else None
+            time.sleep(float(wait) if wait and wait.isdigit() else args.every)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -24,8 +24,15 @@ from typing import Any, Protocol
 from pydantic import BaseModel
 
 from ..core.security import TokenPayload
-from ..workflows.accounts import MAX_KEY_NAME, UPDATE_DELETE_KEY, UPDATE_PUT_KEY, ApiKeyRecord, KeyRef
-from .errors import InvalidAccountData, UserNotFound
+from ..workflows.accounts import (
+    MAX_KEY_NAME,
+    MAX_KEYS_PER_OWNER,
+    UPDATE_DELETE_KEY,
+    UPDATE_PUT_KEY,
+    ApiKeyRecord,
+    KeyRef,
+)
+from .errors import InvalidAccountData, NotAllowed, UserNotFound
 from .models import Principal
 
 
@@ -120,8 +127,11 @@ class ApiKeys:
         return [self.public(r) for r in sorted(records, key=lambda r: (r.created_at, r.id))]
 
     # ---- changes ------------------------------------------------------------------------------------------------
-    async def create(self, creator: Principal, owner: str, name: str, days: int, scope: str) -> NewApiKey:
-        """A new key for ``owner`` (its secret is in the answer and nowhere else)."""
+    async def create(self, creator: Principal, owner: str, name: str, days: int, scope: str, *,
+                     creator_issued_at: float) -> NewApiKey:
+        """A new key for ``owner`` (its secret is in the answer and nowhere else): the creator's own, or, made by an
+        admin, a service account's. A key of one's own is dated by the creator's token or session
+        (``creator_issued_at``), so a revocation of that session ends the key too."""
         settings = self.accounts.settings
         name = name.strip()
         if not 1 <= len(name) <= MAX_KEY_NAME or not name.isprintable():
@@ -129,11 +139,17 @@ class ApiKeys:
         if not 1 <= days <= settings.API_KEY_MAX_DAYS:
             raise InvalidAccountData(f"expires_in_days must be 1–{settings.API_KEY_MAX_DAYS}")
         if scope == "admin" and not creator.is_admin:
-            raise InvalidAccountData("only an admin can create a key with the admin scope")
-        if owner not in self.accounts.users:
+            raise NotAllowed("only an admin can create a key with the admin scope")
+        record_of_owner = self.accounts.users.get(owner)
+        if record_of_owner is None:
             raise UserNotFound(f"user {owner!r} does not exist")
+        if owner != creator.username and not (creator.is_admin and record_of_owner.service_account):
+            raise NotAllowed("a key is for yourself, or (for an admin) for a service account")
+        if sum(1 for r in self.by_id.values() if r.owner == owner) >= MAX_KEYS_PER_OWNER:
+            raise NotAllowed(f"{owner!r} has {MAX_KEYS_PER_OWNER} keys already; revoke one first")
         secret = KEY_PREFIX + secrets.token_urlsafe(32)
-        now = datetime.fromtimestamp(self.accounts.issue_time(owner), UTC)
+        stamp = creator_issued_at if owner == creator.username else self.accounts.issue_time(owner)
+        now = datetime.fromtimestamp(stamp, UTC)
         record = ApiKeyRecord(
             id=secrets.token_hex(8), owner=owner, name=name, key_hash=hashlib.sha256(secret.encode()).hexdigest(),
             scope=scope, created_at=_iso(now), expires_at=_iso(now + timedelta(days=days)), signature="",

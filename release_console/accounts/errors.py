@@ -54,6 +54,13 @@ class LoginThrottled(AccountError):
     code = "too_many_attempts"
 
 
+class NotAllowed(AccountError):
+    """The caller may not do this (even though the request is well formed)."""
+
+    status = 403
+    code = "forbidden"
+
+
 class LoginBusy(AccountError):
     """More password checks in flight than the bcrypt pool takes: refused at once, never queued."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from pydantic import BaseModel
@@ -18,6 +18,9 @@ class Principal:
 
     username: str
     role: str
+    authenticated_at: float = field(default=0.0, compare=False)
+    """When its credentials were checked, at least the revocation time of the record they were checked against
+    (what a token or session made from it is stamped with); 0 when not from a login."""
 
     @property
     def is_admin(self) -> bool:

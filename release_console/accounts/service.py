@@ -294,6 +294,7 @@ class AccountsService:
             if not self.loaded.is_set():
                 raise AccountsUnavailable(UNAVAILABLE)
             record = self.users.get(name)
+            checked_at = max(self.clock(), valid_after(record)) if record is not None else 0.0
             hashed = record.password_hash if record is not None else await self._dummy()
             ok = await self.passwords.check(password[:MAX_PASSWORD_INPUT], hashed)
         except Exception:  # unavailable, busy, or broken: no guess was checked, so it is not a failure
@@ -303,7 +304,7 @@ class AccountsService:
             raise LoginFailed(LOGIN_FAILED)  # the attempt stays counted
         await self.throttle.release(attempt)
         self._spawn(self._record_login(name), "accounts-record-login")
-        return Principal(record.username, record.role)
+        return Principal(record.username, record.role, checked_at)  # a revocation meanwhile outdates it
 
     async def _dummy(self) -> str:
         if self._dummy_hash is None:
@@ -446,9 +447,10 @@ class AccountsService:
         ))
 
     def _keep_an_admin(self, user: AccountRecord, verb: str) -> None:
-        """LastAdmin when ``user`` is the last trusted enabled admin (untrusted records do not count)."""
-        admins = [u for u in self.users.values() if u.role == "admin" and u.enabled]
-        if user.role == "admin" and user.enabled and len(admins) <= 1:
+        """LastAdmin when ``user`` is the last trusted enabled admin who can sign in (untrusted records and service
+        accounts do not count)."""
+        admins = [u for u in self.users.values() if u.role == "admin" and u.enabled and not u.service_account]
+        if user.role == "admin" and user.enabled and not user.service_account and len(admins) <= 1:
             raise LastAdmin(f"cannot {verb} {user.username!r}: it is the last enabled admin")
 
     def _timestamp(self) -> str:

@@ -174,6 +174,9 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_default_secrets(self) -> Settings:
+        if self.API_KEY_DEFAULT_DAYS > self.API_KEY_MAX_DAYS:
+            raise ValueError(f"API_KEY_DEFAULT_DAYS ({self.API_KEY_DEFAULT_DAYS}) is more than API_KEY_MAX_DAYS "
+                             f"({self.API_KEY_MAX_DAYS})")
         if self.is_local:
             return self
         if self.SECRET_KEY.get_secret_value() in {DEFAULT_SECRET, ""} or len(self.SECRET_KEY.get_secret_value()) < 32:

@@ -135,6 +135,12 @@ def current_user() -> Principal | None:
     return validate_session(_page_storage().get(SESSION_KEY), _accounts())
 
 
+def current_session() -> dict[str, Any] | None:
+    """The page's session record (username, role, login_at, seen_at), or None."""
+    session = _page_storage().get(SESSION_KEY)
+    return session if isinstance(session, dict) else None
+
+
 def current_username() -> str | None:
     """The name of the page's signed-in user (what the read path charges its quotas to), or None."""
     user = current_user()
@@ -173,8 +179,7 @@ def begin_session(principal: Principal, target: str) -> str:
     _memory_only.intersection_update(_tickets)
     ticket = secrets.token_urlsafe(32)
     session_id = str(context.client.request.session.get("id", ""))
-    accounts = _accounts()
-    authenticated_at = accounts.issue_time(principal.username) if accounts is not None else 0.0
+    authenticated_at = principal.authenticated_at  # when the password was checked (authenticate)
     _tickets[ticket] = _Ticket(session_id, principal.username, principal.role, safe_redirect(target), now,
                                authenticated_at)
     if (redis := _shared_redis()) is not None:

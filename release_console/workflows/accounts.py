@@ -419,10 +419,10 @@ class AccountsWorkflow:
         return user
 
     def _enabled_admins(self) -> list[AccountRecord]:
-        return [u for u in self.users.values() if u.role == "admin" and u.enabled]
+        return [u for u in self.users.values() if u.role == "admin" and u.enabled and not u.service_account]
 
     def _keep_an_admin(self, user: AccountRecord, verb: str) -> None:
-        if user.role == "admin" and user.enabled and len(self._enabled_admins()) <= 1:
+        if user.role == "admin" and user.enabled and not user.service_account and len(self._enabled_admins()) <= 1:
             raise _reject(f"cannot {verb} {user.username!r}: it is the last enabled admin", ERR_LAST_ADMIN)
 
     def _changed(self) -> AccountsSnapshot:

@@ -1,4 +1,5 @@
-"""/api-keys: long-lived keys for scripts (accounts/api_keys.py). Managed with a signed-in token, never with a key."""
+"""/api-keys: long-lived keys for scripts (accounts/api_keys.py). Managed with a signed-in token, never with a key:
+a leaked key can read, never mint, list or revoke keys."""
 
 from __future__ import annotations
 
@@ -33,7 +34,8 @@ class ApiKeyCreate(BaseModel):
         return value.strip()
 
 
-def _not_with_a_key(caller: Caller) -> None:
+def not_with_a_key(caller: Caller) -> None:
+    """403 for a caller that came with an API key (key management and sign-out need a signed-in token)."""
     if caller.token.typ == KEY_TYPE:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "API keys are managed with a signed-in token, not with a key")
 
@@ -47,13 +49,12 @@ def _audit(request: Request, caller: Caller, action: str, key_id: str, outcome: 
 async def create_api_key(body: ApiKeyCreate, request: Request, caller: CurrentCaller,
                          accounts: AccountsDep) -> NewApiKey:
     """Create a key (the answer is the only time it is shown). ``scope: admin`` and ``owner`` are for admins."""
-    _not_with_a_key(caller)
+    not_with_a_key(caller)
     owner = normalize_username(body.owner) if body.owner else caller.principal.username
-    if owner != caller.principal.username and not caller.principal.is_admin:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, "only an admin can create a key for someone else")
     days = body.expires_in_days or accounts.settings.API_KEY_DEFAULT_DAYS
     try:
-        created = await accounts.api_keys.create(caller.principal, owner, body.name, days, body.scope)
+        created = await accounts.api_keys.create(caller.principal, owner, body.name, days, body.scope,
+                                                 creator_issued_at=caller.token.iat)
     except AccountError as exc:
         _audit(request, caller, "api_key.create", owner, "denied", reason=exc.message)
         raise http_error(exc) from None
@@ -66,6 +67,7 @@ async def list_api_keys(caller: CurrentCaller, accounts: AccountsDep,
                         all_users: bool = Query(False, alias="all", description="Admins: every user's keys.")
                         ) -> list[ApiKeyPublic]:
     """The caller's keys (without their secrets); with ``all=true`` an admin sees every key."""
+    not_with_a_key(caller)
     if all_users and not caller.principal.is_admin:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this needs the admin role")
     return accounts.api_keys.of(None if all_users else caller.principal.username)
@@ -74,6 +76,7 @@ async def list_api_keys(caller: CurrentCaller, accounts: AccountsDep,
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
 async def revoke_api_key(key_id: str, request: Request, caller: CurrentCaller, accounts: AccountsDep) -> Response:
     """Revoke one of the caller's keys (an admin: any key)."""
+    not_with_a_key(caller)
     record = accounts.api_keys.by_id.get(key_id)
     if record is None or (record.owner != caller.principal.username and not caller.principal.is_admin):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such API key")

@@ -33,7 +33,7 @@ async def login_access_token(request: Request, accounts: AccountsDep, form: Logi
     except AccountError as exc:
         raise http_error(exc) from None  # 401 with WWW-Authenticate: Bearer, 429 and 503 with Retry-After
     minutes = accounts.settings.ACCESS_TOKEN_EXPIRE_MINUTES
-    issued = datetime.fromtimestamp(accounts.issue_time(principal.username), UTC)
+    issued = datetime.fromtimestamp(principal.authenticated_at or accounts.clock(), UTC)
     token = create_access_token(
         principal.username,
         principal.role,

@@ -5,12 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from ...accounts.api_keys import KEY_TYPE
 from ...accounts.errors import AccountError
 from ...accounts.models import Principal, Role, UserPublic
 from ...core.audit import audit
 from ..deps import (
     AccountsDep,
     AdminUser,
+    CurrentCaller,
     CurrentUser,
     client_address,
     http_error,
@@ -64,9 +66,11 @@ async def read_me(user: CurrentUser) -> Response:
 
 
 @router.post("/me/sign-out-everywhere", status_code=status.HTTP_204_NO_CONTENT)
-async def sign_me_out_everywhere(request: Request, user: CurrentUser, accounts: AccountsDep) -> Response:
-    """End every session and token of the caller, this one included, on every instance."""
-    return await _sign_out_everywhere(request, user, user.username, accounts)
+async def sign_me_out_everywhere(request: Request, caller: CurrentCaller, accounts: AccountsDep) -> Response:
+    """End every session, token and key of the caller, this one included, on every instance (not with a key)."""
+    if caller.token.typ == KEY_TYPE:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "signing out everywhere needs a signed-in token, not a key")
+    return await _sign_out_everywhere(request, caller.principal, caller.principal.username, accounts)
 
 
 @router.get("", response_model=list[UserPublic])

@@ -44,9 +44,14 @@ def api_keys_page() -> None:
         table.update()
 
     async def create() -> None:
+        if auth.current_user() is None:  # the session may have ended since the page was drawn
+            ui.navigate.reload()
+            return
         name = (name_input.value or "").strip()
+        session = auth.current_session() or {}
         try:
-            created = await accounts.api_keys.create(user, user.username, name, int(days_input.value or 0), "read")
+            created = await accounts.api_keys.create(user, user.username, name, int(days_input.value or 0), "read",
+                                                     creator_issued_at=float(session.get("login_at", 0.0)))
         except AccountError as exc:
             message.set_text(exc.message)
             return
@@ -69,9 +74,13 @@ def api_keys_page() -> None:
             ui.label("Use it like this:").classes("text-sm")
             ui.code(curl_example(created.key, base), language="bash").classes("w-full").mark("curl-example")
             ui.button("Done", on_click=dialog.close).mark("key-done")
+        dialog.on("hide", dialog.delete)  # the key leaves the page once the dialog is closed
         dialog.open()
 
     async def revoke(key_id: str) -> None:
+        if auth.current_user() is None:
+            ui.navigate.reload()
+            return
         record = accounts.api_keys.by_id.get(key_id)
         if record is None or record.owner != user.username:
             message.set_text("No such key.")

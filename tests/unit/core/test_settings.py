@@ -27,3 +27,8 @@ def test_workflow_type_names_that_are_accepted(name: str) -> None:
 def test_workflow_type_names_that_could_change_the_visibility_query_are_refused(name: str) -> None:
     with pytest.raises(ValidationError, match="RELEASE_WORKFLOW_TYPE"):
         Settings(RELEASE_WORKFLOW_TYPE=name)
+
+
+def test_the_default_key_lifetime_fits_the_maximum() -> None:
+    with pytest.raises(ValidationError, match="API_KEY_DEFAULT_DAYS"):
+        Settings(API_KEY_DEFAULT_DAYS=400, API_KEY_MAX_DAYS=365)

@@ -9,7 +9,7 @@ import uuid
 
 from release_console import services as services_module
 from release_console.workflows.accounts import UPDATE_PUT_KEY, ApiKeyRecord
-from tests.helpers import login, new_user
+from tests.helpers import ADMIN_USERNAME, login, new_user
 
 KEYS = "/api/v1/api-keys"
 PASSWORD = "viewer-password-1"
@@ -44,20 +44,27 @@ async def test_a_key_never_carries_more_than_its_owner_and_admin_scope_needs_an_
     viewer = await new_user(api, admin_headers, password=PASSWORD)
     viewer_token = await login(api, viewer, PASSWORD)
     refused = await api.post(KEYS, json={"name": "sneaky", "scope": "admin"}, headers=viewer_token)
-    assert refused.status_code == 422
+    assert refused.status_code == 403
     read_key = (await api.post(KEYS, json={"name": "read"}, headers=admin_headers)).json()["key"]
     admin_key = (await api.post(KEYS, json={"name": "ops", "scope": "admin"}, headers=admin_headers)).json()["key"]
     assert (await api.get("/api/v1/users", headers=bearer(read_key))).status_code == 403  # an admin's read key
     assert (await api.get("/api/v1/users", headers=bearer(admin_key))).status_code == 200
-    service = (await api.post(KEYS, json={"name": "bot", "owner": viewer, "scope": "admin"},
+    for with_a_key in (await api.get(KEYS, headers=bearer(admin_key)),
+                       await api.post("/api/v1/users/me/sign-out-everywhere", headers=bearer(admin_key))):
+        assert with_a_key.status_code == 403  # a leaked key cannot list keys nor sign its owner out
+    impersonation = await api.post(KEYS, json={"name": "as them", "owner": viewer}, headers=admin_headers)
+    assert impersonation.status_code == 403  # an admin makes keys for service accounts, not for people
+    bot = f"bot-{uuid.uuid4().hex[:8]}"
+    await api.post("/api/v1/users", json={"username": bot, "service_account": True}, headers=admin_headers)
+    service = (await api.post(KEYS, json={"name": "bot", "owner": bot, "scope": "admin"},
                               headers=admin_headers)).json()
-    assert service["owner"] == viewer
-    assert (await api.get("/api/v1/users", headers=bearer(service["key"]))).status_code == 403  # owner is a viewer
+    assert service["owner"] == bot
+    assert (await api.get("/api/v1/users", headers=bearer(service["key"]))).status_code == 403  # bot is a viewer
     everything = await api.get(f"{KEYS}?all=true", headers=admin_headers)
     assert {service["id"]} <= {k["id"] for k in everything.json()}
     assert (await api.get(f"{KEYS}?all=true", headers=viewer_token)).status_code == 403
-    other = await api.delete(f"{KEYS}/{service['id']}", headers=await login(api, viewer, PASSWORD))
-    assert other.status_code == 204  # its owner may revoke it too
+    assert (await api.delete(f"{KEYS}/{service['id']}", headers=viewer_token)).status_code == 404  # not theirs
+    assert (await api.delete(f"{KEYS}/{service['id']}", headers=admin_headers)).status_code == 204
 
 
 async def test_the_owner_losing_access_ends_the_key(api, admin_headers) -> None:
@@ -110,3 +117,15 @@ async def test_a_service_account_owns_keys_and_cannot_sign_in(api, admin_headers
     assert me.status_code == 200 and me.json()["username"] == name and me.json()["service_account"] is True
     no_password = await api.post("/api/v1/users", json={"username": f"{name}-x"}, headers=admin_headers)
     assert no_password.status_code == 422
+
+
+async def test_an_admin_service_account_does_not_count_as_the_last_admin(api, admin_headers) -> None:
+    bot = f"bot-{uuid.uuid4().hex[:8]}"
+    created = await api.post("/api/v1/users", json={"username": bot, "role": "admin", "service_account": True},
+                             headers=admin_headers)
+    assert created.status_code == 201
+    for other in (await api.get("/api/v1/users", headers=admin_headers)).json():  # other people who are admins
+        if other["role"] == "admin" and not other["service_account"] and other["username"] != ADMIN_USERNAME:
+            await api.patch(f"/api/v1/users/{other['username']}", json={"role": "viewer"}, headers=admin_headers)
+    demote = await api.patch(f"/api/v1/users/{ADMIN_USERNAME}", json={"role": "viewer"}, headers=admin_headers)
+    assert demote.status_code == 409 and demote.json()["code"] == "last_admin"  # the bot does not count

@@ -76,3 +76,23 @@ def test_records_signed_before_revocation_times_existed_stay_trusted_only_withou
     assert record.signature.startswith("v2:") and signer.verify(record)
     record.sessions_valid_after = "2019-01-01T00:00:00Z"  # moving it back needs SECRET_KEY
     assert not signer.verify(record)
+
+
+async def test_a_login_that_races_a_password_reset_gets_nothing(api, admin_headers, monkeypatch) -> None:
+    """The password is checked against the record of that moment; a reset landing while bcrypt runs outdates what
+    the login would issue, so the old password cannot slip a token through."""
+    name = await new_user(api, admin_headers, password=PASSWORD)
+    accounts = services_module.running().accounts
+    check = accounts.passwords.check
+
+    async def reset_meanwhile(plain: str, hashed: str) -> bool:
+        ok = await check(plain, hashed)
+        await accounts.update_user(name, password="reset-password-3")  # by an admin, during the check
+        return ok
+
+    monkeypatch.setattr(accounts.passwords, "check", reset_meanwhile)
+    response = await api.post("/api/v1/login/access-token", data={"username": name, "password": PASSWORD})
+    monkeypatch.undo()
+    assert response.status_code == 200  # the old password was right when it was checked…
+    token = {"Authorization": f"Bearer {response.json()['access_token']}"}
+    assert await _me(api, token) == 401  # …but what it got is older than the reset
