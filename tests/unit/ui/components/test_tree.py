@@ -90,11 +90,13 @@ def test_collapse_forgets_what_was_open_below() -> None:
 
 
 def test_expand_all_stops_at_the_row_bound() -> None:
-    shape = TreeShape(lambda: tree_of(waves=2, clusters=2, apps=2))
+    small = tree_of(waves=2, clusters=2, apps=2)
+    shape = TreeShape(lambda: small)
     shape.reset()
     shape.expand_all()
     assert len(node_ids(shape)) == 19  # release, 2 waves, 4 clusters, 4 bundles, 8 apps
-    big = TreeShape(lambda: tree_of(waves=10, clusters=10, apps=100))
+    ten_thousand = tree_of(waves=10, clusters=10, apps=100)  # built once: the shape reads it on every step
+    big = TreeShape(lambda: ten_thousand)
     big.reset()
     big.expand_all()
     assert MAX_RENDERED_ROWS <= len(node_ids(big)) < MAX_RENDERED_ROWS + 110
