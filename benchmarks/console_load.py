@@ -60,9 +60,12 @@ from harness import (
     git_revision,
     percentile,
     rss_kib,
+    run_section,
     stop_on_sigterm,
     tail,
+    temporal_client,
     wait_for_port,
+    wait_until_ready,
 )
 
 SCRIPT = Path(__file__).resolve()
@@ -379,28 +382,11 @@ class Bench:
         )
         self.console = self.procs.start("console", [sys.executable, str(ROOT / "main.py")], self.env, ROOT)
         wait_for_port(self.bare_port, bare, 60)
-        started = time.monotonic()
-        deadline = started + 120
-        with httpx.Client(base_url=self.console_url, timeout=10) as http:
-            while True:
-                self.procs.check_alive()
-                with contextlib.suppress(httpx.HTTPError):
-                    if http.get(f"{API}/ready").status_code == 200:
-                        break
-                if time.monotonic() > deadline:
-                    raise RuntimeError(f"the console was not ready within 120 s:\n{tail(self.console.log)}")
-                time.sleep(0.2)
-        print(f"console ready on {self.console_url} ({time.monotonic() - started:.1f} s after start)")
+        wait_until_ready(self.console_url, self.procs, self.console)
 
     # ---- async part -------------------------------------------------------------------------------------------------
     async def run(self) -> None:
-        from release_console.core.config import get_settings
-        from release_console.temporal.client import connect
-
-        os.environ.update({k: v for k, v in self.env.items() if k.startswith("TEMPORAL_")})
-        get_settings.cache_clear()
-        self.settings = get_settings()
-        self.client = await connect(self.settings)
+        self.settings, self.client = await temporal_client(self.env)
         self.stop = asyncio.Event()  # bound to this loop
         self.http = httpx.AsyncClient(base_url=self.console_url, timeout=30)
         background: list[asyncio.Task[None]] = []
@@ -442,16 +428,7 @@ class Bench:
 
     async def section(self, name: str, body: Callable[[], Awaitable[None]]) -> None:
         """Run one part; a failure is recorded (and printed) and the run goes on with the next part."""
-        self.procs.check_alive()
-        try:
-            await body()
-        except (KeyboardInterrupt, asyncio.CancelledError):
-            raise
-        except Exception as exc:
-            message = f"{name}: {type(exc).__name__}: {exc}"
-            self.problems.append(message)
-            print(f"!! {message}", file=sys.stderr)
-            traceback.print_exc(file=sys.stderr)
+        await run_section(name, body, self.procs, self.problems)
 
     def _rss(self) -> int | None:
         return rss_kib(self.console.popen.pid) if self.console else None

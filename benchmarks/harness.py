@@ -15,6 +15,8 @@ import socket
 import subprocess
 import sys
 import time
+import traceback
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -166,6 +168,46 @@ def wait_for_port(port: int, proc: Proc, timeout: float) -> None:
     raise RuntimeError(f"{proc.name} did not open port {port} within {timeout:.0f} s:\n{tail(proc.log)}")
 
 
+def wait_until_ready(url: str, procs: Processes, console: Proc, timeout: float = 120) -> None:
+    """Poll the console's ``/ready`` until it answers 200 (RuntimeError with its log's tail after ``timeout``)."""
+    started = time.monotonic()
+    with httpx.Client(base_url=url, timeout=10) as http:
+        while True:
+            procs.check_alive()
+            with contextlib.suppress(httpx.HTTPError):
+                if http.get(f"{API}/ready").status_code == 200:
+                    break
+            if time.monotonic() - started > timeout:
+                raise RuntimeError(f"the console was not ready within {timeout:.0f} s:\n{tail(console.log)}")
+            time.sleep(0.2)
+    print(f"console ready on {url} ({time.monotonic() - started:.1f} s after start)")
+
+
+async def temporal_client(env: dict[str, str]) -> tuple[Any, Any]:
+    """The settings and a Temporal client (with the app's data converter) for the stack's Temporal in ``env``."""
+    from release_console.core.config import get_settings
+    from release_console.temporal.client import connect
+
+    os.environ.update({k: v for k, v in env.items() if k.startswith("TEMPORAL_")})
+    get_settings.cache_clear()
+    settings = get_settings()
+    return settings, await connect(settings)
+
+
+async def run_section(name: str, body: Callable[[], Awaitable[None]], procs: Processes, problems: list[str]) -> None:
+    """Run one part of a benchmark; a failure is recorded in ``problems`` (and printed) and the run goes on."""
+    procs.check_alive()
+    try:
+        await body()
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        raise
+    except Exception as exc:
+        message = f"{name}: {type(exc).__name__}: {exc}"
+        problems.append(message)
+        print(f"!! {message}", file=sys.stderr)
+        traceback.print_exc(file=sys.stderr)
+
+
 class ConsoleStack:
     """Temporal dev server, worker and console as real processes on loopback, plus a Temporal client for writing."""
 
@@ -230,27 +272,11 @@ class ConsoleStack:
 
     def start_console(self, timeout: float = 120) -> None:
         self.console = self.procs.start("console", [sys.executable, str(ROOT / "main.py")], self.env, ROOT)
-        started = time.monotonic()
-        with httpx.Client(base_url=self.url, timeout=10) as http:
-            while True:
-                self.procs.check_alive()
-                with contextlib.suppress(httpx.HTTPError):
-                    if http.get(f"{API}/ready").status_code == 200:
-                        break
-                if time.monotonic() - started > timeout:
-                    raise RuntimeError(f"the console was not ready within {timeout:.0f} s:\n{tail(self.console.log)}")
-                time.sleep(0.2)
-        print(f"console ready on {self.url} ({time.monotonic() - started:.1f} s after start)")
+        wait_until_ready(self.url, self.procs, self.console, timeout)
 
     async def connect(self) -> None:
         """A Temporal client (with the app's data converter) for starting releases and reporting transitions."""
-        from release_console.core.config import get_settings
-        from release_console.temporal.client import connect
-
-        os.environ.update({k: v for k, v in self.env.items() if k.startswith("TEMPORAL_")})
-        get_settings.cache_clear()
-        self.settings = get_settings()
-        self.client = await connect(self.settings)
+        self.settings, self.client = await temporal_client(self.env)
 
     async def start_release(self, key: str, apps: int, *, waves: int = 10, per_bundle: int = 100,
                             wait: bool = True) -> str:

@@ -55,7 +55,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from emulated_tabs import Browser, Tab
-from harness import API, ROOT, ConsoleStack, fmt, git_revision, percentile, stop_on_sigterm
+from harness import API, ROOT, ConsoleStack, fmt, git_revision, percentile, run_section, stop_on_sigterm
 
 USERS = 10
 OPEN_BATCH = 10
@@ -499,16 +499,7 @@ class CrowdBench:
                 await self.http.aclose()
 
     async def section(self, name: str, body: Callable[[], Awaitable[None]]) -> None:
-        self.stack.procs.check_alive()
-        try:
-            await body()
-        except (KeyboardInterrupt, asyncio.CancelledError):
-            raise
-        except Exception as exc:
-            message = f"{name}: {type(exc).__name__}: {exc}"
-            self.results["problems"].append(message)
-            print(f"!! {message}", file=sys.stderr)
-            traceback.print_exc(file=sys.stderr)
+        await run_section(name, body, self.stack.procs, self.results["problems"])
 
     @contextlib.contextmanager
     def profiled(self, name: str) -> Iterator[None]:

@@ -174,3 +174,16 @@ def user(worker_process: subprocess.Popen, user):
 def screen(worker_process: subprocess.Popen, screen):
     """NiceGUI's ``screen`` fixture (Debian's chromium), once the session's Temporal and worker run."""
     return screen
+
+
+@pytest.fixture
+def caplog_loguru() -> Iterator[list[str]]:
+    """The console's log lines at WARNING and above, as loguru formats them, while the test runs."""
+    from loguru import logger
+
+    messages: list[str] = []
+    handler = logger.add(lambda m: messages.append(str(m)), level="WARNING")
+    try:
+        yield messages
+    finally:
+        logger.remove(handler)

@@ -1,5 +1,5 @@
 // The release list's totals and one chip per state (click to filter), from the list view's shared page.
-import { join, live } from "rc_live";
+import { join, page } from "rc_live";
 
 export default {
   props: { ch: String, seq: Number, now: Number, page: Object, filter: String },
@@ -9,8 +9,7 @@ export default {
   },
   computed: {
     pg() {
-      const stored = live.channels[this.ch]?.page;
-      return stored && (stored.seq ?? 0) >= (this.page.seq ?? 0) ? stored : this.page;
+      return page(this.ch, this.page);
     },
     total() {
       const p = this.pg;

@@ -1,6 +1,6 @@
 // The release list's rows and pager, from the list view's shared page (which releases, in which order) and the
 // rows' views in the live store: a change reaches every tab of the view in one message.
-import { join, live, view, timeAgo, percent } from "rc_live";
+import { join, page, view, timeAgo, percent } from "rc_live";
 
 export default {
   props: { ch: String, seq: Number, now: Number, page: Object, views: Object },
@@ -10,8 +10,7 @@ export default {
   },
   computed: {
     pg() {
-      const stored = live.channels[this.ch]?.page;
-      return stored && (stored.seq ?? 0) >= (this.page.seq ?? 0) ? stored : this.page;
+      return page(this.ch, this.page);
     },
     rows() {
       return this.pg.ids.map((id) => view(this.ch, id, this.views[id])).filter((v) => v);

@@ -98,6 +98,12 @@ export function view(name, id, fallback) {
   return fallback;
 }
 
+// The newest page of a list view: the store's when it is at least as new as ``fallback`` (from props).
+export function page(name, fallback) {
+  const stored = live.channels[name]?.page;
+  return stored && (stored.seq ?? 0) >= (fallback.seq ?? 0) ? stored : fallback;
+}
+
 export function meta(name, fallback) {
   const c = live.channels[name];
   return c ? { ...(fallback || {}), ...c.meta } : fallback || {};

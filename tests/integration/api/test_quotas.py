@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Iterator
 
 import httpx
 import pytest
-from loguru import logger
 from prometheus_client.parser import text_string_to_metric_families
 
 from release_console import services as services_module
@@ -46,16 +45,6 @@ async def capped(low_caps: None, worker_process, request: pytest.FixtureRequest)
         yield http_client
 
 
-@pytest.fixture
-def logged() -> Iterator[list[str]]:
-    messages: list[str] = []
-    handler = logger.add(lambda m: messages.append(str(m)), level="WARNING")
-    try:
-        yield messages
-    finally:
-        logger.remove(handler)
-
-
 async def new_viewer(api: httpx.AsyncClient) -> tuple[str, dict[str, str]]:
     admin = await login(api, ADMIN_USERNAME, ADMIN_PASSWORD)
     name, password = f"viewer-{uuid.uuid4().hex[:8]}", "viewer-password-1"
@@ -87,7 +76,7 @@ async def quota_refusals(api: httpx.AsyncClient, kind: str) -> float:
                if s.labels.get("kind") == kind and s.name.endswith("_total"))
 
 
-async def test_event_streams_per_user_are_capped(capped, client, settings, unique, logged) -> None:
+async def test_event_streams_per_user_are_capped(capped, client, settings, unique, caplog_loguru) -> None:
     name, viewer = await new_viewer(capped)
     [release_id] = await releases(client, settings, unique, 1)
     url = f"http://test{API}/releases/{release_id}/events"
@@ -104,7 +93,7 @@ async def test_event_streams_per_user_are_capped(capped, client, settings, uniqu
     async with event_stream(url, viewer) as again:  # the two closed: their slots are free again
         await again.until(lambda e: e[-1]["event"] == "hello")
     assert await quota_refusals(capped, "sse_stream") == before + 1
-    assert any("refused sse stream" in m and name in m for m in logged)
+    assert any("refused sse stream" in m and name in m for m in caplog_loguru)
 
 
 async def test_new_mirrors_per_user_are_capped_and_watched_releases_stay_free(capped, client, settings, unique):

@@ -235,16 +235,6 @@ def _start_redis(port: int) -> subprocess.Popen:
     return process
 
 
-@pytest.fixture
-def caplog_loguru() -> Iterator[list[str]]:
-    from loguru import logger
-
-    messages: list[str] = []
-    handler = logger.add(lambda m: messages.append(str(m)), level="WARNING")
-    try:
-        yield messages
-    finally:
-        logger.remove(handler)
 
 
 async def test_two_accounts_services_share_the_throttle(
