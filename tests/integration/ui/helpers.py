@@ -7,6 +7,8 @@ import json
 import re
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
@@ -64,9 +66,32 @@ async def login(
     await user.open("/login")
     user.find(marker="username").type(username)
     user.find(marker="password").type(password)
-    user.find(marker="login-button").click()
-    await user.should_not_see(marker="login-button", retries=100)
+    with _navigation_held_by(user):
+        user.find(marker="login-button").click()
+        await user.should_not_see(marker="login-button", retries=100)
     await user.open(path)
+
+
+@contextmanager
+def _navigation_held_by(user: User) -> Iterator[None]:
+    """Keep NiceGUI's ``ui.navigate`` on ``user`` while its login redirects.
+
+    The simulated users of one app share a single global ``ui.navigate``, handed to whichever ``User`` was touched
+    last, and a page with live updates touches its ``User`` on every update. Without this, another user's open
+    release page could take the login's redirect into that user's browser (a ticket from another session).
+    """
+    touched = User.__getattribute__
+
+    def touch_keeping_navigation(self: User, name: str) -> Any:
+        value = touched(self, name)
+        ui.navigate = object.__getattribute__(user, "navigate")
+        return value
+
+    User.__getattribute__ = touch_keeping_navigation  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        User.__getattribute__ = touched  # type: ignore[method-assign]
 
 
 async def start(client: Client, settings: Settings, key: str, waves: int = 2, clusters: int = 2, apps: int = 3) -> str:
