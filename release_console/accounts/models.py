@@ -37,6 +37,8 @@ class UserPublic(BaseModel):
     last_login_at: str | None = None
     service_account: bool = False
     """A user that owns API keys and cannot sign in."""
+    source: Literal["local", "oidc"] = "local"
+    """Where the user signs in: a password here, or the single sign-on provider."""
 
     @classmethod
     def of(cls, record: AccountRecord) -> UserPublic:
@@ -47,4 +49,5 @@ class UserPublic(BaseModel):
             created_at=record.created_at,
             last_login_at=record.last_login_at,
             service_account=record.service_account,
+            source=record.source,  # type: ignore[arg-type]
         )

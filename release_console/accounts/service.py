@@ -62,6 +62,7 @@ from .errors import (
     LastAdmin,
     LoginFailed,
     LoginThrottled,
+    SignInRefused,
     UserExists,
     UserNotFound,
 )
@@ -117,6 +118,7 @@ class AccountsService:
         self._rpc_timeout = timedelta(seconds=settings.TEMPORAL_RPC_TIMEOUT_SECONDS)
         self._tasks: set[asyncio.Task] = set()
         self._dummy_hash: str | None = None
+        self._unusable_hash: str | None = None
         self._on_first_load: Callable[[], Any] | None = None
 
     def _now(self) -> float:
@@ -300,7 +302,7 @@ class AccountsService:
         except Exception:  # unavailable, busy, or broken: no guess was checked, so it is not a failure
             await self.throttle.cancel(attempt)
             raise
-        if not ok or record is None or not record.enabled or record.service_account:
+        if not ok or record is None or not record.enabled or record.service_account or record.source != "local":
             raise LoginFailed(LOGIN_FAILED)  # the attempt stays counted
         await self.throttle.release(attempt)
         self._spawn(self._record_login(name), "accounts-record-login")
@@ -354,6 +356,9 @@ class AccountsService:
         def build(current: AccountRecord | None) -> AccountRecord:
             if current is None:
                 raise UserNotFound(f"user {name!r} does not exist")
+            if hashed is not None and (current.source != "local" or current.service_account):
+                raise InvalidAccountData(f"{name!r} signs in without a password here (single sign-on or a service "
+                                         "account): there is no password to set")
             if role not in (None, "admin"):
                 self._keep_an_admin(current, "demote")
             if enabled is False:
@@ -370,6 +375,38 @@ class AccountsService:
 
         await self._write(name, build)
         return self.get_user(name)
+
+    async def sign_in_external(self, username: str, subject: str, role: str) -> Principal:
+        """The principal of a single sign-on user the provider vouched for, its record created or brought up to date
+        (the role from the provider's groups; a changed role revokes the user's older sessions, tokens and keys).
+        SignInRefused when the name belongs to a local account or another identity, or the user is disabled here."""
+        name = _check_username(username)
+        _check_role(role)
+
+        def build(current: AccountRecord | None) -> AccountRecord:
+            if current is None:
+                return AccountRecord(name, self._unusable_hash, role, True, password_changed_at=self._timestamp(),
+                                     source="oidc", subject=subject)
+            if current.source != "oidc":
+                raise SignInRefused(f"the console has a local account named {name!r}; an admin must remove it "
+                                    "before this identity can sign in", reason="local account of that name")
+            if current.subject != subject:
+                raise SignInRefused(f"the account {name!r} belongs to another identity at the provider",
+                                    reason="another identity has that name")
+            if not current.enabled:
+                raise SignInRefused("this account is disabled in the console; ask an admin", reason="disabled")
+            if current.role == role:
+                return current
+            return replace(current, role=role, sessions_valid_after=self._timestamp())
+
+        if self._unusable_hash is None:
+            self._unusable_hash = await self._hash(secrets.token_urlsafe(32))  # nobody knows it; never checked
+        current = self.users.get(name)
+        if current is None or current.role != role or current.source != "oidc" or current.subject != subject \
+                or not current.enabled:
+            await self._write(name, build)
+        self._spawn(self._record_login(name), "accounts-record-login")
+        return Principal(name, role, self.issue_time(name))
 
     async def sign_out_everywhere(self, username: str) -> None:
         """End every session and token of ``username`` issued until now, on every instance."""
@@ -443,7 +480,7 @@ class AccountsService:
         expected = record_token(self.records.get(record.username))
         await self._update(UPDATE_PUT, PutUser(
             record.username, record.password_hash, record.role, record.enabled, record.password_changed_at,
-            signature, expected, record.sessions_valid_after, record.service_account,
+            signature, expected, record.sessions_valid_after, record.service_account, record.source, record.subject,
         ))
 
     def _keep_an_admin(self, user: AccountRecord, verb: str) -> None:

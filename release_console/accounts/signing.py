@@ -1,9 +1,10 @@
 """Account record signatures: the trust boundary between the console and whoever can write to Temporal.
 
 Each record a console writes carries an HMAC-SHA256 over the canonical JSON of the fields that grant access
-(username, password hash, role, enabled, password_changed_at, sessions_valid_after, service_account), keyed with a
-key derived from SECRET_KEY ("v2:"; a "v1:" signature, from before the last two existed, counts on a record with
-neither).
+(username, password hash, role, enabled, password_changed_at, sessions_valid_after, service_account, source,
+subject), keyed with a key derived from SECRET_KEY ("v3:"). Older signatures count on the records they could have
+been made for: "v2:" (without source and subject) on a local record without a subject, "v1:" (without
+sessions_valid_after and service_account as well) on one that also has neither.
 Records without a valid signature (unsigned from before signing existed, written by another SECRET_KEY, or sent to
 the workflow directly) are not users: they are skipped and each is logged once, by username (never its hash).
 """
@@ -22,13 +23,12 @@ from ..core.audit import audit
 from ..workflows.accounts import AccountRecord
 
 CONTEXT = b"release-console accounts v1"
-PREFIX = "v2:"
+PREFIX = "v3:"
 SIGNED_FIELDS = ("username", "password_hash", "role", "enabled", "password_changed_at", "sessions_valid_after",
-                 "service_account")
-V1_PREFIX = "v1:"
-V1_FIELDS = SIGNED_FIELDS[:5]
-"""Records signed before ``sessions_valid_after`` and ``service_account`` existed stay trusted while they carry
-neither."""
+                 "service_account", "source", "subject")
+OLDER_SIGNATURES = {"v2:": SIGNED_FIELDS[:7], "v1:": SIGNED_FIELDS[:5]}
+"""Records signed before the later fields existed stay trusted while those fields hold their defaults."""
+DEFAULTS = {"sessions_valid_after": None, "service_account": False, "source": "local", "subject": None}
 MAX_LOGGED_NAME = 80
 
 
@@ -40,6 +40,8 @@ class SignedFields(Protocol):
     password_changed_at: str | None
     sessions_valid_after: str | None
     service_account: bool
+    source: str
+    subject: str | None
 
 
 def derive_key(secret: str) -> bytes:
@@ -59,28 +61,37 @@ class RecordSigner:
     def __init__(self, secret: str) -> None:
         self._key = derive_key(secret)
 
-    def sign(self, record: SignedFields) -> str:
-        """``v2:`` and the hex HMAC of the record's signed fields."""
-        return PREFIX + hmac.new(self._key, canonical(record), hashlib.sha256).hexdigest()
-
-    def _sign_v1(self, record: SignedFields) -> str:
-        return V1_PREFIX + hmac.new(self._key, canonical(record, V1_FIELDS), hashlib.sha256).hexdigest()
+    def sign(self, record: SignedFields, prefix: str | None = None) -> str:
+        """The prefix and the hex HMAC of the record's signed fields: ``v2:`` while source and subject hold their
+        defaults (what consoles and workers from before single sign-on can read, so a fleet may be upgraded one
+        process at a time), ``v3:`` for a single sign-on user; or the given prefix, over its fields."""
+        if prefix is None:
+            prefix = "v2:" if _is_default(record.source, "local") and record.subject is None else PREFIX
+        fields_signed = OLDER_SIGNATURES.get(prefix, SIGNED_FIELDS)
+        return prefix + hmac.new(self._key, canonical(record, fields_signed), hashlib.sha256).hexdigest()
 
     def verify(self, record: AccountRecord) -> bool:
-        """True when the record carries this console's signature over its current fields (a ``v1:`` signature,
-        from before ``sessions_valid_after`` existed, only on a record without it)."""
+        """True when the record carries this console's signature over its current fields (an older signature
+        only while the fields it did not cover hold their defaults)."""
         try:
             given = record.signature
             if not isinstance(given, str):
                 return False
-            if given.startswith(V1_PREFIX):
-                legacy = record.sessions_valid_after is None and record.service_account is False
-                expected = self._sign_v1(record) if legacy else ""
-            else:
-                expected = self.sign(record)
+            prefix = given[:3]
+            expected = ""
+            if prefix == PREFIX:
+                expected = self.sign(record, PREFIX)
+            elif prefix in OLDER_SIGNATURES:
+                uncovered = SIGNED_FIELDS[len(OLDER_SIGNATURES[prefix]):]
+                if all(_is_default(getattr(record, name), DEFAULTS[name]) for name in uncovered):
+                    expected = self.sign(record, prefix)
             return hmac.compare_digest(given.encode(), expected.encode())
         except (TypeError, ValueError, UnicodeError):  # a crafted record with values JSON cannot hold
             return False
+
+
+def _is_default(value: object, default: object) -> bool:
+    return type(value) is type(default) and value == default  # 0 is not False, "" is not None
 
 
 class TrustFilter:

@@ -93,10 +93,34 @@ class Settings(BaseSettings):
     """Lifetime of an API key created without ``expires_in_days``."""
     API_KEY_MAX_DAYS: int = Field(365, ge=1, le=3650)
     """The longest lifetime an API key may be given."""
+    LOCAL_LOGIN: bool = True
+    """Password sign-in for everyone; false: only BREAK_GLASS_USERNAME may use a password (single sign-on for the
+    rest)."""
+    BREAK_GLASS_USERNAME: str | None = None
+    """The local admin who may still use a password when LOCAL_LOGIN=false; unset = FIRST_ADMIN_USERNAME."""
     TRUSTED_PROXIES: Annotated[list[str], NoDecode] = []
     """Addresses or CIDRs of reverse proxies whose X-Forwarded-For is believed (comma-separated or a JSON list);
     empty: the peer address is the client, forwarded headers are ignored."""
 
+    # Single sign-on with OpenID Connect (unset OIDC_ISSUER: local accounts only)
+    OIDC_ISSUER: str | None = None
+    """The provider's issuer URL; its ``/.well-known/openid-configuration`` says where everything else is."""
+    OIDC_CLIENT_ID: str | None = None
+    OIDC_CLIENT_SECRET: SecretStr | None = None
+    OIDC_SCOPES: str = "openid profile email groups"
+    OIDC_USERNAME_CLAIM: str = "preferred_username"
+    """The ID token claim that names the console user (lowercased; e.g. ``email``)."""
+    OIDC_GROUPS_CLAIM: str = "groups"
+    OIDC_ADMIN_GROUPS: Annotated[list[str], NoDecode] = []
+    """Members of any of these groups are admins (the role is set again at every sign-in); others are viewers."""
+    OIDC_ALLOWED_GROUPS: Annotated[list[str], NoDecode] = []
+    """Only members of these groups may sign in; empty: everyone the provider authenticates."""
+    OIDC_DISPLAY_NAME: str = Field("single sign-on", min_length=1, max_length=60)
+    """The provider's name on the login page's button ("Sign in with …")."""
+    OIDC_TIMEOUT_SECONDS: float = Field(5.0, gt=0, le=60)
+    """How long a call to the provider (discovery, keys, token exchange) may take."""
+    OIDC_CLOCK_SKEW_SECONDS: int = Field(60, ge=0, le=600)
+    """Clock difference with the provider forgiven when checking an ID token's times."""
 
     # Several instances (deploy/README.md)
     REDIS_URL: str | None = None
@@ -138,6 +162,24 @@ class Settings(BaseSettings):
             return [str(entry).strip() for entry in value]
         return value
 
+    @field_validator("OIDC_ADMIN_GROUPS", "OIDC_ALLOWED_GROUPS", mode="before")
+    @classmethod
+    def _parse_groups(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            return json.loads(text) if text.startswith("[") else [g.strip() for g in text.split(",") if g.strip()]
+        return value
+
+    @property
+    def oidc_enabled(self) -> bool:
+        """Single sign-on is configured (OIDC_ISSUER is set)."""
+        return bool(self.OIDC_ISSUER)
+
+    @property
+    def break_glass_username(self) -> str:
+        """The one local account that may use a password when LOCAL_LOGIN=false."""
+        return (self.BREAK_GLASS_USERNAME or self.FIRST_ADMIN_USERNAME).strip().lower()
+
     @property
     def is_local(self) -> bool:
         """Local mode allows generated secrets and the embedded server."""
@@ -177,6 +219,7 @@ class Settings(BaseSettings):
         if self.API_KEY_DEFAULT_DAYS > self.API_KEY_MAX_DAYS:
             raise ValueError(f"API_KEY_DEFAULT_DAYS ({self.API_KEY_DEFAULT_DAYS}) is more than API_KEY_MAX_DAYS "
                              f"({self.API_KEY_MAX_DAYS})")
+        self._check_sign_in()
         if self.is_local:
             return self
         if self.SECRET_KEY.get_secret_value() in {DEFAULT_SECRET, ""} or len(self.SECRET_KEY.get_secret_value()) < 32:
@@ -192,6 +235,23 @@ class Settings(BaseSettings):
                 f"ENVIRONMENT={self.ENVIRONMENT}: /metrics shows who uses the console and how"
             )
         return self
+
+    def _check_sign_in(self) -> None:
+        if not self.LOCAL_LOGIN and not self.oidc_enabled:
+            raise ValueError("LOCAL_LOGIN=false needs single sign-on: set OIDC_ISSUER, OIDC_CLIENT_ID and "
+                             "OIDC_CLIENT_SECRET (only the break-glass admin could sign in otherwise)")
+        if not self.oidc_enabled:
+            return
+        if not self.OIDC_CLIENT_ID or self.OIDC_CLIENT_SECRET is None:
+            raise ValueError("OIDC_ISSUER is set: OIDC_CLIENT_ID and OIDC_CLIENT_SECRET are needed as well")
+        if "openid" not in self.OIDC_SCOPES.split():
+            raise ValueError("OIDC_SCOPES must include openid")
+        if not self.is_local:
+            if not str(self.OIDC_ISSUER).lower().startswith("https://"):
+                raise ValueError(f"OIDC_ISSUER must be an https:// URL when ENVIRONMENT={self.ENVIRONMENT}")
+            if not self.PUBLIC_URL:
+                raise ValueError(f"PUBLIC_URL is needed for single sign-on when ENVIRONMENT={self.ENVIRONMENT}: "
+                                 "the provider sends browsers back to PUBLIC_URL/login/oidc/callback")
 
     def secret_key(self) -> str:
         """The signing key; in local mode a default key is replaced by one generated once in the data directory."""

@@ -50,6 +50,7 @@ from ..core.audit import audit, audit_repeated, safe_request_id
 from ..core.client_ip import connection_client
 from ..core.config import Settings
 from ..core.metrics import METRICS_PATH
+from ..sso.provider import CALLBACK_PATH, START_PATH
 from .live.hub import hub
 from .session_keepalive import SessionKeepalive
 from .shared_storage import SESSION_COOKIE, SharedStorage, signed, verified
@@ -57,6 +58,7 @@ from .shared_storage import SESSION_COOKIE, SharedStorage, signed, verified
 SESSION_KEY = "session"
 LOGIN_PATH = "/login"
 SESSION_PATH = "/login/session"
+SSO_PATHS = (START_PATH, CALLBACK_PATH)
 PUBLIC_PREFIXES = ("/_nicegui", "/api/", "/docs", "/redoc", "/openapi.json", "/favicon", "/static/")
 ADMIN_PAGE_KEY = "requires_admin"
 SESSION_CHECKS_KEY = "session_checks"
@@ -92,7 +94,7 @@ def safe_redirect(target: str | None) -> str:
 
 def is_public(path: str) -> bool:
     """Paths that need no console session (the login pages, NiceGUI internals, the bearer-token API, API docs)."""
-    return path in {LOGIN_PATH, SESSION_PATH, METRICS_PATH} or path.startswith(PUBLIC_PREFIXES)
+    return path in {LOGIN_PATH, SESSION_PATH, METRICS_PATH, *SSO_PATHS} or path.startswith(PUBLIC_PREFIXES)
 
 
 def _accounts() -> AccountsService | None:
@@ -157,6 +159,10 @@ class _Ticket:
     authenticated_at: float
     """When the password was checked (the accounts' clock): the session's login time, so a ticket redeemed after a
     password reset or a "sign out everywhere" starts no session."""
+    method: str = "password"
+    """How the user signed in: ``password`` or ``oidc``."""
+    end_session_url: str | None = None
+    """After a single sign-on: where logout sends the browser to end the provider's session too."""
 
 
 _tickets: dict[str, _Ticket] = {}
@@ -164,11 +170,13 @@ _ticket_writes: dict[str, asyncio.Task] = {}  # tickets whose copy in Redis is b
 _memory_only: set[str] = set()  # tickets Redis did not take (it was down): valid on this instance only
 
 
-def begin_session(principal: Principal, target: str) -> str:
-    """After a successful login in the page in context: the URL that starts the session under a new id.
+def begin_session(principal: Principal, target: str, *, request: Request | None = None, method: str = "password",
+                  end_session_url: str | None = None) -> str:
+    """After a successful login (in the page in context, or the single sign-on callback ``request``): the URL that
+    starts the session under a new id.
 
     The URL carries a one-time ticket that expires after TICKET_SECONDS and only works with the session cookie of
-    the page that logged in; the session is never stored under the id the browser had before login.
+    the browser that logged in; the session is never stored under the id the browser had before login.
     With Redis (REDIS_URL) the ticket is kept there too, so SESSION_PATH may be served by any instance.
     """
     now = time.monotonic()
@@ -178,10 +186,10 @@ def begin_session(principal: Principal, target: str) -> str:
         _tickets.clear()
     _memory_only.intersection_update(_tickets)
     ticket = secrets.token_urlsafe(32)
-    session_id = str(context.client.request.session.get("id", ""))
-    authenticated_at = principal.authenticated_at  # when the password was checked (authenticate)
+    session_id = str((request or context.client.request).session.get("id", ""))
+    authenticated_at = principal.authenticated_at  # when the credentials were checked
     _tickets[ticket] = _Ticket(session_id, principal.username, principal.role, safe_redirect(target), now,
-                               authenticated_at)
+                               authenticated_at, method, end_session_url)
     if (redis := _shared_redis()) is not None:
         task = background_tasks.create(_store_ticket(redis, ticket, _tickets[ticket]), name="store login ticket")
         _ticket_writes[ticket] = task
@@ -202,7 +210,8 @@ def _ticket_key(ticket: str) -> str:
 
 async def _store_ticket(redis: Any, ticket: str, pending: _Ticket) -> None:
     data = json.dumps({"session_id": pending.session_id, "username": pending.username, "role": pending.role,
-                       "target": pending.target, "authenticated_at": pending.authenticated_at})
+                       "target": pending.target, "authenticated_at": pending.authenticated_at,
+                       "method": pending.method, "end_session_url": pending.end_session_url})
     key = _ticket_key(ticket)
     try:
         await redis.set(key, signed(key, data), px=int(TICKET_SECONDS * 1000))
@@ -236,10 +245,15 @@ async def _find_ticket(ticket: str) -> tuple[_Ticket | None, bool]:
         stored = json.loads(data)
         found = _Ticket(str(stored["session_id"]), str(stored["username"]), str(stored["role"]),
                         safe_redirect(str(stored["target"])), time.monotonic(),  # Redis expires it in time
-                        float(stored["authenticated_at"]))
+                        float(stored["authenticated_at"]), str(stored.get("method", "password")),
+                        _optional_str(stored.get("end_session_url")))
     except (ValueError, KeyError, TypeError):
         return None, False
     return found, True
+
+
+def _optional_str(value: object) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 async def _use_ticket(ticket: str, from_redis: bool) -> bool:
@@ -288,8 +302,11 @@ async def session_route(request: Request, ticket: str = "") -> RedirectResponse:
     await _rotate_session_id(request)
     accounts = _accounts()
     now = accounts.clock() if accounts else 0.0
-    app.storage.user[SESSION_KEY] = {"username": pending.username, "role": pending.role,
-                                     "login_at": pending.authenticated_at, "seen_at": now}
+    session = {"username": pending.username, "role": pending.role, "login_at": pending.authenticated_at,
+               "seen_at": now, "method": pending.method}
+    if pending.end_session_url:
+        session["end_session_url"] = pending.end_session_url
+    app.storage.user[SESSION_KEY] = session
     await shared_state.written(app.storage.user)  # in Redis before the browser's next request (any instance)
     return RedirectResponse(pending.target, status_code=303)
 
@@ -300,7 +317,8 @@ def client_address() -> str | None:
 
 
 def logout() -> None:
-    """End the session and go to the login page through SESSION_PATH, which gives the browser a new id."""
+    """End the session and go to the login page through SESSION_PATH, which gives the browser a new id; after a
+    single sign-on, through the provider's end-session page first (it comes back to SESSION_PATH)."""
     session = _page_storage().pop(SESSION_KEY, None) or {}
     audit(
         "logout",
@@ -309,8 +327,9 @@ def logout() -> None:
         target="ui",
         outcome="ok",
         client=client_address(),
+        method=session.get("method", "password"),
     )
-    ui.navigate.to(SESSION_PATH)
+    ui.navigate.to(_optional_str(session.get("end_session_url")) or SESSION_PATH)
 
 
 async def sign_out_everywhere() -> None:

@@ -22,7 +22,9 @@ ROLES = ("admin", "viewer")
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
 USERNAME_RULE = "usernames are 1–64 characters: lowercase letters, digits and . _ @ -, starting with a letter or digit"
 BCRYPT_HASH = re.compile(r"^\$2[aby]\$\d\d\$[./A-Za-z0-9]{53}$")
-SIGNATURE_PATTERN = re.compile(r"^v[12]:[0-9a-f]{64}$")
+SIGNATURE_PATTERN = re.compile(r"^v[123]:[0-9a-f]{64}$")
+SOURCES = ("local", "oidc")
+MAX_SUBJECT = 255
 MAX_TIMESTAMP = 40
 
 QUERY_VERSION = "accounts_version"
@@ -75,6 +77,10 @@ class AccountRecord:
     """Tokens, sessions and keys issued before this time are refused (sign out everywhere, disable, role change)."""
     service_account: bool = False
     """A user that exists to own API keys: it cannot sign in with a password."""
+    source: str = "local"
+    """Where the user signs in: ``local`` (a password here) or ``oidc`` (the identity provider; no usable password)."""
+    subject: str | None = None
+    """For ``oidc`` users, the provider's ``sub``: the account stays bound to that one identity."""
 
 
 @dataclass
@@ -170,6 +176,8 @@ class PutUser:
     expected: str | None = None
     sessions_valid_after: str | None = None
     service_account: bool = False
+    source: str = "local"
+    subject: str | None = None
 
 
 def record_token(record: AccountRecord | None) -> str | None:
@@ -225,6 +233,7 @@ class AccountsWorkflow:
             change.username, change.password_hash, change.role, change.enabled,
             old.created_at if old else self._now(), old.last_login_at if old else None,
             change.password_changed_at, change.signature, change.sessions_valid_after, change.service_account,
+            change.source, change.subject,
         )
         return self._changed()
 
@@ -237,8 +246,13 @@ class AccountsWorkflow:
             raise _reject("enabled and service_account must be true or false", ERR_INVALID)
         _check_timestamp(change.password_changed_at)
         _check_timestamp(change.sessions_valid_after)
+        if change.source not in SOURCES:
+            raise _reject(f"source must be one of {', '.join(SOURCES)}", ERR_INVALID)
+        subject = change.subject
+        if subject is not None and (not isinstance(subject, str) or not 0 < len(subject) <= MAX_SUBJECT):
+            raise _reject(f"subject must be 1–{MAX_SUBJECT} characters or null", ERR_INVALID)
         if not isinstance(change.signature, str) or not SIGNATURE_PATTERN.match(change.signature):
-            raise _reject("signature must be a console signature (v1: or v2: and 64 hex digits)", ERR_INVALID)
+            raise _reject("signature must be a console signature (v1:, v2: or v3: and 64 hex digits)", ERR_INVALID)
         old = self.users.get(change.username)
         if change.expected is None and old is not None:
             raise _reject(f"user {change.username!r} already exists", ERR_CONFLICT)

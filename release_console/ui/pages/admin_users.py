@@ -8,7 +8,7 @@ from nicegui import APIRouter, ui
 
 from ... import services
 from ...accounts.errors import AccountError
-from ...accounts.models import Principal
+from ...accounts.models import Principal, UserPublic
 from ...core.audit import audit
 from .. import auth
 from ..frame import frame
@@ -18,6 +18,7 @@ router = APIRouter()
 COLUMNS = [
     {"name": "username", "label": "Username", "field": "username", "sortable": True, "align": "left"},
     {"name": "role", "label": "Role", "field": "role", "sortable": True, "align": "left"},
+    {"name": "source", "label": "Signs in with", "field": "source", "sortable": True, "align": "left"},
     {"name": "enabled", "label": "Enabled", "field": "enabled", "align": "left"},
     {"name": "created_at", "label": "Created", "field": "created_at", "align": "left"},
     {"name": "last_login_at", "label": "Last login", "field": "last_login_at", "align": "left"},
@@ -51,6 +52,12 @@ def still_admin(action: str, target: str) -> Principal | None:
     return None
 
 
+def _source(user: UserPublic) -> str:
+    if user.service_account:
+        return "API keys only (service account)"
+    return "single sign-on" if user.source == "oidc" else "password"
+
+
 @router.page("/admin/users")
 def admin_users_page() -> None:
     """The user table and the actions on one selected user."""
@@ -60,7 +67,8 @@ def admin_users_page() -> None:
 
     def rows() -> list[dict]:
         return [
-            {**u.model_dump(), "enabled": "yes" if u.enabled else "no", "last_login_at": u.last_login_at or "never"}
+            {**u.model_dump(), "enabled": "yes" if u.enabled else "no", "last_login_at": u.last_login_at or "never",
+             "source": _source(u)}
             for u in accounts.list_users()
         ]
 
@@ -99,11 +107,14 @@ def admin_users_page() -> None:
                 new_name = ui.input("Username").mark("new-username")
                 new_password = ui.input("Password", password=True).mark("new-password")
                 new_role = ui.select(["viewer", "admin"], value="viewer", label="Role").mark("new-role")
+                service = ui.checkbox("Service account (owns API keys, cannot sign in)").mark("new-service-account")
+                new_password.bind_enabled_from(service, "value", backward=lambda on: not on)
 
                 async def create() -> None:
                     name = (new_name.value or "").strip().lower()
                     if await run("account.create", name, lambda: accounts.create_user(
-                                     new_name.value or "", new_password.value or "", new_role.value),
+                                     new_name.value or "", None if service.value else new_password.value or "",
+                                     new_role.value, service_account=bool(service.value)),
                                  f"created {name}"):
                         new_name.value = ""
                     new_password.value = ""

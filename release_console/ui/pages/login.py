@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi.responses import RedirectResponse
 from nicegui import APIRouter, ui
 
 from ... import services
 from ...accounts.errors import AccountError
 from ...accounts.login import log_in
+from ...core.config import get_settings
+from ...sso.errors import MESSAGES as SSO_MESSAGES
+from ...sso.provider import START_PATH
 from .. import auth
 from ..frame import frame, show_banner
 
@@ -33,11 +38,14 @@ def login_unavailable_reason() -> str | None:
 
 
 @router.page(auth.LOGIN_PATH)
-def login_page(redirect_to: str = "/") -> RedirectResponse | None:
-    """Username and password; a clear message for wrong credentials, throttling or an unavailable backend."""
+def login_page(redirect_to: str = "/", sso_error: str = "", local: bool = False) -> RedirectResponse | None:
+    """"Sign in with <provider>" when single sign-on is configured, and username and password unless
+    LOCAL_LOGIN=false (then behind "Local sign-in (break-glass)", or ``?local=true``); a clear message for wrong
+    credentials, throttling, an unavailable backend or a refused single sign-on."""
     target = auth.safe_redirect(redirect_to)
     if auth.current_user() is not None:
         return RedirectResponse(target)
+    settings = get_settings()
 
     async def try_login() -> None:
         error.set_text("")
@@ -70,14 +78,29 @@ def login_page(redirect_to: str = "/") -> RedirectResponse | None:
         check_available()
         ui.timer(CHECK_SECONDS, check_available)
         ui.label("Log in to Release Console").classes("text-h6")
-        username = ui.input("Username").props("autofocus autocomplete=username").classes("w-full").mark("username")
-        password = (
-            ui.input("Password", password=True, password_toggle_button=True)
-            .props("autocomplete=current-password")
-            .classes("w-full")
-            .mark("password")
-        )
-        error = ui.label("").classes("text-negative").mark("login-error")
-        password.on("keydown.enter", try_login)
-        ui.button("Log in", on_click=try_login).classes("w-full").mark("login-button")
+        if sso_error in SSO_MESSAGES:
+            ui.label(SSO_MESSAGES[sso_error]).classes("text-negative").mark("sso-error")
+        if settings.oidc_enabled:
+            sign_in = ui.button(f"Sign in with {settings.OIDC_DISPLAY_NAME}").props("no-caps").classes("w-full")
+            sign_in.mark("sso-button")
+            sign_in.props["href"] = f"{START_PATH}?{urlencode({'redirect_to': target})}"  # a link: the browser leaves
+        with ui.column().classes("w-full gap-3") as password_form:
+            username = ui.input("Username").props("autocomplete=username").classes("w-full").mark("username")
+            password = (
+                ui.input("Password", password=True, password_toggle_button=True)
+                .props("autocomplete=current-password")
+                .classes("w-full")
+                .mark("password")
+            )
+            error = ui.label("").classes("text-negative").mark("login-error")
+            password.on("keydown.enter", try_login)
+            ui.button("Log in", on_click=try_login).classes("w-full").mark("login-button")
+        if not settings.LOCAL_LOGIN:
+            password_form.set_visibility(local)
+            if not local:
+                break_glass = f"{auth.LOGIN_PATH}?{urlencode({'local': 'true', 'redirect_to': target})}"
+                ui.link("Local sign-in (break-glass admin)", break_glass).classes("text-caption") \
+                    .mark("break-glass-link")
+        elif not settings.oidc_enabled:
+            username.props("autofocus")
     return None

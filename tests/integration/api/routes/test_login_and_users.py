@@ -93,7 +93,7 @@ async def test_user_crud(api: httpx.AsyncClient, admin_headers: dict) -> None:
     assert created.status_code == 201, created.text
     assert created.json() | {"created_at": None} == {"username": username, "role": "viewer", "enabled": True,
                                                       "created_at": None, "last_login_at": None,
-                                                      "service_account": False}
+                                                      "service_account": False, "source": "local"}
     assert (await create(api, admin_headers, username)).status_code == 409
     bad = await create(api, admin_headers, "bad name!")
     assert bad.status_code == 422 and "lowercase" in bad.json()["detail"]

@@ -62,19 +62,27 @@ async def test_sign_out_everywhere_for_oneself_and_by_an_admin(api, admin_header
     missing = await api.post("/api/v1/users/nobody-here/sign-out-everywhere", headers=admin_headers)
     assert missing.status_code == 404
     record = services_module.running().accounts.users[name]
-    assert record.sessions_valid_after is not None and record.signature.startswith("v2:")
+    assert record.sessions_valid_after is not None and record.signature.startswith("v2:")  # readable by older
+    # consoles and workers: local records keep v2 (v3 covers the single sign-on fields too)
 
 
 def test_records_signed_before_revocation_times_existed_stay_trusted_only_without_one() -> None:
     signer = RecordSigner("s" * 40)
     record = AccountRecord("alice", "$2b$12$" + "a" * 53, "viewer", True, password_changed_at="2026-01-01T00:00:00Z")
-    record.signature = signer._sign_v1(record)
+    record.signature = signer.sign(record, "v1:")
     assert signer.verify(record)  # an account from before the upgrade keeps working
     record.sessions_valid_after = "2020-01-01T00:00:00Z"  # someone adds a field the v1 signature does not cover
     assert not signer.verify(record)
-    record.signature = signer.sign(record)
-    assert record.signature.startswith("v2:") and signer.verify(record)
+    record.signature = signer.sign(record, "v2:")
+    assert signer.verify(record)  # signed before source and subject existed
     record.sessions_valid_after = "2019-01-01T00:00:00Z"  # moving it back needs SECRET_KEY
+    assert not signer.verify(record)
+    record.signature = signer.sign(record, "v2:")
+    record.source, record.subject = "oidc", "someone-at-the-provider"  # not covered by v2: refused
+    assert not signer.verify(record)
+    record.signature = signer.sign(record)
+    assert record.signature.startswith("v3:") and signer.verify(record)  # a single sign-on record
+    record.subject = "someone-else"  # rebinding the account to another identity needs SECRET_KEY
     assert not signer.verify(record)
 
 

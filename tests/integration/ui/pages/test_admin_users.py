@@ -66,3 +66,20 @@ async def test_admin_changes_role_resets_password_disables_and_enables_a_user(us
     await message_is("enabled")
     assert table_row()["enabled"] == "yes"
     assert await api_login(new_password) == 200
+
+
+async def test_admin_creates_a_service_account_on_the_users_page(user: User) -> None:
+    services = await services_module.wait_until_started(30)
+    assert services is not None and services.accounts is not None
+    name = f"bot-{uuid.uuid4().hex[:8]}"
+    await login(user, "/admin/users", ADMIN_USERNAME, ADMIN_PASSWORD)
+    await see(user, marker="users-table")
+    user.find(marker="new-username").type(name)
+    user.find(marker="new-service-account").click()
+    assert not user.find(marker="new-password").elements.pop().enabled  # no password to give
+    user.find(marker="create-user").click()
+    await eventually(lambda: texts(user, "users-message") == [f"created {name}"], what="the created message")
+    record = services.accounts.users[name]
+    assert record.service_account and record.source == "local"
+    [row] = [r for r in user.find(marker="users-table").elements.pop().rows if r["username"] == name]
+    assert row["source"] == "API keys only (service account)"

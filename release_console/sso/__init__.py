@@ -1,0 +1,2 @@
+"""Single sign-on with OpenID Connect: the provider client (Authlib) and the rules that turn its ID token into a
+console user."""
