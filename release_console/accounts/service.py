@@ -402,8 +402,7 @@ class AccountsService:
         if self._unusable_hash is None:
             self._unusable_hash = await self._hash(secrets.token_urlsafe(32))  # nobody knows it; never checked
         current = self.users.get(name)
-        if current is None or current.role != role or current.source != "oidc" or current.subject != subject \
-                or not current.enabled:
+        if build(current) is not current:  # refusals raise here; an account already up to date is not written
             await self._write(name, build)
         self._spawn(self._record_login(name), "accounts-record-login")
         return Principal(name, role, self.issue_time(name))

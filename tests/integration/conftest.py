@@ -14,11 +14,11 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
 
-from release_console.core.config import Settings
+from release_console.core.config import Settings, get_settings
 from release_console.temporal.embedded import temporal_binary
 from release_console.temporal.search_attributes import dev_server_flags
 from tests.conftest import TEMPORAL_PORT, TEST_DATA_DIR
@@ -111,13 +111,14 @@ async def api(worker_process: subprocess.Popen, request: pytest.FixtureRequest) 
 
     Do not combine with the ``user`` fixture in one test (both own the global app); use ``user.http_client`` there.
     """
-    async with usable_console(request) as http_client:
-        yield http_client
+    async with usable_console(request) as console:
+        yield console.http_client
 
 
 @contextlib.asynccontextmanager
 async def usable_console(request: pytest.FixtureRequest, timeout: float = 60) -> AsyncIterator:
-    """main.py started as NiceGUI's ``user`` fixture does, yielded once its accounts are loaded.
+    """main.py started as NiceGUI's ``user`` fixture does, yielded (its simulated user) once its accounts are
+    loaded.
 
     On a busy machine the first accounts query can miss its RPC timeout; the console then answers logins 503 and
     retries in the background. Tests about logins wait for that retry instead of racing it."""
@@ -130,7 +131,7 @@ async def usable_console(request: pytest.FixtureRequest, timeout: float = 60) ->
         services = await services_module.wait_until_started(timeout)
         assert services is not None and services.accounts is not None, "the console did not start"
         await asyncio.wait_for(services.accounts.loaded.wait(), timeout)
-        yield simulated.http_client
+        yield simulated
 
 
 @pytest.fixture
@@ -174,6 +175,20 @@ def user(worker_process: subprocess.Popen, user):
 def screen(worker_process: subprocess.Popen, screen):
     """NiceGUI's ``screen`` fixture (Debian's chromium), once the session's Temporal and worker run."""
     return screen
+
+
+@pytest.fixture
+def console_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+    """Set environment variables for a console started in the test; restores them and the settings cache after."""
+
+    def apply(**env: str) -> None:
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+
+    yield apply
+    monkeypatch.undo()
+    get_settings.cache_clear()
 
 
 @pytest.fixture

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
+from typing import TypeVar
+
 from fastapi import APIRouter, HTTPException, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -21,6 +24,7 @@ from ..deps import (
 )
 
 router = APIRouter(prefix="/users", tags=["users"])
+T = TypeVar("T")
 
 
 class UserCreate(BaseModel):
@@ -53,6 +57,19 @@ def _audit_change(request: Request, admin: Principal, action: str, target: str, 
         request_id=request_id(request),
         **extra,
     )
+
+
+async def _audited(request: Request, caller: Principal, action: str, target: str, change: Awaitable[T],
+                   **extra: object) -> T:
+    """The result of an account ``change``, with its audit line: ``ok``, or ``denied`` with the reason (then the
+    refusal's HTTP error)."""
+    try:
+        result = await change
+    except AccountError as exc:
+        _audit_change(request, caller, action, target, "denied", reason=exc.message, **extra)
+        raise http_error(exc) from None
+    _audit_change(request, caller, action, target, "ok", **extra)
+    return result
 
 
 @router.get("/me", response_model=UserPublic)
@@ -118,25 +135,14 @@ async def change_user(
         extra["new_role"] = body.role
     if body.enabled is not None:
         extra["enabled"] = body.enabled
-    try:
-        result = await accounts.update_user(username, password=body.password, role=body.role, enabled=body.enabled)
-    except AccountError as exc:
-        _audit_change(request, admin, "account.change", target, "denied", reason=exc.message, **extra)
-        raise http_error(exc) from None
-    _audit_change(request, admin, "account.change", target, "ok", **extra)
-    return result
+    change = accounts.update_user(username, password=body.password, role=body.role, enabled=body.enabled)
+    return await _audited(request, admin, "account.change", target, change, **extra)
 
 
 @router.delete("/{username}", status_code=status.HTTP_204_NO_CONTENT)
 async def delete_user(username: str, request: Request, admin: AdminUser, accounts: AccountsDep) -> Response:
     """Delete an account (never the last admin)."""
-    target = username.strip().lower()
-    try:
-        await accounts.delete_user(username)
-    except AccountError as exc:
-        _audit_change(request, admin, "account.delete", target, "denied", reason=exc.message)
-        raise http_error(exc) from None
-    _audit_change(request, admin, "account.delete", target, "ok")
+    await _audited(request, admin, "account.delete", username.strip().lower(), accounts.delete_user(username))
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -148,11 +154,6 @@ async def sign_user_out_everywhere(username: str, request: Request, admin: Admin
 
 
 async def _sign_out_everywhere(request: Request, caller: Principal, username: str, accounts: AccountsDep) -> Response:
-    target = username.strip().lower()
-    try:
-        await accounts.sign_out_everywhere(username)
-    except AccountError as exc:
-        _audit_change(request, caller, "account.sign_out_everywhere", target, "denied", reason=exc.message)
-        raise http_error(exc) from None
-    _audit_change(request, caller, "account.sign_out_everywhere", target, "ok")
+    await _audited(request, caller, "account.sign_out_everywhere", username.strip().lower(),
+                   accounts.sign_out_everywhere(username))
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -40,7 +40,8 @@ def trusted_local_proxy() -> Iterator[None]:
 @pytest.fixture
 async def proxied_api(trusted_local_proxy: None, request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
     """The console's HTTP client, started with TRUSTED_PROXIES=127.0.0.1."""
-    async with usable_console(request) as http_client:
+    async with usable_console(request) as console:
+        http_client = console.http_client
         yield http_client
 
 

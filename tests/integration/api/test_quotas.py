@@ -40,7 +40,8 @@ def low_caps() -> Iterator[None]:
 @pytest.fixture
 async def capped(low_caps: None, worker_process, request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
     """The console's HTTP client, started with the low caps above."""
-    async with usable_console(request) as http_client:
+    async with usable_console(request) as console:
+        http_client = console.http_client
         services_module.running().mirrors.evict_grace = 0  # any mirror nobody listens to may go at once here
         yield http_client
 

@@ -19,12 +19,10 @@ from pathlib import Path
 import httpx
 import pytest
 from nicegui.testing import Screen, User
-from nicegui.testing.general_fixtures import get_path_to_main_file
-from nicegui.testing.user_simulation import user_simulation
 
-from release_console.core.config import get_settings
 from tests.conftest import TEST_DATA_DIR
 from tests.helpers import free_port, port_open, stop_process
+from tests.integration.conftest import usable_console
 
 PROVIDER_DIR = Path(__file__).parents[2] / "oidc_provider"
 CLIENT_ID = "release-console"
@@ -92,34 +90,19 @@ def oidc_provider() -> Iterator[Provider]:
 
 
 @pytest.fixture
-def sso_env(oidc_provider: Provider, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
+def sso_env(oidc_provider: Provider, console_env: Callable[..., None]) -> Callable[..., None]:
     """Settings of a console that signs in with the test provider (admins: release-admins; allowed: engineering
-    and release-admins); call it with more variables to change them. Restores the environment after the test."""
-
-    def apply(**env: str) -> None:
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
-
-    apply(OIDC_ISSUER=oidc_provider.issuer, OIDC_CLIENT_ID=CLIENT_ID, OIDC_CLIENT_SECRET=CLIENT_SECRET,
-          OIDC_ADMIN_GROUPS="release-admins", OIDC_ALLOWED_GROUPS="engineering,release-admins",
-          OIDC_DISPLAY_NAME=DISPLAY_NAME, OIDC_TIMEOUT_SECONDS="2")
-    yield apply
-    monkeypatch.undo()
-    get_settings.cache_clear()
+    and release-admins); call it with more variables to change them (restored after the test)."""
+    console_env(OIDC_ISSUER=oidc_provider.issuer, OIDC_CLIENT_ID=CLIENT_ID, OIDC_CLIENT_SECRET=CLIENT_SECRET,
+                OIDC_ADMIN_GROUPS="release-admins", OIDC_ALLOWED_GROUPS="engineering,release-admins",
+                OIDC_DISPLAY_NAME=DISPLAY_NAME, OIDC_TIMEOUT_SECONDS="2")
+    return console_env
 
 
 @pytest.fixture
 async def sso_console(worker_process, sso_env, request: pytest.FixtureRequest) -> AsyncIterator[User]:
     """The console (main.py) with single sign-on, its accounts loaded; a simulated browser on it."""
-    import asyncio
-
-    from release_console import services as services_module
-
-    async with user_simulation(main_file=get_path_to_main_file(request)) as user:
-        services = await services_module.wait_until_started(60)
-        assert services is not None and services.accounts is not None
-        await asyncio.wait_for(services.accounts.loaded.wait(), 60)
+    async with usable_console(request) as user:
         yield user
 
 

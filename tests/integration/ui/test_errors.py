@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 
 import pytest
 from nicegui import ui
@@ -18,7 +18,7 @@ from nicegui.testing.general_fixtures import get_path_to_main_file
 from nicegui.testing.user_simulation import user_simulation
 from temporalio.client import Client
 
-from release_console.core.config import Settings, get_settings
+from release_console.core.config import Settings
 from release_console.temporal.releases import report
 from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, eventually, free_port
 from tests.helpers import login as api_login
@@ -192,20 +192,6 @@ async def test_open_release_page_shows_termination_live(
 
 
 # ---- Temporal unreachable ----------------------------------------------------------------------
-@pytest.fixture
-def console_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., None]]:
-    """Set environment variables for a console started in the test; restores them and the settings cache after."""
-
-    def apply(**env: str) -> None:
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
-
-    yield apply
-    monkeypatch.undo()
-    get_settings.cache_clear()
-
-
 async def test_console_with_temporal_unreachable_serves_pages_and_explains_login(
     request: pytest.FixtureRequest, console_env: Callable[..., None]
 ) -> None:
