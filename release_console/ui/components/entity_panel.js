@@ -1,13 +1,11 @@
 // The details panel of the selected node: its view and details from the live store (rc_live.js), so a change of
 // the node shows at once in every tab that has it selected, without a message per tab.
-import { join, view, live, timeAgo, exactTime, percent } from "rc_live";
+import { channelMember, view, live, timeAgo, exactTime, percent } from "rc_live";
 
 export default {
-  props: { ch: String, seq: Number, now: Number, base: Object, detail: Object },
+  mixins: [channelMember],
+  props: { base: Object, detail: Object },
   emits: ["select"],
-  created() {
-    join(this.ch, this.seq, this.now);
-  },
   computed: {
     v() {
       return this.base ? view(this.ch, this.base.id, this.base) : null;

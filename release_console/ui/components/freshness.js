@@ -1,6 +1,6 @@
 // "updated 3 s ago": how old the shown data is, from the channel's freshness in the live store (moved by the
 // server's heartbeat) and the page's own clock; a warning once it is older than ``staleAfter`` seconds.
-import { join, meta, live, duration } from "rc_live";
+import { channelMember, meta, live, duration } from "rc_live";
 
 function confirmed(ms) {
   if (!ms) return "never";
@@ -8,10 +8,8 @@ function confirmed(ms) {
 }
 
 export default {
-  props: { ch: String, seq: Number, now: Number, meta: Object },
-  created() {
-    join(this.ch, this.seq, this.now);
-  },
+  mixins: [channelMember],
+  props: { meta: Object },
   computed: {
     m() {
       return meta(this.ch, this.meta);

@@ -1,13 +1,11 @@
 // A page's live banner lines ([kind, text] in the channel's meta): stale data, a closed or deleted release.
-import { join, meta } from "rc_live";
+import { channelMember, meta } from "rc_live";
 
 const ICONS = { info: "info", warning: "warning", negative: "error" };
 
 export default {
-  props: { ch: String, seq: Number, now: Number, meta: Object },
-  created() {
-    join(this.ch, this.seq, this.now);
-  },
+  mixins: [channelMember],
+  props: { meta: Object },
   computed: {
     lines() {
       return meta(this.ch, this.meta).banner || [];

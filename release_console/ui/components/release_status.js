@@ -1,12 +1,10 @@
 // The release page's header status: the release's state badge, progress bar and "N/M apps done (p%)", from the
 // release's view in the live store (rc_live.js).
-import { join, view, percent } from "rc_live";
+import { channelMember, view, percent } from "rc_live";
 
 export default {
-  props: { ch: String, seq: Number, now: Number, root: Object },
-  created() {
-    join(this.ch, this.seq, this.now);
-  },
+  mixins: [channelMember],
+  props: { root: Object },
   computed: {
     v() {
       return view(this.ch, this.root.id, this.root);

@@ -1,12 +1,10 @@
 // The release list's totals and one chip per state (click to filter), from the list view's shared page.
-import { join, page } from "rc_live";
+import { channelMember, page } from "rc_live";
 
 export default {
-  props: { ch: String, seq: Number, now: Number, page: Object, filter: String },
+  mixins: [channelMember],
+  props: { page: Object, filter: String },
   emits: ["pick"],
-  created() {
-    join(this.ch, this.seq, this.now);
-  },
   computed: {
     pg() {
       return page(this.ch, this.page);

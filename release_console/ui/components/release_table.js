@@ -1,13 +1,11 @@
 // The release list's rows and pager, from the list view's shared page (which releases, in which order) and the
 // rows' views in the live store: a change reaches every tab of the view in one message.
-import { join, page, view, timeAgo, percent } from "rc_live";
+import { channelMember, page, view, timeAgo, percent } from "rc_live";
 
 export default {
-  props: { ch: String, seq: Number, now: Number, page: Object, views: Object },
+  mixins: [channelMember],
+  props: { page: Object, views: Object },
   emits: ["page"],
-  created() {
-    join(this.ch, this.seq, this.now);
-  },
   computed: {
     pg() {
       return page(this.ch, this.page);

@@ -2,7 +2,7 @@
 // and the entities' views from the live store (rc_live.js): a change updates only the rows it touches, without a
 // message per row and without any per-tab work on the server. Keyboard: the WAI-ARIA tree pattern (arrows move and
 // open/close, Home/End, Enter selects).
-import { join, view, timeInState, exactTime, percent } from "rc_live";
+import { channelMember, view, timeInState, exactTime, percent } from "rc_live";
 
 const TYPE_ICONS = { release: "rocket_launch", wave: "waves", cluster: "hub", bundle: "inventory_2", app: "apps" };
 
@@ -59,10 +59,8 @@ const TreeRow = {
 
 export default {
   components: { TreeRow },
+  mixins: [channelMember],
   props: {
-    ch: String,
-    seq: Number,
-    now: Number,
     rows: Array,
     views: Object,
     selected: String,
@@ -70,9 +68,6 @@ export default {
   },
   data() {
     return { focusedId: null };
-  },
-  created() {
-    join(this.ch, this.seq, this.now);
   },
   computed: {
     nodes() {

@@ -1,7 +1,7 @@
 // The burn-up chart (apps done, failed, in progress over time), drawn with the echarts NiceGUI ships, from the
 // release's timeline in the live store: one message for every tab when the release's timeline moves.
 import { echarts } from "nicegui-echart";
-import { join, live } from "rc_live";
+import { channelMember, live } from "rc_live";
 
 const SERIES = [
   ["Done", "#21ba45"],
@@ -10,10 +10,8 @@ const SERIES = [
 ];
 
 export default {
-  props: { ch: String, seq: Number, now: Number, timeline: Object },
-  created() {
-    join(this.ch, this.seq, this.now);
-  },
+  mixins: [channelMember],
+  props: { timeline: Object },
   computed: {
     t() {
       const stored = live.channels[this.ch]?.timeline;

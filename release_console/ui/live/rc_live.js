@@ -91,6 +91,15 @@ export function join(name, seq, serverNow) {
   return c;
 }
 
+// What every live component has: the channel it shows (``ch``) and the sequence number and server time its props
+// were drawn at; it joins the channel when created. Components list it in ``mixins`` and add their own props.
+export const channelMember = {
+  props: { ch: String, seq: Number, now: Number },
+  created() {
+    join(this.ch, this.seq, this.now);
+  },
+};
+
 // The newest view of ``id`` on a channel: the store's when it is at least as new as ``fallback`` (from props).
 export function view(name, id, fallback) {
   const stored = live.channels[name]?.views[id];
