@@ -37,7 +37,6 @@ import random
 import secrets
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -54,18 +53,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import (
     ROOT,
-    Proc,
-    Processes,
+    ConsoleStack,
     free_port,
     git_revision,
     percentile,
-    rss_kib,
     run_section,
     stop_on_sigterm,
     tail,
-    temporal_client,
     wait_for_port,
-    wait_until_ready,
 )
 
 SCRIPT = Path(__file__).resolve()
@@ -293,15 +288,12 @@ class Bench:
     def __init__(self, args: argparse.Namespace, tmp: Path) -> None:
         self.args = args
         self.tmp = tmp
-        self.procs = Processes(tmp)
-        self.temporal_port = free_port()
-        self.console_port = free_port()
+        # the password spray names a new client address per attempt, through the loopback "proxy"
+        self.stack = ConsoleStack(tmp, console_env={"TRUSTED_PROXIES": "127.0.0.1"}, task_queue="console-load")
+        self.procs, self.env, self.password = self.stack.procs, self.stack.env, self.stack.password
+        self.console_url = self.stack.url
         self.bare_port = free_port()
-        self.password = secrets.token_urlsafe(18)
-        self.console_url = f"http://127.0.0.1:{self.console_port}"
         self.bare_url = f"http://127.0.0.1:{self.bare_port}"
-        self.env = self._environment()
-        self.console: Proc | None = None
         self.token = ""
         self.api_key = ""
         self.releases = Releases()
@@ -328,50 +320,12 @@ class Bench:
         }
 
     # ---- set-up -----------------------------------------------------------------------------------------------------
-    def _environment(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TEMPORAL_", "NICEGUI_"))}
-        pythonpath = [str(ROOT), *filter(None, os.environ.get("PYTHONPATH", "").split(os.pathsep))]
-        env.update(
-            {
-                "PYTHONPATH": os.pathsep.join(pythonpath),
-                "ENVIRONMENT": "local",
-                "TEMPORAL_ADDRESS": f"127.0.0.1:{self.temporal_port}",
-                "TEMPORAL_TASK_QUEUE": "console-load",
-                "RUN_WORKER": "false",
-                "DEMO": "off",
-                "HOST": "127.0.0.1",
-                "PORT": str(self.console_port),
-                "DATA_DIR": str(self.tmp / "console-data"),
-                "FIRST_ADMIN_USERNAME": "admin",
-                "FIRST_ADMIN_PASSWORD": self.password,
-                "TRUSTED_PROXIES": "127.0.0.1",  # the password spray names a new client address per attempt
-                "PYTHONUNBUFFERED": "1",
-            }
-        )
-        return env
-
     def start_processes(self) -> None:
         """Temporal dev server, worker, console and the bare FastAPI app; returns once the console is ready."""
-        from release_console.temporal.embedded import temporal_binary
-        from release_console.temporal.search_attributes import dev_server_flags
-
-        where = subprocess.run(
-            [sys.executable, "-c", "import release_console; print(release_console.__file__)"],
-            env=self.env, cwd=ROOT, capture_output=True, text=True, timeout=60,
-        ).stdout.strip()
+        where = self.stack.check_code_under_test()
         self.results["code"]["subprocess_package"] = where
         print(f"code under test: {ROOT} ({self.results['code']['revision']}); subprocesses import {where}")
-        if not where.startswith(str(ROOT)):
-            raise RuntimeError(f"subprocesses would import release_console from {where}, not from {ROOT}")
-
-        temporal = self.procs.start(
-            "temporal",
-            [temporal_binary(), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
-             "--port", str(self.temporal_port), "--log-level", "error", *dev_server_flags()],
-            self.env, self.tmp,
-        )
-        wait_for_port(self.temporal_port, temporal, 60)
-        self.procs.start("worker", [sys.executable, "-m", "release_console", "worker"], self.env, ROOT)
+        self.stack.start(console=False)
         (self.tmp / "bare").mkdir()
         (self.tmp / "bare" / "bare_app.py").write_text(BARE_APP)
         bare = self.procs.start(
@@ -380,13 +334,13 @@ class Bench:
              "--no-access-log", "--log-level", "warning"],
             self.env, self.tmp / "bare",
         )
-        self.console = self.procs.start("console", [sys.executable, str(ROOT / "main.py")], self.env, ROOT)
         wait_for_port(self.bare_port, bare, 60)
-        wait_until_ready(self.console_url, self.procs, self.console)
+        self.stack.start_console()
 
     # ---- async part -------------------------------------------------------------------------------------------------
     async def run(self) -> None:
-        self.settings, self.client = await temporal_client(self.env)
+        await self.stack.connect()
+        self.settings, self.client = self.stack.settings, self.stack.client
         self.stop = asyncio.Event()  # bound to this loop
         self.http = httpx.AsyncClient(base_url=self.console_url, timeout=30)
         background: list[asyncio.Task[None]] = []
@@ -431,33 +385,12 @@ class Bench:
         await run_section(name, body, self.procs, self.problems)
 
     def _rss(self) -> int | None:
-        return rss_kib(self.console.popen.pid) if self.console else None
-
-    async def _wait_release_ready(self, release_id: str, timeout: float = 120) -> None:
-        """Wait until the workflow's first task ran (its ``summary`` query answers)."""
-        from datetime import timedelta
-
-        handle = self.client.get_workflow_handle(release_id)
-        deadline = time.monotonic() + timeout
-        last: Exception | None = None
-        while time.monotonic() < deadline:
-            try:
-                await handle.query("summary", rpc_timeout=timedelta(seconds=10))
-                return
-            except Exception as exc:
-                last = exc
-                await asyncio.sleep(0.3)
-        raise RuntimeError(f"{release_id} did not answer its summary query within {timeout:.0f} s: {last}")
+        return self.stack.console_rss_kib()
 
     async def _start(self, key: str, apps: int) -> None:
-        from release_console.temporal.releases import build_plan, start_release
-
-        clusters = max(1, apps // 100 // 10)
-        plan = build_plan(key, waves=10, clusters_per_wave=clusters, apps_per_bundle=100)
         started = time.perf_counter()
-        await start_release(self.client, self.settings, plan)
-        await self._wait_release_ready(plan.id)
-        print(f"release {plan.id}: {apps:,} apps, started and first workflow task done in "
+        release_id = await self.stack.start_release(key, apps)
+        print(f"release {release_id}: {apps:,} apps, started and first workflow task done in "
               f"{time.perf_counter() - started:.1f} s")
 
     async def start_releases(self) -> None:
