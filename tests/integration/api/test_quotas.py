@@ -4,9 +4,8 @@ stuck event-stream reader holds a bounded queue. A real console (main.py) with l
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
@@ -14,7 +13,6 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from release_console import services as services_module
 from release_console.api.routes import events
-from release_console.core.config import get_settings
 from release_console.temporal.releases import build_plan, start_release
 from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, login
 from tests.integration.api.helpers import event_stream
@@ -26,15 +24,8 @@ CAPS = {"USER_SSE_STREAMS": "2", "USER_NEW_MIRRORS_PER_MINUTE": "3", "USER_ENTIT
 
 
 @pytest.fixture
-def low_caps() -> Iterator[None]:
-    os.environ.update(CAPS)
-    get_settings.cache_clear()
-    try:
-        yield
-    finally:
-        for name in CAPS:
-            os.environ.pop(name, None)
-        get_settings.cache_clear()
+def low_caps(console_env: Callable[..., None]) -> None:
+    console_env(**CAPS)
 
 
 @pytest.fixture

@@ -4,8 +4,7 @@ mirrors, accounts), the optional token, the off switch; and the request middlewa
 from __future__ import annotations
 
 import asyncio
-import os
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
@@ -158,22 +157,15 @@ async def test_metrics_are_not_in_the_rest_schema(api):
 
 
 @pytest.fixture
-def metrics_env(request: pytest.FixtureRequest) -> Iterator[None]:
+def metrics_env(request: pytest.FixtureRequest, console_env: Callable[..., None]) -> None:
     """Environment variables (the test's ``metrics_env`` parameter) set before the console under test starts."""
-    names = dict(request.param)
-    os.environ.update(names)
-    get_settings.cache_clear()
-    try:
-        yield
-    finally:
-        for name in names:
-            os.environ.pop(name, None)
-        get_settings.cache_clear()
+    console_env(**request.param)
 
 
 @pytest.fixture
 async def console(metrics_env: None, request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
-    async with usable_console(request) as http_client:
+    async with usable_console(request) as console:
+        http_client = console.http_client
         yield http_client
 
 
