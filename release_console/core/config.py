@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import secrets
 import socket
 from functools import lru_cache
@@ -18,6 +19,9 @@ API_PREFIX = "/api/v1"
 """Where the REST API lives: its routes, error handlers and docs, and the start-up hold's probes, share this prefix."""
 DEFAULT_SECRET = "changethis"
 MIN_SECRET_LENGTH = 32
+WORKFLOW_TYPE_NAME = re.compile(r"[A-Za-z0-9_.-]{1,200}")
+"""A workflow type the console lists: it goes into the visibility query, so plain names only."""
+MAX_WORKFLOW_TYPES = 20
 
 
 class Settings(BaseSettings):
@@ -57,6 +61,8 @@ class Settings(BaseSettings):
     TEMPORAL_UI_URL: str | None = None
     RELEASE_WORKFLOW_TYPE: str = Field("ReleaseWorkflow", pattern=r"^[A-Za-z0-9_.-]+$", max_length=200)
     """The workflow type listed as releases (it goes into the visibility query: letters, digits, ``_ . -``)."""
+    RELEASE_WORKFLOW_TYPES: Annotated[list[str], NoDecode] = []
+    """Several workflow types listed as releases (comma-separated or JSON); when set, RELEASE_WORKFLOW_TYPE is ignored."""
     ACCOUNTS_WORKFLOW_ID: str = "release-console-accounts"
     ACCOUNTS_NAMESPACE: str | None = None
     """Namespace of the accounts workflow; unset = TEMPORAL_NAMESPACE (see temporal.client.accounts_namespace)."""
@@ -162,13 +168,28 @@ class Settings(BaseSettings):
             return [str(entry).strip() for entry in value]
         return value
 
-    @field_validator("OIDC_ADMIN_GROUPS", "OIDC_ALLOWED_GROUPS", mode="before")
+    @field_validator("OIDC_ADMIN_GROUPS", "OIDC_ALLOWED_GROUPS", "RELEASE_WORKFLOW_TYPES", mode="before")
     @classmethod
-    def _parse_groups(cls, value: object) -> object:
+    def _parse_names(cls, value: object) -> object:
         if isinstance(value, str):
             text = value.strip()
             return json.loads(text) if text.startswith("[") else [g.strip() for g in text.split(",") if g.strip()]
         return value
+
+    @field_validator("RELEASE_WORKFLOW_TYPES")
+    @classmethod
+    def _check_workflow_types(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not WORKFLOW_TYPE_NAME.fullmatch(name):
+                raise ValueError(f"workflow type {name[:60]!r} is not a plain name (letters, digits, _ . - only)")
+        if len(value) > MAX_WORKFLOW_TYPES:
+            raise ValueError(f"at most {MAX_WORKFLOW_TYPES} workflow types")
+        return list(dict.fromkeys(value))
+
+    @property
+    def release_workflow_types(self) -> tuple[str, ...]:
+        """The workflow types listed as releases: RELEASE_WORKFLOW_TYPES, or else RELEASE_WORKFLOW_TYPE alone."""
+        return tuple(self.RELEASE_WORKFLOW_TYPES) or (self.RELEASE_WORKFLOW_TYPE,)
 
     @property
     def oidc_enabled(self) -> bool:

@@ -45,6 +45,7 @@ class ReleaseDescription:
 
     release_id: str
     run_id: str
+    workflow_type: str
     status: str
     start_time: datetime | None
     close_time: datetime | None
@@ -79,11 +80,12 @@ class TemporalGateway:
         """Status, run and memo of a release's latest run; ReleaseNotFound for other workflow types."""
         handle = self.client.get_workflow_handle(release_id)
         description = await self._call("describe", release_id, handle.describe(rpc_timeout=self._rpc_timeout), origin)
-        if description.workflow_type != self.settings.RELEASE_WORKFLOW_TYPE:
+        if description.workflow_type not in self.settings.release_workflow_types:
             raise ReleaseNotFound(f"release {release_id} not found (that workflow is not a release)")
         return ReleaseDescription(
             release_id=release_id,
             run_id=description.run_id,
+            workflow_type=description.workflow_type or "",
             status=status_name(description.status),
             start_time=description.start_time,
             close_time=description.close_time,
@@ -126,7 +128,7 @@ class TemporalGateway:
     async def list_releases(self) -> list[ListedRelease]:
         """Every release workflow execution in visibility (all pages; one counted call per page), each page
         decoded in a worker thread (see readpath/visibility.py)."""
-        query = f'WorkflowType="{self.settings.RELEASE_WORKFLOW_TYPE}"'
+        query = release_type_filter(self.settings)
         rows: list[ListedRelease] = []
         token = b""
         while True:
@@ -204,6 +206,14 @@ class TemporalGateway:
             if health is not None and isinstance(error, TemporalUnavailable):
                 health.suspect()
             raise error from None
+
+
+def release_type_filter(settings: Settings) -> str:
+    """The visibility query naming the release workflow types (plain names only: checked by the settings)."""
+    types = settings.release_workflow_types
+    if len(types) == 1:
+        return f'WorkflowType = "{types[0]}"'
+    return "WorkflowType IN (" + ", ".join(f'"{t}"' for t in types) + ")"
 
 
 def map_error(exc: BaseException, kind: str, release_id: str | None) -> ReadPathError:

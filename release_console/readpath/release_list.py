@@ -53,6 +53,8 @@ class ReleaseListItem:
     version: int | None = None
     start_time: datetime | None = None
     close_time: datetime | None = None
+    workflow_type: str = ""
+    """The release's workflow type (one of RELEASE_WORKFLOW_TYPES)."""
 
     @property
     def sort_key(self) -> tuple[int, str]:
@@ -263,6 +265,7 @@ def _item(row: ListedRelease) -> ReleaseListItem:
         version=_typed(memo.get("version"), int),
         start_time=row.start_time,
         close_time=row.close_time,
+        workflow_type=row.workflow_type,
     )
 
 

@@ -36,6 +36,7 @@ class ListedRelease:
     """One release workflow execution as visibility lists it."""
 
     id: str
+    workflow_type: str
     status: str
     """``running``, ``completed``, ``terminated`` … (``unknown`` when Temporal gives none)."""
     start_time: datetime
@@ -57,6 +58,7 @@ def status_name(status: WorkflowExecutionStatus | None) -> str:
 def _listed(info: WorkflowExecutionInfo) -> ListedRelease:
     return ListedRelease(
         id=info.execution.workflow_id,
+        workflow_type=info.type.name,
         status=status_name(WorkflowExecutionStatus(info.status) if info.status else None),
         start_time=info.start_time.ToDatetime(tzinfo=UTC),
         close_time=info.close_time.ToDatetime(tzinfo=UTC) if info.HasField("close_time") else None,
