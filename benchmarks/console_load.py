@@ -58,13 +58,14 @@ from harness import (
     git_revision,
     percentile,
     run_section,
+    run_wrk,
+    sse_events,
     stop_on_sigterm,
     tail,
     wait_for_port,
 )
 
 SCRIPT = Path(__file__).resolve()
-WRK_SCRIPT = SCRIPT.parent / "wrk_report.lua"
 WRK_SPRAY = SCRIPT.parent / "wrk_spray.lua"
 API = "/api/v1"
 RUN_LIMIT_SECONDS = 3600
@@ -90,78 +91,6 @@ def _ms(value: float | None, digits: int = 1) -> str:
     return "n/a" if value is None else f"{value:.{digits}f}"
 
 
-
-
-# ---------------------------------------------------------------------------------------------------------------------
-# wrk
-
-
-@dataclass
-class WrkResult:
-    """One wrk run, from benchmarks/wrk_report.lua."""
-
-    requests: int
-    """Answers received (also those after the timeout)."""
-    seconds: float
-    rps: float
-    p50_ms: float | None
-    """Percentiles cover the answers within the timeout only (None: there were none)."""
-    p95_ms: float | None
-    p99_ms: float | None
-    max_ms: float | None
-    errors: int
-    """Responses with status >= 400 (wrk's ``status`` counter)."""
-    timeouts: int
-    """Answers that came after the timeout (wrk's ``timeout`` counter; wrk never abandons a request)."""
-    unanswered: int
-    """Requests sent but not answered when the run ended (at most one per connection)."""
-    socket_errors: int
-    """connect + read + write errors."""
-    bytes_per_request: float
-
-
-async def run_wrk(url: str, connections: int, seconds: float, *, token: str | None, timeout: float,
-                  threads: int, script: Path = WRK_SCRIPT) -> WrkResult:
-    """Run wrk against ``url`` and parse the JSON line of the Lua report (``script`` may wrap it)."""
-    cmd = [
-        "wrk", f"-t{max(1, min(threads, connections))}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
-        "--timeout", f"{timeout:g}s", "--latency", "-s", str(script),
-    ]
-    if token:
-        cmd += ["-H", f"Authorization: Bearer {token}"]
-    cmd.append(url)
-    env = {**os.environ, "WRK_REPORT": str(WRK_SCRIPT)}
-    proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-                                                env=env)
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), seconds + timeout + 30)
-    finally:
-        if proc.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                proc.kill()
-            await proc.wait()
-    line = next((ln for ln in out.decode().splitlines() if ln.startswith("WRK_JSON ")), None)
-    if line is None:
-        raise RuntimeError(f"wrk gave no report (exit {proc.returncode}): {err.decode()[-500:]} {out.decode()[-500:]}")
-    data = json.loads(line.removeprefix("WRK_JSON "))
-    lat, errs = data["latency_us"], data["errors"]
-    secs = data["duration_us"] / 1e6
-    requests = data["requests"]
-    in_time = requests - errs["timeout"] > 0
-    return WrkResult(
-        requests=requests,
-        seconds=secs,
-        rps=requests / secs if secs else 0.0,
-        p50_ms=lat["p50"] / 1000 if in_time else None,
-        p95_ms=lat["p95"] / 1000 if in_time else None,
-        p99_ms=lat["p99"] / 1000 if in_time else None,
-        max_ms=lat["max"] / 1000 if in_time else None,
-        errors=errs["status"],
-        timeouts=errs["timeout"],
-        unanswered=max(0, data["sent"] - requests),
-        socket_errors=errs["connect"] + errs["read"] + errs["write"],
-        bytes_per_request=data["bytes"] / requests if requests else 0.0,
-    )
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -418,9 +347,7 @@ class Bench:
             await asyncio.sleep(0.5)
 
     async def stats(self, timeout: float = 30) -> dict[str, Any]:
-        response = await self.http.get(f"{API}/stats", timeout=timeout)
-        response.raise_for_status()
-        return response.json()
+        return await self.stack.stats(self.http, timeout=timeout)
 
     async def cold_open(self, label: str, key: str) -> dict[str, Any]:
         rid = Releases.rid(key)
@@ -474,20 +401,13 @@ class Bench:
                 headers = {"Authorization": f"Bearer {self.token}", "Accept": "text/event-stream"}
                 async with sse.stream("GET", f"{API}/releases/{rid}/events", headers=headers) as response:
                     response.raise_for_status()
-                    event, data = "", ""
-                    async for line in response.aiter_lines():
-                        if line.startswith("event:"):
-                            event = line[6:].strip()
-                        elif line.startswith("data:"):
-                            data = line[5:].strip()
-                        elif line == "":
-                            if event == "hello":
-                                stream_open.set()
-                            elif event == "change":
-                                change = json.loads(data)
-                                arrivals[change["id"]] = (change["version"], time.perf_counter())
-                                arrived.set()
-                            event, data = "", ""
+                    async for event, data in sse_events(response):
+                        if event == "hello":
+                            stream_open.set()
+                        elif event == "change":
+                            change = json.loads(data)
+                            arrivals[change["id"]] = (change["version"], time.perf_counter())
+                            arrived.set()
 
         reader = asyncio.create_task(read_sse())
         rest: list[float] = []
@@ -758,28 +678,11 @@ class Bench:
 
     async def release_list(self) -> None:
         """``--list-releases`` tiny releases (started 50 at a time), then the list's first page at 10 connections."""
-        from release_console.temporal.releases import build_plan, start_release
-
         count = self.args.list_releases
         tag = secrets.token_hex(2)
-        semaphore = asyncio.Semaphore(50)
-        failures: list[str] = []
         started = time.perf_counter()
-        deadline = time.monotonic() + 600
-
-        async def start_one(i: int) -> None:
-            async with semaphore:
-                if time.monotonic() > deadline:
-                    failures.append("deadline")
-                    return
-                plan = build_plan(f"tiny-{tag}-{i}", waves=1, clusters_per_wave=1, apps_per_bundle=1)
-                try:
-                    await start_release(self.client, self.settings, plan)
-                except Exception as exc:
-                    failures.append(type(exc).__name__)
-
-        await asyncio.gather(*(start_one(i) for i in range(count)))
-        start_seconds = time.perf_counter() - started
+        result = await self.stack.start_releases([f"tiny-{tag}-{i}" for i in range(count)], timeout=600)
+        failures, start_seconds = result.failures, result.seconds
         print(f"\n{count - len(failures):,} tiny releases started in {start_seconds:.1f} s"
               + (f" ({len(failures)} failed)" if failures else ""))
         wanted = count - len(failures) + 3

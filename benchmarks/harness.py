@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 import signal
 import socket
@@ -16,7 +17,7 @@ import subprocess
 import sys
 import time
 import traceback
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
@@ -26,6 +27,7 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 API = "/api/v1"
+WRK_SCRIPT = Path(__file__).resolve().parent / "wrk_report.lua"
 
 
 def free_port() -> int:
@@ -83,6 +85,110 @@ def git_revision(root: Path = ROOT) -> str:
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
     return f"{rev}{' (modified)' if dirty else ''}" if rev else "unknown"
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# wrk
+
+
+@dataclass
+class WrkResult:
+    """One wrk run, from benchmarks/wrk_report.lua."""
+
+    requests: int
+    """Answers received (also those after the timeout)."""
+    seconds: float
+    rps: float
+    p50_ms: float | None
+    """Percentiles cover the answers within the timeout only (None: there were none)."""
+    p95_ms: float | None
+    p99_ms: float | None
+    max_ms: float | None
+    errors: int
+    """Responses with status >= 400 (wrk's ``status`` counter)."""
+    timeouts: int
+    """Answers that came after the timeout (wrk's ``timeout`` counter; wrk never abandons a request)."""
+    unanswered: int
+    """Requests sent but not answered when the run ended (at most one per connection)."""
+    socket_errors: int
+    """connect + read + write errors."""
+    bytes_per_request: float
+
+
+async def run_wrk(url: str, connections: int, seconds: float, *, token: str | None, timeout: float,
+                  threads: int, script: Path = WRK_SCRIPT) -> WrkResult:
+    """Run wrk against ``url`` and parse the JSON line of the Lua report (``script`` may wrap it)."""
+    cmd = [
+        "wrk", f"-t{max(1, min(threads, connections))}", f"-c{connections}", f"-d{max(1, round(seconds))}s",
+        "--timeout", f"{timeout:g}s", "--latency", "-s", str(script),
+    ]
+    if token:
+        cmd += ["-H", f"Authorization: Bearer {token}"]
+    cmd.append(url)
+    env = {**os.environ, "WRK_REPORT": str(WRK_SCRIPT)}
+    proc = await asyncio.create_subprocess_exec(*cmd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+                                                env=env)
+    try:
+        out, err = await asyncio.wait_for(proc.communicate(), seconds + timeout + 30)
+    finally:
+        if proc.returncode is None:
+            with contextlib.suppress(ProcessLookupError):
+                proc.kill()
+            await proc.wait()
+    line = next((ln for ln in out.decode().splitlines() if ln.startswith("WRK_JSON ")), None)
+    if line is None:
+        raise RuntimeError(f"wrk gave no report (exit {proc.returncode}): {err.decode()[-500:]} {out.decode()[-500:]}")
+    data = json.loads(line.removeprefix("WRK_JSON "))
+    lat, errs = data["latency_us"], data["errors"]
+    secs = data["duration_us"] / 1e6
+    requests = data["requests"]
+    in_time = requests - errs["timeout"] > 0
+    return WrkResult(
+        requests=requests,
+        seconds=secs,
+        rps=requests / secs if secs else 0.0,
+        p50_ms=lat["p50"] / 1000 if in_time else None,
+        p95_ms=lat["p95"] / 1000 if in_time else None,
+        p99_ms=lat["p99"] / 1000 if in_time else None,
+        max_ms=lat["max"] / 1000 if in_time else None,
+        errors=errs["status"],
+        timeouts=errs["timeout"],
+        unanswered=max(0, data["sent"] - requests),
+        socket_errors=errs["connect"] + errs["read"] + errs["write"],
+        bytes_per_request=data["bytes"] / requests if requests else 0.0,
+    )
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# the console's answers
+
+
+def stats_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, dict[str, int]]:
+    """Temporal calls and failures by kind (``query:changes``, ``describe``, ``list`` …) between two
+    ``/api/v1/stats`` answers, the entity index's ``snapshot`` pages (counted apart by the console) as
+    ``index:query:snapshot``; kinds that did not move are left out."""
+    out: dict[str, dict[str, int]] = {}
+    for part, index_part in (("calls", "queries"), ("failures", "query_failures")):
+        old, new = dict(before.get(part) or {}), dict(after.get(part) or {})
+        old["index:query:snapshot"] = (before.get("entity_index") or {}).get(index_part, 0)
+        new["index:query:snapshot"] = (after.get("entity_index") or {}).get(index_part, 0)
+        out[part] = {k: new.get(k, 0) - old.get(k, 0) for k in sorted(set(old) | set(new))
+                     if new.get(k, 0) != old.get(k, 0)}
+    return out
+
+
+async def sse_events(response: httpx.Response) -> AsyncIterator[tuple[str, str]]:
+    """(event name, data) of each Server-Sent Event of an open streamed response (comments and ids skipped)."""
+    event, data = "", ""
+    async for line in response.aiter_lines():
+        if line.startswith("event:"):
+            event = line[6:].strip()
+        elif line.startswith("data:"):
+            data = line[5:].strip()
+        elif line == "":
+            if event:
+                yield event, data
+            event, data = "", ""
 
 
 def tail(path: Path, lines: int = 15) -> str:
@@ -208,6 +314,16 @@ async def run_section(name: str, body: Callable[[], Awaitable[None]], procs: Pro
         traceback.print_exc(file=sys.stderr)
 
 
+@dataclass
+class StartedReleases:
+    """What :meth:`ConsoleStack.start_releases` started: ids (in the order their starts returned), failures."""
+
+    ids: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    """The exception's class name per failed start ("deadline": never sent)."""
+    seconds: float = 0.0
+
+
 class ConsoleStack:
     """Temporal dev server, worker and console as real processes on loopback, plus a Temporal client for writing."""
 
@@ -290,6 +406,35 @@ class ConsoleStack:
             await self.wait_release_ready(plan.id)
         return plan.id
 
+    async def start_releases(self, keys: list[str], *, waves: int = 1, clusters: int = 1, per_bundle: int = 1,
+                             concurrency: int = 50, timeout: float | None = None) -> StartedReleases:
+        """One release per key (``waves`` × ``clusters`` clusters of one bundle of ``per_bundle`` apps; default: one
+        app), ``concurrency`` starts at a time, not waiting for their first task. A start that fails, or is not sent
+        within ``timeout`` (default: 120 s + 0.1 s per release), is named in ``failures``, never raised."""
+        from release_console.temporal.releases import build_plan, start_release
+
+        semaphore = asyncio.Semaphore(concurrency)
+        started = StartedReleases()
+        began = time.perf_counter()
+        deadline = time.monotonic() + (timeout if timeout is not None else 120 + 0.1 * len(keys))
+
+        async def start_one(key: str) -> None:
+            async with semaphore:
+                if time.monotonic() > deadline:
+                    started.failures.append("deadline")
+                    return
+                plan = build_plan(key, waves=waves, clusters_per_wave=clusters, apps_per_bundle=per_bundle)
+                try:
+                    await start_release(self.client, self.settings, plan)
+                except Exception as exc:
+                    started.failures.append(type(exc).__name__)
+                else:
+                    started.ids.append(plan.id)
+
+        await asyncio.gather(*(start_one(key) for key in keys))
+        started.seconds = time.perf_counter() - began
+        return started
+
     async def wait_release_ready(self, release_id: str, timeout: float = 120) -> None:
         """Wait until the workflow's first task ran (its ``summary`` query answers)."""
         handle = self.client.get_workflow_handle(release_id)
@@ -315,6 +460,14 @@ class ConsoleStack:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"login failed: {response.status_code} {response.text[:200]}")
             await asyncio.sleep(0.5)
+
+    async def stats(self, http: httpx.AsyncClient, token: str | None = None, timeout: float = 30) -> dict[str, Any]:
+        """The console's ``/api/v1/stats`` (Temporal calls by kind, mirrors, list size); ``token`` unless ``http``
+        already sends one."""
+        headers = {"Authorization": f"Bearer {token}"} if token else None
+        response = await http.get(f"{self.url}{API}/stats", headers=headers, timeout=timeout)
+        response.raise_for_status()
+        return dict(response.json())
 
     def console_rss_kib(self) -> int | None:
         return rss_kib(self.console.pid) if self.console else None

@@ -31,6 +31,7 @@ from .core.errors import ConsoleError
 from .core.loop_lag import LoopLagMonitor
 from .core.tasks import cancel_and_wait
 from .core.token_cache import TokenCache
+from .readpath.entity_index import EntityIndex
 from .readpath.gateway import TemporalGateway
 from .readpath.health import TemporalHealth
 from .readpath.mirror import MirrorRegistry
@@ -77,6 +78,7 @@ class RunningServices:
     tokens: TokenCache[Principal]
     stats: ReadPathStats
     loop_lag: LoopLagMonitor
+    entity_index: EntityIndex
 
 
 @dataclass
@@ -101,6 +103,8 @@ class Services:
     gateway: TemporalGateway | None = None
     mirrors: MirrorRegistry | None = None
     release_list: ReleaseList | None = None
+    entity_index: EntityIndex | None = None
+    """Which releases hold each entity (GET /entities/{id}, the header's search)."""
     # --- accounts (issue 3) ---
     accounts: AccountsService | None = None
     tokens: TokenCache[Principal] = field(default_factory=TokenCache)
@@ -132,15 +136,18 @@ class Services:
             self.tasks.append(asyncio.create_task(self._finish_when_reachable(), name="finish start-up"))
         # --- read path start (issue 4) ---
         self.gateway = TemporalGateway(self.client, self.settings, self.stats, self.health)
-        self.mirrors = MirrorRegistry(self.gateway, self.settings)
-        self.mirrors.start()
         self.release_list = ReleaseList(self.gateway, self.settings)
+        self.mirrors = MirrorRegistry(self.gateway, self.settings, self.release_list)
+        self.mirrors.start()
         self.release_list.start()
+        self.entity_index = EntityIndex(self.gateway, self.release_list, self.settings)
+        self.entity_index.start()
         # --- accounts start (issue 3) ---
         audit.configure(self.settings)
         accounts = self.accounts = AccountsService(self.client, self.settings)
         self.running = RunningServices(self.settings, self.client, self.health, self.gateway, self.mirrors,
-                                       self.release_list, accounts, self.tokens, self.stats, self.loop_lag)
+                                       self.release_list, accounts, self.tokens, self.stats, self.loop_lag,
+                                       self.entity_index)
         await accounts.start(on_first_load=lambda: ensure_first_admin(accounts, self.settings))
         if await self._should_run_demo():
             from .demo import run_demo
@@ -198,7 +205,7 @@ class Services:
                 logger.warning("accounts did not stop cleanly ({}); going on", type(exc).__name__)
         audit.shutdown()
         # --- read path stop (issue 4) ---
-        for part in (self.release_list, self.mirrors, self.health):
+        for part in (self.entity_index, self.release_list, self.mirrors, self.health):
             if part is not None:  # bounded like the tasks below: a stop must never hang the console's exit
                 await asyncio.wait({asyncio.ensure_future(part.stop())}, timeout=STOP_PART_SECONDS)
         for task in self.tasks:

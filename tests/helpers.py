@@ -35,6 +35,17 @@ async def eventually(check: Callable[[], Any], *, timeout: float = 15, step: flo
         await asyncio.sleep(step)
 
 
+async def indexed(entity_id: str, holders: int = 1, *, timeout: float = 30) -> None:
+    """Wait until the running console's entity index has ``entity_id`` in ``holders`` releases (asking the index, not
+    the API: polling ``GET /entities/{id}`` would spend the user's lookups)."""
+    from release_console import services
+
+    async def seen() -> bool:
+        return len(await services.running().entity_index.holders(entity_id)) >= holders
+
+    await eventually(seen, timeout=timeout, what=f"{entity_id} indexed in {holders} release(s)")
+
+
 def eventually_sync(check: Callable[[], Any], *, timeout: float = 15, step: float = 0.05,
                     what: str = "the condition") -> Any:
     """:func:`eventually` for tests that run no event loop (real browsers, processes)."""

@@ -53,8 +53,9 @@ def dumps(value: Any) -> bytes:
 
 # ---- building blocks -------------------------------------------------------------------------------
 def node_fields(entity: Entity) -> dict[str, Any]:
-    """An entity's fields as in ``EntityNode``, without ``children``/``next_cursor``."""
-    return {
+    """An entity's fields as in ``EntityNode``, without ``children``/``next_cursor``; ``error`` only on an unreadable
+    node (whose ``state`` is null)."""
+    fields = {
         "id": entity.id,
         "type": entity.type.value,
         "state": entity.state,
@@ -64,12 +65,28 @@ def node_fields(entity: Entity) -> dict[str, Any]:
         "progress": progress_percent(entity),
         "child_count": len(entity.children),
     }
+    if entity.error is not None:
+        fields["error"] = entity.error
+    return fields
 
 
 def node_json(entity: Entity) -> bytes:
     """One ``EntityNode`` with its children not expanded."""
-    tail = b',"children":[],"next_cursor":null}' if not entity.children else b',"children":null,"next_cursor":null}'
-    return dumps(node_fields(entity))[:-1] + tail
+    return dumps(node_fields(entity))[:-1] + b"," + _unexpanded(entity) + b"}"
+
+
+def _unexpanded(entity: Entity) -> bytes:
+    """``children``/``next_cursor`` of a node whose children are not shown: ``[]`` when it has none, else ``null``
+    and the cursor of its first children page (the one way to page on, in every answer)."""
+    if not entity.children:
+        return b'"children":[],"next_cursor":null'
+    return b'"children":null,"next_cursor":' + dumps(offset_cursor(0, len(entity.children)))
+
+
+def problems_fields(tree: ReleaseTree) -> dict[str, Any]:
+    """What a release answer says about data the console could not read: ``unreadable`` nodes (in the tree, state
+    null, with their ``error``), ``unplaced`` rows (no valid id: not in the tree) and the first ``problems``."""
+    return {"unreadable": tree.unreadable, "unplaced": tree.unplaced, "problems": tree.problems}
 
 
 def freshness_tail(mirror: ReleaseMirror) -> bytes:
@@ -203,8 +220,9 @@ class DetailParams:
 def build_detail(mirror: ReleaseMirror, params: DetailParams) -> Build[bytes]:
     """The release with its hierarchy, expanded breadth-first within the node and byte budgets.
 
-    Breadth-first, so a budget keeps whole upper levels (every wave before any cluster): nodes the budget leaves out
-    have ``children: null`` and their parent's ``next_cursor`` pages on from there. Returns the body left open.
+    Breadth-first, so a budget keeps whole upper levels (every wave before any cluster). Every node whose children
+    are not all shown has a ``next_cursor`` for ``/entities/{id}/children`` (``o:0`` when none is shown: then its
+    ``children`` is null). Returns the body left open.
     """
     tree = mirror.tree
     entities = tree.entities
@@ -256,6 +274,7 @@ def build_detail(mirror: ReleaseMirror, params: DetailParams) -> Build[bytes]:
         "truncated": truncated,
         "partial": mirror.partial,
         "final_summary": mirror.final_summary,
+        **problems_fields(tree),
         "version": overview.version,
     }
     return dumps(head)[:-1] + b"," + b"".join(parts)
@@ -267,12 +286,10 @@ def _assemble_children(
     """Append ``"children":[…],"next_cursor":…`` of ``entity`` (its nested nodes included)."""
     count = shown.get(entity.id)
     if count is None:
-        if not entity.children:
-            parts.append(b'"children":[],"next_cursor":null')
-        elif entity.type is EntityType.RELEASE:
+        if entity.type is EntityType.RELEASE:  # the release's children are a list in every answer
             parts.append(b'"children":[],"next_cursor":' + dumps(offset_cursor(0, len(entity.children))))
         else:
-            parts.append(b'"children":null,"next_cursor":null')
+            parts.append(_unexpanded(entity))
         return
     parts.append(b'"children":[')
     for index, child_id in enumerate(entity.children[:count]):
@@ -330,7 +347,7 @@ def build_children(mirror: ReleaseMirror, params: ChildrenParams) -> Build[bytes
 
 
 # ---- export ----------------------------------------------------------------------------------------
-EXPORT_COLUMNS = ("id", "type", "parent", "state", "updated_at")
+EXPORT_COLUMNS = ("id", "type", "parent", "state", "updated_at", "error")
 
 
 @dataclass(frozen=True)
@@ -373,6 +390,7 @@ def _export_row(entity: Entity) -> dict[str, Any]:
         "parent": entity.parent,
         "state": entity.state,
         "updated_at": entity.updated_at,
+        "error": entity.error,
     }
 
 
@@ -380,7 +398,9 @@ def _csv_rows(rows: list[Entity]) -> bytes:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerows(
-        [e.id, e.type.value, e.parent or "", csv_safe(e.state), csv_safe(e.updated_at or "")] for e in rows
+        [e.id, e.type.value, e.parent or "", csv_safe(e.state or ""), csv_safe(e.updated_at or ""),
+         csv_safe(e.error or "")]
+        for e in rows
     )
     return buffer.getvalue().encode()
 

@@ -53,6 +53,7 @@ class ReleaseListItemOut(BaseModel):
             "version": 7,
             "start_time": "2025-01-31T09:00:00Z",
             "close_time": None,
+            "workflow_type": "ReleaseWorkflow",
         }
     )
     id: str
@@ -66,6 +67,7 @@ class ReleaseListItemOut(BaseModel):
     version: int | None
     start_time: datetime | None
     close_time: datetime | None
+    workflow_type: str = Field(description="The release's workflow type (one of RELEASE_WORKFLOW_TYPES).")
 
 
 class ReleaseListResponse(BaseModel):
@@ -97,17 +99,25 @@ class EntityNode(BaseModel):
     )
     id: str
     type: str
-    state: str
+    state: str | None = Field(description="The entity's state; null only when it could not be read (see `error`).")
     updated_at: str | None
     parent: str | None
     counts: Counts
     progress: int = Field(ge=0, le=100, description="Percentage of the apps below (or of this app) that are done.")
     child_count: int
+    error: str | None = Field(
+        None,
+        description="Only on a node the console could not read (its row broke the query contract, or an ancestor's "
+        "did; an orphan is placed under the release): why. Such a node has `state: null`, empty `counts` and counts "
+        "in no ancestor's rollups.",
+    )
     children: list[EntityNode] | None = Field(
-        None, description="First page of children (null when not expanded because of `depth`)."
+        None, description="First children shown (null when none is shown: not expanded, or left out by a bound)."
     )
     next_cursor: str | None = Field(
-        None, description="Cursor for GET .../entities/{id}/children when more children exist than shown."
+        None,
+        description="Cursor for GET .../entities/{id}/children whenever not every child is shown (`o:0` when none "
+        "is); null when all are.",
     )
 
 
@@ -133,6 +143,9 @@ class ReleaseDetail(Freshness):
             "truncated": False,
             "partial": False,
             "final_summary": None,
+            "unreadable": 0,
+            "unplaced": 0,
+            "problems": [],
             "version": 7,
             "as_of": "2025-01-31T10:15:01Z",
             "stale": False,
@@ -153,9 +166,18 @@ class ReleaseDetail(Freshness):
     children: list[EntityNode]
     next_cursor: str | None
     depth: int
-    truncated: bool = Field(False, description="True when the node budget stopped the expansion early.")
+    truncated: bool = Field(
+        False, description="True when a bound (60 KiB without `depth`, else 5,000 nodes) stopped the expansion early."
+    )
     partial: bool = Field(False, description="True when only the memo's summary of a closed release could be read.")
     final_summary: dict[str, Any] | None = Field(None, description="The memo summary of a closed release.")
+    unreadable: int = Field(
+        0, description="Nodes that could not be read (in the tree with `state: null` and `error`; in no rollup)."
+    )
+    unplaced: int = Field(0, description="Rows of the release that could not be placed in the tree (no valid id).")
+    problems: list[str] = Field(
+        default_factory=list, description="The first (at most 10) problems found in the release's data."
+    )
 
 
 class EntityRef(BaseModel):
@@ -163,7 +185,7 @@ class EntityRef(BaseModel):
 
     id: str
     type: str
-    state: str
+    state: str | None = Field(description="Null when that entity could not be read.")
 
 
 class EntityResponse(Freshness):
@@ -197,10 +219,68 @@ class ChildrenResponse(Freshness):
     next_cursor: str | None
 
 
-class AmbiguousEntity(ErrorResponse):
+class EntityHolder(BaseModel):
+    """One release holding an entity, and the entity's state there."""
+
+    release_id: str
+    state: str | None = Field(description="The entity's state in that release (null: its row could not be read).")
+    as_of: datetime = Field(description="When this state was confirmed with Temporal: the release's last poll "
+                            "(`source: mirror`) or when the release was indexed (`source: index`).")
+    current: bool = Field(description="True when `state` is current: the console follows the release (mirror), or "
+                          "the release had already closed when it was indexed (its states are final).")
+    source: str = Field(description="`mirror` (the console follows the release) or `index` (the entity index).")
+
+
+class IndexCoverage(BaseModel):
+    """How much the entity index covered when it answered a lookup across releases."""
+
+    complete: bool = Field(True, description="True when every listed release is indexed: no holder can be missing.")
+    indexed: int = Field(0, description="Releases indexed so far.")
+    total: int = Field(0, description="Releases in visibility.")
+    unreadable: int = Field(0, description="Releases whose snapshot could not be read (retried later, with backoff).")
+
+
+_HOLDER_EXAMPLE = {"release_id": "release:rel-001", "state": "deploying", "as_of": "2025-01-31T10:15:01Z",
+                   "current": True, "source": "mirror"}
+_COVERAGE_EXAMPLE = {"complete": True, "indexed": 5000, "total": 5000, "unreadable": 0}
+
+
+class LocatedEntity(EntityResponse, IndexCoverage):
+    """An entity found in exactly one release: the entity as its release's mirror has it, plus the lookup's holders
+    and the index's coverage."""
+
+    model_config = _examples({
+        **EntityResponse.model_config["json_schema_extra"]["examples"][0],  # type: ignore[index]
+        "holders": [_HOLDER_EXAMPLE], **_COVERAGE_EXAMPLE,
+    })
+    holders: list[EntityHolder] = Field(description="Every release holding the entity (here: the one).")
+
+
+class EntityNotLocated(ErrorResponse, IndexCoverage):
+    """No indexed release holds the entity (while `complete` is false, a release not indexed yet still may)."""
+
+
+class AmbiguousEntity(ErrorResponse, IndexCoverage):
     """An entity id found in more than one release."""
 
-    candidates: list[str]
+    candidates: list[str] = Field(description="The holders' release ids, sorted.")
+    holders: list[EntityHolder] = Field(default_factory=list, description="The holders with the entity's state.")
+
+
+class EntityIndexStats(BaseModel):
+    """Progress and cost of the entity index."""
+
+    ready: bool = Field(description="The index file is open and compared with the release list.")
+    complete: bool
+    indexed: int
+    total: int
+    unreadable: int = Field(description="Listed releases whose snapshot could not be read (retried with backoff).")
+    reading: int = Field(description="Releases being read right now.")
+    queries: int = Field(description="Snapshot pages asked for since start, at most ENTITY_INDEX_QUERIES_PER_SECOND "
+                         "(counted here only, not in `calls`).")
+    query_failures: int
+    entities: int = Field(description="Entity rows of the indexed releases.")
+    file_bytes: int = Field(description="Size of the index file on disk.")
 
 
 class HealthResponse(BaseModel):
@@ -275,6 +355,7 @@ class StatsResponse(BaseModel):
     release_list_size: int
     loop_lag: LoopLag
     poll_latency: PollLatency | None = Field(None, description="None when no release was polled in the last minute.")
+    entity_index: EntityIndexStats | None = Field(None, description="None before the index has started.")
 
 
 class ExportRow(BaseModel):
@@ -283,8 +364,9 @@ class ExportRow(BaseModel):
     id: str
     type: str
     parent: str | None
-    state: str
+    state: str | None = Field(description="Null only for a node that could not be read (see `error`).")
     updated_at: str | None
+    error: str | None = Field(None, description="Why the node could not be read; null for every readable node.")
 
 
 class ExportResponse(Freshness):

@@ -54,15 +54,13 @@ class Settings(BaseSettings):
     TEMPORAL_HEALTH_TIMEOUT_SECONDS: float = Field(1.0, gt=0, le=60)
     STARTUP_TIMEOUT_SECONDS: float = Field(60.0, gt=0)
     """How long the embedded server may take to answer as healthy before start-up fails (exit code 1)."""
-    CLOSED_RECHECK_SECONDS: float = Field(30.0, gt=0)
-    """How often a watched closed release is described again (retention or an operator may delete it)."""
     EMBEDDED_RETENTION_DAYS: int = Field(90, ge=1, le=3650)
     """Retention of closed workflows in the embedded server's namespaces (set at every start)."""
     TEMPORAL_UI_URL: str | None = None
     RELEASE_WORKFLOW_TYPE: str = Field("ReleaseWorkflow", pattern=r"^[A-Za-z0-9_.-]+$", max_length=200)
     """The workflow type listed as releases (it goes into the visibility query: letters, digits, ``_ . -``)."""
     RELEASE_WORKFLOW_TYPES: Annotated[list[str], NoDecode] = []
-    """Several workflow types listed as releases (comma-separated or JSON); when set, RELEASE_WORKFLOW_TYPE is ignored."""
+    """Several workflow types listed as releases (comma-separated or JSON); when set, the singular is ignored."""
     ACCOUNTS_WORKFLOW_ID: str = "release-console-accounts"
     ACCOUNTS_NAMESPACE: str | None = None
     """Namespace of the accounts workflow; unset = TEMPORAL_NAMESPACE (see temporal.client.accounts_namespace)."""
@@ -74,8 +72,19 @@ class Settings(BaseSettings):
     # Read path
     MIRROR_POLL_SECONDS: float = Field(0.5, gt=0, le=60)
     """How often each watched release's one poller asks for changes: a change is visible within about this + 0.1 s."""
+    MIRROR_QUIET_POLL_SECONDS: float = Field(30.0, gt=0, le=3600)
+    """How often a watched release that has been quiet for 10 s is still asked, when the release list follows it (its
+    listings wake the poller at its first change; this is only the safety net for visibility lag)."""
     MIRROR_IDLE_SECONDS: float = Field(120.0, gt=0)
-    RELEASE_LIST_REFRESH_SECONDS: float = Field(2.0, gt=0, le=300)
+    RELEASE_LIST_REFRESH_SECONDS: float = Field(1.0, gt=0, le=300)
+    """How often the release list asks visibility what moved (one small call; a new release shows within about this)."""
+    RELEASE_LIST_WATCHED_REFRESH_SECONDS: float = Field(0.5, gt=0, le=300)
+    """How often the release list asks visibility while this console mirrors releases: their listings wake the quiet
+    ones' pollers, so a change on a quiet release shows within about this plus visibility's lag."""
+    RELEASE_LIST_FULL_SECONDS: float = Field(300.0, gt=0, le=86_400)
+    """How often the whole release list is read again (to notice releases deleted by retention or an operator)."""
+    ENTITY_INDEX_QUERIES_PER_SECOND: float = Field(5.0, ge=0.1, le=200)
+    """Snapshot pages per second the entity index may ask for, all releases together (readpath/entity_index.py)."""
 
     # Security
     SECRET_KEY: SecretStr = SecretStr(DEFAULT_SECRET)

@@ -194,7 +194,7 @@ class ConsoleCollector(Collector):
             services = services_module.current()
         except RuntimeError:
             return  # not started yet
-        for part in (self._temporal, self._mirrors, self._loop_lag, self._accounts):
+        for part in (self._temporal, self._mirrors, self._entity_index, self._loop_lag, self._accounts):
             try:
                 yield from part(services)
             except Exception as exc:
@@ -265,6 +265,24 @@ class ConsoleCollector(Collector):
         for kind in quotas.kinds:
             refusals.add_metric([kind], quotas.refused[kind])
         yield refusals
+
+    def _entity_index(self, services: Any) -> Iterator[Metric]:
+        if services.entity_index is None:
+            return
+        progress = services.entity_index.progress()
+        for name, value, text in (
+            ("entity_index_releases_total", progress.total, "Releases in visibility (what the entity index covers)."),
+            ("entity_index_releases_indexed", progress.indexed, "Releases in the entity index."),
+            ("entity_index_releases_unreadable", progress.unreadable, "Releases whose snapshot could not be read "
+             "(retried with backoff)."),
+            ("entity_index_entities", progress.entities, "Entity rows of the indexed releases."),
+            ("entity_index_file_bytes", progress.file_bytes, "Size of the entity index file on disk."),
+        ):
+            yield GaugeMetricFamily(f"{PREFIX}{name}", text, value=value)
+        yield CounterMetricFamily(f"{PREFIX}entity_index_queries", "Snapshot pages the entity index asked for.",
+                                  value=progress.queries)
+        yield CounterMetricFamily(f"{PREFIX}entity_index_query_failures", "Snapshot pages the entity index asked "
+                                  "for that failed.", value=progress.query_failures)
 
     def _loop_lag(self, services: Any) -> Iterator[Metric]:
         figures = services.loop_lag.figures()

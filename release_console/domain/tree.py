@@ -26,11 +26,15 @@ class Entity:
 
     id: str
     type: EntityType
-    state: str
+    state: str | None
+    """None only while the node is unreadable (see ``error``)."""
     updated_at: str | None
     parent: str | None
     children: list[str] = field(default_factory=list)
     counts: Counts = field(default_factory=dict)
+    error: str | None = None
+    """Why the console could not read this node (its row broke the query contract, or an ancestor's did); such a
+    node has no state, its rollups are empty and it counts in no ancestor's rollups."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +51,23 @@ class UnknownEntity(KeyError):
     """An entity id that is well-formed but not part of this release."""
 
 
+MAX_PROBLEMS = 10
+"""Problems a tree keeps described (the first ones found); the rest are only counted."""
+
+
 class ReleaseTree:
     """Entities of one release indexed by id, with rollups kept up to date on every change."""
 
-    def __init__(self, rows: Iterable[EntityRow], *, version: int = 0, changes_kept: int = 5000) -> None:
+    def __init__(
+        self,
+        rows: Iterable[EntityRow],
+        *,
+        version: int = 0,
+        changes_kept: int = 5000,
+        unreadable: dict[str, str] | None = None,
+    ) -> None:
+        """Build from rows in pre-order (parents first). ``unreadable`` maps ids to why their row could not be read:
+        those nodes and everything below them are kept, without state, and left out of every rollup."""
         self.entities: dict[str, Entity] = {}
         self.version = version
         self.changes: deque[Change] = deque()
@@ -58,12 +75,20 @@ class ReleaseTree:
         self.log_floor = version
         """Changes with a version above log_floor are all still in ``changes``."""
         self._order: list[str] | None = None
+        self.unreadable = 0
+        """Nodes that could not be read (see ``Entity.error``)."""
+        self.unplaced = 0
+        """Rows of the release that could not be placed in the tree at all (no valid id)."""
+        self.problems: list[str] = []
+        """The first MAX_PROBLEMS problems found (unreadable nodes' own reasons, rows not placed)."""
         entities = self.entities
         with paused_gc():
             for entity_id, parent, state, updated_at in rows:
                 entities[entity_id] = Entity(entity_id, entity_type_of(entity_id), state, updated_at, parent)
                 if parent is not None:
                     entities[parent].children.append(entity_id)
+            if unreadable:
+                self._mark_unreadable(unreadable)
             self._roll_up()
         self.root_id = next(iter(entities), None)
 
@@ -71,6 +96,37 @@ class ReleaseTree:
     def from_plan(cls, plan: PlanNode, **kwargs: Any) -> ReleaseTree:
         """Build from a validated plan."""
         return cls(flatten_plan(plan), **kwargs)
+
+    def _mark_unreadable(self, reasons: dict[str, str]) -> None:
+        """Mark these nodes and their subtrees unreadable, in one pre-order pass (a parent is marked before its
+        children, so each node only looks at its parent)."""
+        entities = self.entities
+        for entity in entities.values():
+            reason = reasons.get(entity.id)
+            if reason is not None:
+                self.note_problem(f"{entity.id}: {reason}")
+            elif entity.parent is not None and entities[entity.parent].error is not None:
+                reason = f"its parent {entity.parent} could not be read"
+            else:
+                continue
+            entity.error = reason
+            entity.state = None
+            self.unreadable += 1
+
+    def note_problem(self, problem: str) -> None:
+        """Remember a problem's description while fewer than MAX_PROBLEMS are kept."""
+        if len(self.problems) < MAX_PROBLEMS:
+            self.problems.append(problem)
+
+    def add_unreadable(self, entity_id: str, reason: str) -> Entity:
+        """A node the release named but never listed (a well-formed id): kept under the release, unreadable."""
+        root = self.root
+        entity = Entity(entity_id, entity_type_of(entity_id), None, None, root.id, error=reason)
+        self.entities[entity_id] = entity
+        root.children.append(entity_id)
+        self.unreadable += 1
+        self.note_problem(f"{entity_id}: {reason}")
+        return entity
 
     def _roll_up(self) -> None:
         """Compute every node's descendant counts in one bottom-up pass (rows come parents first).
@@ -80,7 +136,7 @@ class ReleaseTree:
         """
         entities = self.entities
         for entity in reversed(entities.values()):
-            if entity.parent is None:
+            if entity.parent is None or entity.error is not None:
                 continue
             into = entities[entity.parent].counts
             own = into.setdefault(entity.type.value, {})
@@ -178,8 +234,11 @@ class ReleaseTree:
         self.version = max(self.version, version)
 
     def set_state(self, entity_id: str, state: str, at: str | None) -> None:
-        """Set one entity's state and time, moving its weight in every ancestor's rollup."""
+        """Set one entity's state and time, moving its weight in every ancestor's rollup (an unreadable node stays
+        unreadable: a change cannot vouch for the row the release listed)."""
         entity = self.get(entity_id)
+        if entity.error is not None:
+            return
         if entity.state != state:
             for ancestor in self.ancestors(entity):
                 _bump(ancestor.counts, entity.type.value, entity.state, -1)
@@ -296,6 +355,7 @@ def _bump(counts: Counts, type_name: str, state: str, delta: int) -> None:
 
 
 __all__ = [
+    "MAX_PROBLEMS",
     "Change",
     "Counts",
     "Entity",

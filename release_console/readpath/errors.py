@@ -65,3 +65,10 @@ class TooManyMirrors(ReadPathError):
 
     code = "too_many_mirrors"
     status = 503
+
+
+class ListQueryRefused(ReadPathError):
+    """Temporal refused a visibility query (e.g. a search attribute the namespace does not have)."""
+
+    code = "list_query_refused"
+    status = 502

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest, ListWorkflowExecutionsRequest
@@ -23,14 +23,21 @@ from temporalio.client import Client, WorkflowQueryFailedError, WorkflowQueryRej
 from temporalio.service import RPCError, RPCStatusCode
 
 from ..contract.limits import MAX_CHANGES_PAGE, MAX_SNAPSHOT_PAGE
-from ..contract.names import QUERY_CHANGES, QUERY_ENTITY, QUERY_SNAPSHOT
+from ..contract.names import QUERY_CHANGES, QUERY_SNAPSHOT, QUERY_SUMMARY, SA_UPDATED_AT
 from ..contract.shapes import ChangesRequest, ChangesResult, SnapshotPage, SnapshotRequest
 from ..core.config import Settings
 from . import validation
-from .errors import InvalidReleaseData, ReadPathError, ReleaseNotFound, TemporalUnavailable, WorkerNotResponding
+from .errors import (
+    InvalidReleaseData,
+    ListQueryRefused,
+    ReadPathError,
+    ReleaseNotFound,
+    TemporalUnavailable,
+    WorkerNotResponding,
+)
 from .health import TemporalHealth
 from .stats import ReadPathStats
-from .visibility import ListedRelease, decode_page, memo_summary, status_name
+from .visibility import ListedRelease, decode_page, memo_summary, status_name, typed_summary
 
 T = TypeVar("T")
 LIST_PAGE_SIZE = 1000
@@ -107,11 +114,6 @@ class TemporalGateway:
             self.stats.timed_poll(time.perf_counter() - started)
         return validation.changes_result(release_id, raw, since)
 
-    async def has_entity(self, release_id: str, entity_id: str, *, origin: str = "locate") -> bool:
-        """Whether a release holds an entity: one ``entity`` query, no mirror, no poller."""
-        raw = await self._query(release_id, QUERY_ENTITY, entity_id, origin)
-        return validation.entity_found(release_id, entity_id, raw)
-
     async def _query(
         self, release_id: str, name: str, arg: object, origin: str, *, timeout: float | None = None, slack: float = 2.0
     ) -> Any:
@@ -124,11 +126,25 @@ class TemporalGateway:
             await self.check()  # a timed-out query may mean Temporal itself is gone: say so (TemporalUnavailable)
             raise
 
+    async def summary(self, release_id: str, *, origin: str = "list") -> dict[str, Any] | None:
+        """The ``summary`` query's typed fields (state, version, rollups…); None when it answers no object."""
+        raw = await self._query(release_id, QUERY_SUMMARY, None, origin, timeout=self.poll_timeout, slack=0.5)
+        return typed_summary(raw)
+
     # ---- visibility ---------------------------------------------------------------------------------
-    async def list_releases(self) -> list[ListedRelease]:
-        """Every release workflow execution in visibility (all pages; one counted call per page), each page
-        decoded in a worker thread (see readpath/visibility.py)."""
+    async def list_releases(
+        self, *, since: datetime | None = None, ids: Collection[str] = (), by_updated_at: bool = True
+    ) -> list[ListedRelease]:
+        """Release workflow executions in visibility (all pages; one counted call per page), each page decoded in a
+        worker thread (see readpath/visibility.py).
+
+        Without ``since``: every release. With it: those started, closed or (``by_updated_at``: the
+        ``ReleaseUpdatedAt`` search attribute) updated at or after ``since``, plus every run of the ``ids`` named.
+        ListQueryRefused when Temporal refuses the query (a namespace without the release search attributes).
+        """
         query = release_type_filter(self.settings)
+        if since is not None:
+            query += " AND (" + " OR ".join(_recent_terms(since, ids, by_updated_at)) + ")"
         rows: list[ListedRelease] = []
         token = b""
         while True:
@@ -198,14 +214,25 @@ class TemporalGateway:
                 return await asyncio.wait_for(call, deadline)
             return await health.guard(call, deadline)
         except ReadPathError:
-            self.stats.fail(kind)
+            self.stats.fail(kind, release_id)
             raise
         except Exception as exc:
-            self.stats.fail(kind)
+            self.stats.fail(kind, release_id)
             error = map_error(exc, kind, release_id)
             if health is not None and isinstance(error, TemporalUnavailable):
                 health.suspect()
             raise error from None
+
+
+def _recent_terms(since: datetime, ids: Collection[str], by_updated_at: bool) -> list[str]:
+    """The OR-ed conditions of an incremental listing (ids are release ids: checked, quote-free)."""
+    moment = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    terms = [f'StartTime >= "{moment}"', f'CloseTime >= "{moment}"']
+    if by_updated_at:
+        terms.insert(0, f'{SA_UPDATED_AT.name} >= "{moment}"')
+    if ids:
+        terms.append("WorkflowId IN (" + ", ".join(f'"{i}"' for i in ids) + ")")
+    return terms
 
 
 def release_type_filter(settings: Settings) -> str:
@@ -225,8 +252,12 @@ def map_error(exc: BaseException, kind: str, release_id: str | None) -> ReadPath
             return ReleaseNotFound(f"release {release_id} not found")
         if exc.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED) and is_query:
             return WorkerNotResponding(f"no worker answered the {kind[6:]} query of {what} in time")
+        if exc.status is RPCStatusCode.FAILED_PRECONDITION and is_query:
+            return WorkerNotResponding(f"{what} cannot answer queries: no worker has run it yet")
         if exc.status is RPCStatusCode.RESOURCE_EXHAUSTED:
             return WorkerNotResponding(f"Temporal is overloaded answering {what}; retry shortly")
+        if exc.status is RPCStatusCode.INVALID_ARGUMENT and kind == "list":
+            return ListQueryRefused(f"Temporal refused the release listing: {exc.message[:160]}")
         if exc.status is RPCStatusCode.INVALID_ARGUMENT and release_id is not None:
             return ReleaseNotFound(f"release {release_id} not found ({exc.message[:120]})")
         return TemporalUnavailable(f"Temporal did not answer ({kind}): {exc.status.name.lower()}")

@@ -1,12 +1,19 @@
 """One shared, in-memory mirror per watched release, kept fresh by a single background poller.
 
 First load: ``snapshot`` pages, then ``changes`` since the first page's version to converge. Afterwards one
-poller per release calls ``changes`` every MIRROR_POLL_SECONDS (``reload=True`` → load again). Readers — REST
-requests, UI clients, SSE streams — only read the mirror, so N readers cost what one reader costs.
-A closed release is loaded once (a query on a closed workflow replays its history) and never queried again; it is
-only described every CLOSED_RECHECK_SECONDS, since retention (or an operator) may delete it. A release found deleted
-(describe or a poll's query answering NOT_FOUND) gets status ``deleted``: its readers keep the last known state, and
-the registry drops it, so new readers get ReleaseNotFound (404).
+poller per release calls ``changes`` (``reload=True`` → load again). Readers — REST requests, UI clients, SSE
+streams — only read the mirror, so N readers cost what one reader costs.
+
+What a poller costs follows what changes. The shared release list names every mirrored release in its listing each
+second (readpath/release_list.py) and hands the registry their rows: a row whose memo version (or
+``ReleaseUpdatedAt``) moved past the mirror wakes its poller at once; a closed row ends the polling (one last catch-up)
+without a describe; a release missing from a listing that asked for it is described once to see whether it was
+deleted. So a release that visibility follows and that has been quiet for QUIET_AFTER_SECONDS is polled only every
+MIRROR_QUIET_POLL_SECONDS (a safety net for visibility lag), and at MIRROR_POLL_SECONDS again from its first change.
+A release without the memo and search attributes (another team's workflow) is polled every MIRROR_POLL_SECONDS.
+A closed release is loaded once (a query on a closed workflow replays its history) and never queried again. A release
+found deleted gets status ``deleted``: its readers keep the last known state, and the registry drops it, so new
+readers get ReleaseNotFound (404).
 """
 
 from __future__ import annotations
@@ -14,28 +21,36 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from loguru import logger
 
+from ..contract.names import SA_UPDATED_AT
 from ..contract.shapes import ChangesResult
 from ..core.config import Settings
 from ..core.listeners import Listeners
 from ..core.tasks import cancel_and_wait
 from ..domain.ids import EntityId, EntityType, InvalidEntityId
-from ..domain.states import TERMINAL_RELEASE_STATES
+from ..domain.plan import EntityRow
 from ..domain.tree import Change, ReleaseTree, last_updated
 from . import validation
 from .errors import InvalidReleaseData, InvalidReleaseId, ReadPathError, ReleaseNotFound, TooManyMirrors
 from .gateway import ReleaseDescription, TemporalGateway
 from .health import TemporalHealth
-from .locator import EntityLocator
 from .quotas import UserQuotas
+from .release_list import ReleaseList
+from .visibility import ListedRelease
 
 Listener = Callable[["ReleaseMirror", list[Change]], None]
 LOAD_ATTEMPTS = 3
+QUIET_AFTER_SECONDS = 10.0
+"""A release visibility follows that changed nothing for this long is polled at MIRROR_QUIET_POLL_SECONDS."""
+FOLLOWED_FOR_SECONDS = 5.0
+"""A mirror counts as followed by the release list this long after its last row: if listings stop, polling is fast."""
+EXISTENCE_CHECK_SECONDS = 5.0
+"""A mirror missing from listings is described at most this often (a brand-new release may not be listed yet)."""
 CHANGES_KEPT = 5000
 FREEZE_ABOVE = 10_000
 """Trees of at least this many entities are kept out of the garbage collector's scans (see _build_tree)."""
@@ -48,9 +63,7 @@ class ReleaseMirror:
         self.release_id = release_id
         self.gateway = gateway
         self.poll_seconds = settings.MIRROR_POLL_SECONDS
-        # termination/cancellation changes no entity, so only describe notices it: keep that within SC-004's 5 s
-        self.describe_seconds = max(2.0, 4 * settings.MIRROR_POLL_SECONDS)
-        self.recheck_seconds = settings.CLOSED_RECHECK_SECONDS
+        self.quiet_poll_seconds = max(settings.MIRROR_QUIET_POLL_SECONDS, settings.MIRROR_POLL_SECONDS)
         self.tree: ReleaseTree = ReleaseTree([(release_id, None, "unknown", None)])
         self.as_of: datetime = datetime.now(UTC)
         self.status = "running"
@@ -69,7 +82,12 @@ class ReleaseMirror:
         self._changed = asyncio.Event()
         self._wake = asyncio.Event()
         self._task: asyncio.Task | None = None
-        self._last_describe = 0.0
+        self._last_change = time.monotonic()
+        self._followed_until = 0.0
+        self._closing: ListedRelease | None = None
+        """The listed row of the run that closed, until the poller has taken it in."""
+        self._existence: asyncio.Task | None = None
+        self._existence_checked_at = 0.0
         self._status_changed = False
         """Set by a poll that changed status or reloaded: listeners hear ``[]`` after the poll's changes."""
 
@@ -145,13 +163,39 @@ class ReleaseMirror:
         self.as_of = datetime.now(UTC)
 
     def start_polling(self) -> None:
-        """Start the one background poller (a closed release's only re-checks now and then that it still exists)."""
-        if self._task is None and not self.deleted:
+        """Start the one background poller (none for a closed release: it no longer changes)."""
+        if self._task is None and not self.closed:
             self._task = asyncio.create_task(self._poll_loop(), name=f"mirror {self.release_id}")
 
     def wake(self) -> None:
         """Poll now instead of at the end of the current interval (e.g. Temporal is reachable again)."""
         self._wake.set()
+
+    def observe(self, row: ListedRelease) -> None:
+        """The release list's row of this release: wake the poller if it moved past this mirror or closed."""
+        if self.closed:
+            return
+        if row.status != "running":
+            self._closing = row
+            self.wake()
+            return
+        version = (row.memo_summary or {}).get("version")
+        stamp = row.search_attributes.get(SA_UPDATED_AT)
+        if version is None and stamp is None:
+            return  # nothing to follow it by: plain polling
+        self._followed_until = time.monotonic() + FOLLOWED_FOR_SECONDS
+        if (version is not None and version > self.version) or (version is None and _newer(stamp, self.updated_at)):
+            self._last_change = time.monotonic()
+            self.wake()
+
+    def missing_from_listing(self) -> None:
+        """A listing that named this release did not find it: describe it (now and then) to see if it was deleted."""
+        now = time.monotonic()
+        if self.deleted or now - self._existence_checked_at < EXISTENCE_CHECK_SECONDS:
+            return
+        if self._existence is None or self._existence.done():
+            self._existence_checked_at = now
+            self._existence = asyncio.create_task(self.check_exists(), name=f"exists {self.release_id}")
 
     def mark_unavailable(self, error: ReadPathError) -> None:
         """Temporal went down: report the data as stale now, without waiting for the next poll to fail."""
@@ -160,8 +204,8 @@ class ReleaseMirror:
 
     async def stop(self) -> None:
         """Stop polling; the data stays readable."""
-        await cancel_and_wait(self._task)
-        self._task = None
+        await cancel_and_wait(self._task, self._existence)
+        self._task = self._existence = None
 
     async def retire(self) -> None:
         """Stop for good (registry shutdown or idle): listeners hear ``[]`` once more and see ``retired``."""
@@ -187,11 +231,13 @@ class ReleaseMirror:
         checker = validation.SnapshotChecker(self.release_id)
         first = page = await self.gateway.snapshot(self.release_id, None)
         pages: list[list[Any]] = []
-        checked: asyncio.Task[None] | None = None
+        checks: list[asyncio.Task[list[EntityRow]]] = []
+        checked: asyncio.Task[list[EntityRow]] | None = None
         try:
             while True:
                 pages.append(page.rows)
                 checked = asyncio.create_task(_check_after(checked, checker, page.rows))
+                checks.append(checked)
                 if page.next_cursor is None or (checked.done() and checked.exception() is not None):
                     break
                 page = await self.gateway.snapshot(self.release_id, page.next_cursor)
@@ -204,7 +250,8 @@ class ReleaseMirror:
         count = sum(len(rows) for rows in pages)
         if count != first.total or not count:
             raise InvalidReleaseData(f"{self.release_id} returned {count} snapshot rows of {first.total}")
-        tree = await asyncio.to_thread(_build_tree, pages, first.version)
+        placed = [check.result() for check in checks]
+        tree = await asyncio.to_thread(_build_tree, placed, first.version, checker)
         tree.log_floor = first.version
         return tree
 
@@ -220,10 +267,13 @@ class ReleaseMirror:
                 return applied
 
     def _apply(self, tree: ReleaseTree, result: ChangesResult) -> list[Change]:
-        """Apply a ``changes`` result to the tree; the contract's ChangeViews become domain Changes here."""
-        unknown = next((c.id for c in result.changes if c.id not in tree.entities), None)
-        if unknown is not None:
-            raise InvalidReleaseData(f"{self.release_id} reported a change of {unknown}, which is not in its tree")
+        """Apply a ``changes`` result to the tree; the contract's ChangeViews become domain Changes here.
+
+        A change of an entity the snapshot did not list adds that entity, unreadable, under the release (its change
+        is still logged, so versions and event streams go on)."""
+        for change in result.changes:
+            if change.id not in tree.entities:
+                tree.add_unreadable(change.id, "a change named it, but the release's snapshot does not list it")
         changes = [Change(c.version, c.id, c.state, c.updated_at) for c in result.changes]
         tree.replay(changes, result.version)
         return changes
@@ -250,12 +300,11 @@ class ReleaseMirror:
     def _take_description(self, description: ReleaseDescription) -> None:
         self.status = description.status
         self.final_summary = description.memo_summary if description.closed else None
-        self._last_describe = time.monotonic()
 
     # ---- polling ----------------------------------------------------------------------------------
     async def _poll_loop(self) -> None:
         while not self.closed:
-            await self._sleep(self.poll_seconds)
+            await self._sleep(self._poll_interval())
             try:
                 changes = await self.poll_once()
             except asyncio.CancelledError:
@@ -271,24 +320,30 @@ class ReleaseMirror:
                 self.as_of = datetime.now(UTC)
                 recovered = self.error is not None
                 self.error = None
+                if changes:
+                    self._last_change = time.monotonic()
                 if changes or recovered:
                     self._notify(changes)
             if self._status_changed:
                 self._status_changed = False
                 self._notify([])
-        while not self.deleted:  # closed: nothing changes any more, but retention or an operator may delete it
-            await self._sleep(self.recheck_seconds)
-            await self.recheck_closed()
 
-    async def recheck_closed(self) -> None:
-        """Describe a closed release once; mark it deleted when Temporal no longer has it (other errors are ignored:
-        a closed release's data is final)."""
+    def _poll_interval(self) -> float:
+        """MIRROR_POLL_SECONDS, or MIRROR_QUIET_POLL_SECONDS for a quiet release the release list follows."""
+        now = time.monotonic()
+        if now < self._followed_until and now - self._last_change >= QUIET_AFTER_SECONDS:
+            return self.quiet_poll_seconds
+        return self.poll_seconds
+
+    async def check_exists(self) -> None:
+        """Describe the release once; mark it deleted when Temporal no longer has it (other errors are ignored:
+        the next poll or listing will tell)."""
         try:
             await self.gateway.describe(self.release_id, origin="recheck")
         except ReleaseNotFound:
             self._mark_deleted()
         except ReadPathError as exc:
-            logger.debug("re-checking closed {} failed: {}", self.release_id, exc)
+            logger.debug("checking that {} exists failed: {}", self.release_id, exc)
 
     async def _sleep(self, seconds: float) -> None:
         """Sleep ``seconds``, or less when woken (a wake during the previous poll counts too)."""
@@ -307,15 +362,14 @@ class ReleaseMirror:
         self._notify([])
 
     async def poll_once(self) -> list[Change]:
-        """One poll: changes (or a reload), and a describe now and then to notice the workflow closing."""
+        """One poll: changes (or a reload); once the release list saw the workflow closed, its last changes."""
+        if self._closing is not None:
+            return await self._close(self._closing)
         applied = await self._catch_up(self.tree, origin="poll")
         if applied is None:
             await self._reload()
             self._status_changed = True
             return []
-        due = time.monotonic() - self._last_describe >= self.describe_seconds
-        if due or self.tree.root.state in TERMINAL_RELEASE_STATES:
-            applied += await self._refresh_status()
         return applied
 
     async def _reload(self) -> None:
@@ -324,21 +378,14 @@ class ReleaseMirror:
         await self._load_tree(origin="poll")
         self.reloads += 1
 
-    async def _refresh_status(self) -> list[Change]:
-        """Describe the workflow; when it has just closed, apply its last changes and stop polling."""
-        try:
-            description = await self.gateway.describe(self.release_id, origin="poll")
-        except ReleaseNotFound:
-            self._mark_deleted()
-            return []
-        was = self.status
-        self._take_description(description)
-        if not (description.closed and was == "running"):
-            return []
-        # Everything the workflow recorded happened before it closed: one last catch-up, then stop.
+    async def _close(self, row: ListedRelease) -> list[Change]:
+        """The workflow closed: everything it recorded happened before, so one last catch-up, then stop polling."""
         last: list[Change] = []
         with contextlib.suppress(ReadPathError):
             last = await self._catch_up(self.tree, origin="poll") or []
+        self._closing = None
+        self.status = row.status
+        self.final_summary = row.memo_summary
         self._status_changed = True
         return last
 
@@ -355,14 +402,17 @@ class ReleaseMirror:
         self._listeners.notify(self, changes)
 
 
-async def _check_after(previous: asyncio.Task[None] | None, checker: validation.SnapshotChecker, rows: list) -> None:
-    """Check one page's rows in a thread, after the pages before it (the checker reads them in order)."""
+async def _check_after(
+    previous: asyncio.Task[list[EntityRow]] | None, checker: validation.SnapshotChecker, rows: list
+) -> list[EntityRow]:
+    """Check one page's rows in a thread, after the pages before it (the checker reads them in order); returns the
+    rows as they go into the tree."""
     if previous is not None:
         await previous
-    await asyncio.to_thread(checker.check, rows)
+    return await asyncio.to_thread(checker.check, rows)
 
 
-def _build_tree(pages: list[list[Any]], version: int) -> ReleaseTree:
+def _build_tree(pages: list[list[EntityRow]], version: int, checker: validation.SnapshotChecker) -> ReleaseTree:
     """A mirror's tree from checked snapshot pages (run in a thread: it takes ~0.3 s for 100,000 entities).
 
     A large tree is then frozen out of the cyclic garbage collector (``gc.freeze``): its entities hold no reference
@@ -374,7 +424,10 @@ def _build_tree(pages: list[list[Any]], version: int) -> ReleaseTree:
     import gc  # only here: the one place the read path touches the collector
 
     rows = (row for page in pages for row in page)
-    tree = ReleaseTree(rows, version=version, changes_kept=CHANGES_KEPT)  # type: ignore[arg-type]
+    tree = ReleaseTree(rows, version=version, changes_kept=CHANGES_KEPT, unreadable=checker.unreadable)
+    tree.unplaced = checker.unplaced
+    for problem in checker.problems:
+        tree.note_problem(problem)
     if len(tree.entities) >= FREEZE_ABOVE:
         gc.freeze()
     return tree
@@ -385,6 +438,19 @@ def _valid_counts(counts: object) -> bool:
         isinstance(t, str) and isinstance(s, dict) and all(isinstance(k, str) and type(n) is int for k, n in s.items())
         for t, s in counts.items()
     )
+
+
+def _newer(stamp: datetime, updated_at: str | None) -> bool:
+    """Whether a ``ReleaseUpdatedAt`` value is later than a mirror's newest transition time."""
+    if updated_at is None:
+        return True
+    try:
+        known = datetime.fromisoformat(updated_at.replace("Z", "+00:00"))
+    except ValueError:
+        return True
+    if known.tzinfo is None:
+        known = known.replace(tzinfo=UTC)
+    return stamp > known
 
 
 def _str_or_none(value: object) -> str | None:
@@ -398,18 +464,18 @@ EVICT_GRACE_SECONDS = 10.0
 class MirrorRegistry:
     """One mirror per release, created on first use and shared by every reader; idle mirrors are stopped."""
 
-    def __init__(self, gateway: TemporalGateway, settings: Settings) -> None:
+    def __init__(self, gateway: TemporalGateway, settings: Settings, releases: ReleaseList) -> None:
         self.gateway = gateway
         self.settings = settings
+        self.releases = releases
+        """The shared release list: its listings tell mirrors that their release moved, closed or is gone."""
         self.idle_seconds = settings.MIRROR_IDLE_SECONDS
         self.failure_ttl = max(1.0, settings.MIRROR_POLL_SECONDS)
         self._mirrors: dict[str, ReleaseMirror] = {}
         self._loading: dict[str, asyncio.Task[ReleaseMirror]] = {}
         self._failures: dict[str, tuple[float, ReadPathError]] = {}
         self._reaper: asyncio.Task | None = None
-        self._unsubscribe: Callable[[], None] | None = None
-        self.locator = EntityLocator(gateway)
-        """Answers "which releases hold this entity?" without keeping mirrors of them."""
+        self._unsubscribe: list[Callable[[], None]] = []
         self.quotas = UserQuotas(settings)
         """What one user may make the console spend (new mirrors, lookups, streams)."""
         self.max_mirrors = settings.MAX_MIRRORS
@@ -419,11 +485,28 @@ class MirrorRegistry:
         """Unwatched mirrors stopped early to make room under MAX_MIRRORS."""
 
     def start(self) -> None:
-        """Start the idle reaper and follow the health signal."""
+        """Start the idle reaper, follow the health signal and the release list's listings."""
         if self._reaper is None:
             self._reaper = asyncio.create_task(self._reap_loop(), name="mirror reaper")
-        if self.gateway.health is not None and self._unsubscribe is None:
-            self._unsubscribe = self.gateway.health.add_listener(self._on_health)
+        if not self._unsubscribe:
+            self._unsubscribe.append(self.releases.follow(self.watched_ids, self._on_listed))
+            if self.gateway.health is not None:
+                self._unsubscribe.append(self.gateway.health.add_listener(self._on_health))
+
+    def watched_ids(self) -> list[str]:
+        """The releases mirrored here, most recently used first (the release list names them in its listings)."""
+        mirrors = sorted(self._mirrors.values(), key=lambda m: m.last_used, reverse=True)
+        return [m.release_id for m in mirrors if not m.deleted]
+
+    def _on_listed(self, rows: Mapping[str, ListedRelease], asked: Collection[str] | None) -> None:
+        """A listing: each mirror takes its row; one the listing asked for but did not find may have been deleted."""
+        named = None if asked is None else set(asked)
+        for mirror in list(self._mirrors.values()):
+            row = rows.get(mirror.release_id)
+            if row is not None:
+                mirror.observe(row)
+            elif named is None or mirror.release_id in named:
+                mirror.missing_from_listing()
 
     def _on_health(self, health: TemporalHealth) -> None:
         """Temporal went down: every mirror is stale now. It came back: every poller polls now, and loads that
@@ -439,9 +522,9 @@ class MirrorRegistry:
 
     async def stop(self) -> None:
         """Stop the reaper, every load in flight and every poller."""
-        if self._unsubscribe is not None:
-            self._unsubscribe()
-            self._unsubscribe = None
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe.clear()
         await cancel_and_wait(self._reaper, *self._loading.values())
         self._reaper = None
         for mirror in list(self._mirrors.values()):

@@ -3,7 +3,7 @@
 - ``new_mirror``: releases the console starts mirroring (a poller, a tree in memory) because this user opened them,
   per minute (USER_NEW_MIRRORS_PER_MINUTE). Reading releases already mirrored is never charged.
 - ``entity_lookup``: cross-release entity lookups (REST ``GET /entities/{id}``, the header's search), each of which
-  may ask up to 50 workflows, per minute (USER_ENTITY_LOOKUPS_PER_MINUTE).
+  reads the entity index and may open the holder's mirror, per minute (USER_ENTITY_LOOKUPS_PER_MINUTE).
 - ``sse_stream``: event streams open at once (USER_SSE_STREAMS).
 
 The counts are per console process (a user spread over N instances gets N times the budget: still bounded).

@@ -1,8 +1,12 @@
-"""The release list: one shared list from Temporal visibility (search attributes + memo), refreshed periodically.
+"""The release list: one shared list from Temporal visibility (search attributes + memo), kept up to date incrementally.
 
-Never one query per release: a refresh is one visibility list call per 1000 releases. The list is refreshed every
-RELEASE_LIST_REFRESH_SECONDS while someone asked for it recently (or listens), and not at all while idle. It follows
-the health signal: stale as soon as Temporal is unreachable, refreshed at once when it answers again.
+Never one query per release. Every RELEASE_LIST_REFRESH_SECONDS (RELEASE_LIST_WATCHED_REFRESH_SECONDS while this
+console mirrors releases) one visibility call lists only what moved since the last listing (started, closed, or
+``ReleaseUpdatedAt`` newer; looking LAG_MARGIN further back for visibility's lag) plus the rows of the releases the
+console mirrors (so their mirrors learn from it that they moved, closed or were deleted); every
+RELEASE_LIST_FULL_SECONDS a full listing notices deletions elsewhere. At rest that is one small call a second,
+whatever the fleet's size. It follows the health signal: stale as soon as Temporal is unreachable, refreshed at once
+when it answers again.
 """
 
 from __future__ import annotations
@@ -12,9 +16,9 @@ import base64
 import binascii
 import contextlib
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from loguru import logger
@@ -26,15 +30,23 @@ from ..core.tasks import cancel_and_wait
 from ..domain.ids import EntityId, EntityType, InvalidEntityId
 from ..domain.tree import Counts, percent
 from ..domain.workflow_status import status_matches
-from .errors import ReadPathError
+from .errors import ListQueryRefused, ReadPathError
 from .gateway import TemporalGateway
 from .health import TemporalHealth
+from .summaries import SummaryStates
 from .visibility import ListedRelease
 
 ListListener = Callable[["ReleaseList"], None]
+RowsListener = Callable[[Mapping[str, ListedRelease], Collection[str] | None], None]
+"""Called after each listing with the rows of the watched releases it asked for (or, after a full listing, every
+row) and the ids it asked for (None: a full listing, every release was asked for)."""
 SERVE_DUE_INTERVALS = 3
 SERVE_DUE_MIN_SECONDS = 10.0
 """A list refreshed less than max(3 intervals, 10 s) ago is answered without waiting for the next refresh."""
+LAG_MARGIN = timedelta(seconds=30)
+"""An incremental listing looks this far back before the previous one: visibility is eventually consistent."""
+MAX_WATCHED_PER_LISTING = 500
+"""At most this many watched releases are named in one listing (MAX_MIRRORS is 500 by default)."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -55,12 +67,12 @@ class ReleaseListItem:
     close_time: datetime | None = None
     workflow_type: str = ""
     """The release's workflow type (one of RELEASE_WORKFLOW_TYPES)."""
+    sort_key: tuple[int, str] = field(init=False, compare=False, repr=False)
+    """Newest first: start time (µs), then id."""
 
-    @property
-    def sort_key(self) -> tuple[int, str]:
-        """Newest first: start time, then id."""
+    def __post_init__(self) -> None:
         started = self.start_time or _EPOCH
-        return int((started - _EPOCH).total_seconds() * 1_000_000), self.id
+        object.__setattr__(self, "sort_key", (int((started - _EPOCH).total_seconds() * 1_000_000), self.id))
 
 
 class InvalidCursor(ValueError):
@@ -93,15 +105,27 @@ class ReleaseList:
     def __init__(self, gateway: TemporalGateway, settings: Settings) -> None:
         self.gateway = gateway
         self.refresh_seconds = settings.RELEASE_LIST_REFRESH_SECONDS
+        self.watched_refresh_seconds = min(settings.RELEASE_LIST_WATCHED_REFRESH_SECONDS, self.refresh_seconds)
+        self.full_seconds = settings.RELEASE_LIST_FULL_SECONDS
         self.serve_due_seconds = max(SERVE_DUE_INTERVALS * self.refresh_seconds, SERVE_DUE_MIN_SECONDS)
-        self.idle_seconds = settings.MIRROR_IDLE_SECONDS
         self.items: list[ReleaseListItem] = []
+        """Newest first; replaced (never changed in place) when a listing changes something."""
         self.as_of: datetime | None = None
         self.error: ReadPathError | None = None
-        self.last_asked = time.monotonic() - self.idle_seconds - 1  # idle until someone asks
+        self.full_listings = 0
+        self.incremental_listings = 0
+        self._by_id: dict[str, ReleaseListItem] = {}
         self._refreshed_at = 0.0
+        self._full_at: float | None = None
+        """When the last full listing ended (monotonic); None: the next listing is a full one."""
+        self._listed_from: datetime | None = None
+        """Wall-clock start of the last successful listing (the next incremental one looks back from there)."""
+        self._by_updated_at = True
+        """False once Temporal refused ``ReleaseUpdatedAt`` (a namespace without the console's search attributes)."""
+        self._watched: Callable[[], Collection[str]] = tuple
+        self._summaries = SummaryStates(gateway, self._on_summary)
         self._listeners: Listeners[ListListener] = Listeners("release list")
-        self._wake = asyncio.Event()
+        self._row_listeners: Listeners[RowsListener] = Listeners("release list rows")
         self._now = asyncio.Event()
         """Set when the list should be refreshed before the end of the current interval (Temporal is back)."""
         self._refreshing: asyncio.Task | None = None
@@ -119,7 +143,6 @@ class ReleaseList:
     def _on_health(self, health: TemporalHealth) -> None:
         if health.up:
             self._now.set()
-            self._wake.set()
         elif self.error is None or self.error.code != "temporal_unavailable":
             self.error = health.unavailable()
             logger.warning("release list is stale: {}", self.error)
@@ -131,19 +154,18 @@ class ReleaseList:
             self._unsubscribe()
             self._unsubscribe = None
         await cancel_and_wait(self._task, self._refreshing)
+        await self._summaries.stop()
         self._task = self._refreshing = None
 
     # ---- reading ----------------------------------------------------------------------------------
-    def touch(self) -> None:
-        """Someone looked at the list: keep (or start again) refreshing it."""
-        self.last_asked = time.monotonic()
-        self._wake.set()
-
     def add_listener(self, callback: ListListener) -> Callable[[], None]:
         """Call ``callback(release_list)`` after each refresh that changed something; returns the unsubscribe."""
-        remove = self._listeners.add(callback)
-        self.touch()
-        return remove
+        return self._listeners.add(callback)
+
+    def follow(self, watched: Callable[[], Collection[str]], on_rows: RowsListener) -> Callable[[], None]:
+        """Name ``watched()`` releases in every listing and hand their rows to ``on_rows`` (see RowsListener)."""
+        self._watched = watched
+        return self._row_listeners.add(on_rows)
 
     @property
     def fresh(self) -> bool:
@@ -154,11 +176,10 @@ class ReleaseList:
         """Make the list ready to answer from; never raises.
 
         A fresh list is answered as it is. One that is due but younger than ``serve_due_seconds`` is answered as
-        it is too (its ``as_of`` tells how old) while a refresh is asked for at once: listing thousands of releases
-        can take longer than the refresh interval, and readers must not all wait for it. An older list (the first
-        read, or the first after an idle spell) is refreshed first; concurrent callers share that refresh.
+        it is too (its ``as_of`` tells how old) while a refresh is asked for at once: a full listing of thousands of
+        releases can take longer than the refresh interval, and readers must not all wait for it. An older list
+        (the first read) is refreshed first; concurrent callers share that refresh.
         """
-        self.touch()
         if self.fresh:
             return
         if self.as_of is not None and time.monotonic() - self._refreshed_at <= self.serve_due_seconds:
@@ -168,13 +189,12 @@ class ReleaseList:
 
     def get(self, release_id: str) -> ReleaseListItem | None:
         """The list entry of one release, if listed."""
-        return next((item for item in self.items if item.id == release_id), None)
+        return self._by_id.get(release_id)
 
     def page(
         self, limit: int, cursor: str | None = None, state: str | None = None, status: str | None = None
     ) -> tuple[list[ReleaseListItem], str | None]:
         """Up to ``limit`` items after ``cursor`` (InvalidCursor if forged), optionally in one state and status."""
-        self.touch()
         items = self.items if state is None else [i for i in self.items if i.state == state]
         if status is not None:
             items = [i for i in items if status_matches(i.status, status)]
@@ -186,16 +206,21 @@ class ReleaseList:
         return page, next_cursor
 
     # ---- refreshing -------------------------------------------------------------------------------
-    async def refresh(self) -> None:
-        """One visibility listing (shared by concurrent callers); errors are kept in ``.error``."""
+    async def refresh(self, *, full: bool = False) -> None:
+        """One listing (shared by concurrent callers; ``full``: list every release); errors are kept in ``.error``."""
+        if full:
+            self._full_at = None
         if self._refreshing is None or self._refreshing.done():
             self._refreshing = asyncio.create_task(self._refresh(), name="release list refresh")
         await asyncio.shield(self._refreshing)
 
     async def _refresh(self) -> None:
+        started = datetime.now(UTC)
+        full = self._full_due()
+        asked = None if full else list(self._watched())[:MAX_WATCHED_PER_LISTING]
         try:
-            rows = await self.gateway.list_releases()
-            items = await asyncio.to_thread(_items, rows)
+            rows = await self._list(None if full else self._listed_from - LAG_MARGIN, asked or ())
+            latest = await asyncio.to_thread(_latest_runs, rows)
         except ReadPathError as exc:
             changed = self.error is None
             self.error = exc
@@ -203,22 +228,101 @@ class ReleaseList:
                 logger.warning("release list is stale: {}", exc)
                 self._notify()
             return
-        changed = items != self.items or self.error is not None
-        self.items, self.error = items, None
+        changed = await (self._replace(latest) if full else self._merge(latest, asked or ()))
+        changed = changed or self.error is not None
+        self.error = None
         self.as_of = datetime.now(UTC)
         self._refreshed_at = time.monotonic()
+        self._listed_from = started
+        if full:
+            self._full_at = time.monotonic()
+            self.full_listings += 1
+        else:
+            self.incremental_listings += 1
         if changed:
+            self._notify()
+        self._row_listeners.notify({i: latest[i] for i in (asked or latest) if i in latest}, asked)
+
+    def _full_due(self) -> bool:
+        if self._full_at is None or self._listed_from is None:
+            return True
+        return time.monotonic() - self._full_at >= self.full_seconds
+
+    async def _list(self, since: datetime | None, asked: Collection[str]) -> list[ListedRelease]:
+        try:
+            return await self.gateway.list_releases(since=since, ids=asked, by_updated_at=self._by_updated_at)
+        except ListQueryRefused as exc:
+            if since is None or not self._by_updated_at:
+                raise
+            self._by_updated_at = False
+            logger.warning("listing by ReleaseUpdatedAt refused ({}): the list follows starts and closes only, "
+                           "and other changes at each full listing", exc)
+            return await self.gateway.list_releases(since=since, ids=asked, by_updated_at=False)
+
+    async def _replace(self, latest: dict[str, ListedRelease]) -> bool:
+        """Adopt a full listing; True when it differs from the list as it was."""
+        before = self.items
+
+        def build() -> tuple[dict[str, ReleaseListItem], list[ReleaseListItem], bool]:
+            by_id, items = self._built(latest, {})
+            return by_id, items, items != before  # compared in the thread too: thousands of items
+
+        self._by_id, self.items, changed = await asyncio.to_thread(build)
+        self._summaries.keep_only(self._by_id)
+        self._summaries.ask(row for row in latest.values() if self._lacks_state(row))
+        return changed
+
+    async def _merge(self, latest: dict[str, ListedRelease], asked: Collection[str]) -> bool:
+        """Fold an incremental listing in: newer runs and changed rows replace theirs, watched releases it did not
+        find are gone; True when something changed."""
+        known = self._by_id
+        fresh = {i: item for i, item in self._items(latest).items()
+                 if (old := known.get(i)) is None or (old != item and old.sort_key[0] <= item.sort_key[0])}
+        gone = [i for i in asked if i not in latest and i in known]
+        self._summaries.ask(row for row in latest.values() if self._lacks_state(row))
+        if not fresh and not gone:
+            return False
+        self._by_id, self.items = await asyncio.to_thread(self._built, fresh, {**known}, gone)
+        return True
+
+    def _built(
+        self, rows: Mapping[str, ListedRelease | ReleaseListItem], base: dict[str, ReleaseListItem],
+        gone: Collection[str] = (),
+    ) -> tuple[dict[str, ReleaseListItem], list[ReleaseListItem]]:
+        """``base`` with ``rows`` put in and ``gone`` taken out, and its items newest first (run in a thread)."""
+        for release_id, row in rows.items():
+            base[release_id] = row if isinstance(row, ReleaseListItem) else self._item(row)
+        for release_id in gone:
+            base.pop(release_id, None)
+        return base, sorted(base.values(), key=_sort_key, reverse=True)
+
+    def _items(self, rows: Mapping[str, ListedRelease]) -> dict[str, ReleaseListItem]:
+        return {release_id: self._item(row) for release_id, row in rows.items()}
+
+    def _item(self, row: ListedRelease) -> ReleaseListItem:
+        """The row's item (its state from the ``summary`` answer when visibility has none; safe in a worker thread)."""
+        return _item(row, self._summaries.get(row) if SummaryStates.needed(row) else None)
+
+    def _lacks_state(self, row: ListedRelease) -> bool:
+        return SummaryStates.needed(row) and self._summaries.get(row) is None
+
+    def _on_summary(self, row: ListedRelease) -> None:
+        """A ``summary`` answer arrived: show the state it gives (unless a newer run is listed by now)."""
+        old = self._by_id.get(row.id)
+        if old is None or old.start_time != row.start_time:
+            return
+        item = self._item(row)
+        if item != old:
+            by_id = {**self._by_id, row.id: item}
+            self._by_id, self.items = by_id, [item if i.id == row.id else i for i in self.items]
             self._notify()
 
     async def _loop(self) -> None:
         while True:
-            idle = not self._listeners and time.monotonic() - self.last_asked > self.idle_seconds
-            if idle:
-                self._wake.clear()
-                await self._wake.wait()
-            elif not self._now.is_set():
+            interval = self.watched_refresh_seconds if self._watched() else self.refresh_seconds
+            if not self._now.is_set():
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._now.wait(), self.refresh_seconds)
+                    await asyncio.wait_for(self._now.wait(), interval)
             self._now.clear()
             with contextlib.suppress(Exception):
                 await self.refresh()
@@ -227,8 +331,12 @@ class ReleaseList:
         self._listeners.notify(self)
 
 
-def _items(rows: list[ListedRelease]) -> list[ReleaseListItem]:
-    """List items, one per release id (the latest run wins), newest first (pure CPU: run in a worker thread)."""
+def _sort_key(item: ReleaseListItem) -> tuple[int, str]:
+    return item.sort_key
+
+
+def _latest_runs(rows: list[ListedRelease]) -> dict[str, ListedRelease]:
+    """One row per well-formed release id: its latest run (pure CPU: run in a worker thread)."""
     latest: dict[str, ListedRelease] = {}
     for row in rows:
         try:
@@ -238,11 +346,12 @@ def _items(rows: list[ListedRelease]) -> list[ReleaseListItem]:
         known = latest.get(row.id)
         if known is None or row.start_time > known.start_time:
             latest[row.id] = row
-    return sorted((_item(row) for row in latest.values()), key=lambda i: i.sort_key, reverse=True)
+    return latest
 
 
-def _item(row: ListedRelease) -> ReleaseListItem:
-    memo = row.memo_summary or {}
+def _item(row: ListedRelease, summary: dict[str, Any] | None = None) -> ReleaseListItem:
+    """The list item of a row; ``summary`` stands in for the memo of a row that has none."""
+    memo = row.memo_summary or summary or {}
     attrs = row.search_attributes
     state = attrs.get(SA_STATE) or _typed(memo.get("state"), str) or "unknown"
     apps_total = _typed(memo.get("apps_total"), int) or attrs.get(SA_APPS_TOTAL) or 0

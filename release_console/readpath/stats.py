@@ -60,9 +60,11 @@ class ReadPathStats:
         return {"p50_ms": pick(0.5), "p99_ms": pick(0.99), "max_ms": round(ordered[-1] * 1000, 1),
                 "samples": len(ordered)}
 
-    def fail(self, kind: str) -> None:
-        """Record one failed call (already counted by :meth:`count`)."""
+    def fail(self, kind: str, release_id: str | None = None) -> None:
+        """Record one failed call (already counted by :meth:`count`); per release as ``failed:<kind>``."""
         self.failures[kind] += 1
+        if release_id is not None and (per_release := self.by_release.get(release_id)) is not None:
+            per_release[f"failed:{kind}"] += 1
 
     @property
     def queries(self) -> int:

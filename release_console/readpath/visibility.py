@@ -77,6 +77,11 @@ def memo_summary(info: WorkflowExecutionInfo) -> dict[str, Any] | None:
         value = DATA_CONVERTER.payload_converter.from_payload(decode_payload(payload, MAX_MEMO_BYTES))
     except Exception:
         return None
+    return typed_summary(value)
+
+
+def typed_summary(value: object) -> dict[str, Any] | None:
+    """The SUMMARY_FIELDS of a memo summary or a ``summary`` answer that have their type; None for a non-object."""
     if not isinstance(value, dict):
         return None
     return {k: v for k, v in value.items() if k in SUMMARY_FIELDS and type(v) in SUMMARY_FIELDS[k]}

@@ -1,25 +1,29 @@
-"""GET /entities/{entity_id}: an entity wherever it is, looked up in the releases' shared mirrors."""
+"""GET /entities/{id}: an entity wherever it is, found through the entity index and read from its release's mirror."""
 
 from __future__ import annotations
+
+from datetime import UTC
+from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from ... import services
 from ...domain.ids import EntityType
-from ...readpath.errors import EntityNotFound
-from ...readpath.finder import MAX_SEARCHED_RELEASES, find_holders  # noqa: F401 (re-exported)
-from ..answers import entity_body, json_response
-from ..deps import CurrentUser, running_mirrors, running_release_list
+from ...readpath.entity_index import IndexProgress
+from ...readpath.finder import Holder, find_holders, mirrored_holder
+from ..answers import dumps, entity_body, json_response
+from ..deps import CurrentUser, running_mirrors
 from ..errors import ApiError, invalid
 from ..reading import parse_id
-from ..schemas import AmbiguousEntity, EntityResponse, ErrorResponse
+from ..schemas import AmbiguousEntity, EntityNotLocated, ErrorResponse, LocatedEntity
 
 router = APIRouter(
     prefix="/entities",
     tags=["entities"],
     responses={
         401: {"model": ErrorResponse},
-        404: {"model": ErrorResponse, "description": "No release holds this entity"},
+        404: {"model": EntityNotLocated, "description": "No indexed release holds this entity"},
         409: {"model": AmbiguousEntity, "description": "More than one release holds this id; see candidates"},
         422: {"model": ErrorResponse, "description": "Malformed id"},
         503: {"model": ErrorResponse, "description": "Temporal or the worker cannot answer"},
@@ -27,37 +31,58 @@ router = APIRouter(
 )
 
 
-@router.get("/{entity_id}", response_model=EntityResponse, summary="Find an entity in any release")
+@router.get("/{entity_id}", response_model=LocatedEntity, summary="Find an entity in any release")
 async def locate_entity(entity_id: str, user: CurrentUser) -> Response:
     """The entity with its release and parent; 409 with the candidate releases when the id is in several.
 
-    Releases already mirrored are searched in memory; the newest 50 others are asked with one ``entity`` query
-    each (no mirror or poller is started for them; answers are remembered for 30 s). Only the release that holds
-    the entity is then read through its shared mirror. An entity of an older release that nobody is watching
-    answers 404: ask ``/releases/{release_id}/entities/{entity_id}`` when the release is known.
+    Every release in visibility is searched through the entity index (no Temporal call per lookup). The release
+    that holds the entity is then read through its shared mirror, so ``entity`` is current. ``holders`` lists every
+    holder with the entity's state there: current for releases the console follows and releases closed when
+    indexed, else as indexed (``current: false``, ``as_of`` = when; read ``/releases/{release_id}/entities/{id}``
+    for the current state). Until the index has read every release, ``complete`` is false and a 404 may still be
+    found later (``indexed`` of ``total`` releases; ``unreadable`` could not be read and are retried).
     """
     eid = parse_id(entity_id)
-    mirrors, releases = running_mirrors(), running_release_list()
+    mirrors, index = running_mirrors(), services.running().entity_index
     if is_release_id(eid):
         mirror = await mirrors.get(eid, user=user.username)
-        return json_response(entity_body(mirror, eid), mirror)
-    result = await find_holders(mirrors, releases, eid, user=user.username)  # the header's search box's search
-    holders, problems = result.holders, result.problems
-    if len(holders) > 1:
-        raise ApiError(409, "ambiguous_entity", f"{eid} exists in {len(holders)} releases", candidates=holders)
-    if holders:
-        mirror = await mirrors.get(holders[0], user=user.username)
-        return json_response(entity_body(mirror, eid), mirror)
-    unavailable = [p for p in problems if p.status == 503]
-    if unavailable and len(unavailable) == result.others and not result.loaded:
-        raise unavailable[0]
-    note = f"; {len(problems)} release(s) could not be read" if problems else ""
-    raise EntityNotFound(f"entity {eid} not found in any of {result.searched} release(s){note}")
+        holder = mirrored_holder(mirror, eid)
+        return json_response(entity_body(mirror, eid) + _located_tail([holder], index.progress()), mirror)
+    result = await find_holders(mirrors, index, eid, user=user.username)
+    coverage = _coverage(result.progress)
+    if len(result.holders) > 1:
+        raise ApiError(409, "ambiguous_entity", f"{eid} exists in {len(result.holders)} releases",
+                       candidates=[h.release_id for h in result.holders],
+                       holders=[_holder_json(h) for h in result.holders], **coverage)
+    if not result.holders:
+        progress = result.progress
+        so_far = "" if progress.complete else f" (still indexing: {progress.indexed} of {progress.total} indexed)"
+        raise ApiError(404, "entity_not_found", f"entity {eid} not found in any release{so_far}", **coverage)
+    mirror = await mirrors.get(result.holders[0].release_id, user=user.username)
+    holder = mirrored_holder(mirror, eid) if eid in mirror.tree.entities else result.holders[0]
+    return json_response(entity_body(mirror, eid) + _located_tail([holder], result.progress), mirror)
 
 
 def is_release_id(entity_id: str) -> bool:
     """True for a release id (a release is its own release)."""
     return entity_id.startswith(f"{EntityType.RELEASE.value}:")
+
+
+def _coverage(progress: IndexProgress) -> dict[str, Any]:
+    """The IndexCoverage fields."""
+    return {"complete": progress.complete, "indexed": progress.indexed, "total": progress.total,
+            "unreadable": progress.unreadable}
+
+
+def _holder_json(holder: Holder) -> dict[str, Any]:
+    as_of = holder.as_of.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return {"release_id": holder.release_id, "state": holder.state, "as_of": as_of,
+            "current": holder.current, "source": holder.source}
+
+
+def _located_tail(holders: list[Holder], progress: IndexProgress) -> bytes:
+    """``,"holders":[…],"complete":…`` added to an open EntityResponse body."""
+    return b"," + dumps({"holders": [_holder_json(h) for h in holders], **_coverage(progress)})[1:-1]
 
 
 @router.get("/{entity_path:path}", include_in_schema=False)

@@ -7,9 +7,18 @@ from dataclasses import asdict
 from fastapi import APIRouter
 
 from ...core import drain
+from ...readpath.entity_index import IndexProgress
 from ..deps import CurrentUser, ServicesDep
 from ..errors import ApiError
-from ..schemas import ErrorResponse, HealthResponse, LoopLag, MirrorStats, ReadyResponse, StatsResponse
+from ..schemas import (
+    EntityIndexStats,
+    ErrorResponse,
+    HealthResponse,
+    LoopLag,
+    MirrorStats,
+    ReadyResponse,
+    StatsResponse,
+)
 
 router = APIRouter(tags=["operations"])
 
@@ -57,4 +66,10 @@ async def stats(user: CurrentUser, services: ServicesDep) -> StatsResponse:
         release_list_size=len(services.release_list.items),
         loop_lag=LoopLag(**asdict(services.loop_lag.figures())),
         poll_latency=services.stats.poll_latency(),
+        entity_index=_index_stats(services.entity_index.progress()),
     )
+
+
+def _index_stats(progress: IndexProgress) -> EntityIndexStats:
+    """The entity index's progress and query counts as the stats answer shows them."""
+    return EntityIndexStats(complete=progress.complete, **asdict(progress))

@@ -23,8 +23,9 @@ from ..errors import ApiError, invalid
 from ..export import export_response
 from ..reading import (
     DEFAULT_ANSWER_BYTES,
-    DEFAULT_DEPTH,
+    MAX_DEPTH,
     MAX_NODES,
+    MAX_PAGE,
     Cursor,
     Limit,
     StateFilter,
@@ -52,6 +53,8 @@ ERRORS = {
     502: {"model": ErrorResponse, "description": "The release workflow answered with invalid data"},
     503: {"model": ErrorResponse, "description": "Temporal or the worker cannot answer (see Retry-After)"},
 }
+DEFAULT_LIMIT = 100
+"""Children per node of a release answer with an explicit ``depth`` and no ``limit``."""
 router = APIRouter(prefix="/releases", tags=["releases"], responses=ERRORS)  # type: ignore[arg-type]
 
 
@@ -89,10 +92,17 @@ async def list_releases(
     summary="A release with its hierarchy",
     description=(
         "The release with rollups, and its hierarchy expanded breadth-first (every wave before any cluster).\n\n"
-        f"**Without `depth`** the answer is bounded: 2 levels, cut at {DEFAULT_ANSWER_BYTES // 1024} KiB of nodes "
-        "(`truncated: true` when cut; nodes left out have `children: null`). **With `depth`** (0–4) up to "
-        f"{MAX_NODES} nodes are expanded, `limit` children per node. Beyond that, page with "
-        "`/entities/{id}/children` (`next_cursor`) or read everything with `/export`."
+        "**Without `depth`** the whole hierarchy comes back when its nodes fit in "
+        f"{DEFAULT_ANSWER_BYTES // 1024} KiB (the answer stays under 64 KiB); a larger release is expanded "
+        f"breadth-first up to that bound, with `truncated: true`. **With `depth`** (0–4) up to {MAX_NODES} nodes "
+        "are expanded, `limit` children per node (`truncated: true` when the node budget stopped it).\n\n"
+        "The one way on from any answer: every node whose children are not all shown has a `next_cursor` for "
+        "`GET /releases/{id}/entities/{node}/children?cursor=…` (`o:0` with `children: null` when none is shown); "
+        "or read everything with `/export`.\n\n"
+        "Nodes the console could not read (their row broke the query contract, or an ancestor's did) are kept with "
+        "`state: null` and `error` (why), and count in no rollup; `unreadable` counts them, `unplaced` counts rows "
+        "that could not be placed at all (no valid id), and `problems` describes the first ones. Only a release "
+        "whose own node cannot be read answers 502."
     ),
 )
 async def get_release(
@@ -100,17 +110,29 @@ async def get_release(
     user: CurrentUser,
     depth: Annotated[
         int | None,
-        Query(ge=0, le=4, description="Levels below the release (4 = down to apps). Unset: 2 levels within 64 KiB."),
+        Query(
+            ge=0,
+            le=MAX_DEPTH,
+            description="Levels below the release (4 = down to apps). Unset: everything that fits in 60 KiB.",
+        ),
     ] = None,
-    limit: Annotated[int, Query(ge=1, le=1000, description="Children shown per node; the rest via next_cursor.")] = 100,
+    limit: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=MAX_PAGE,
+            description="Children shown per node; the rest via next_cursor. Unset: 100 with `depth`, else only the "
+            "60 KiB bound limits them.",
+        ),
+    ] = None,
 ) -> Response:
     """The release, each node with id, state, updated_at and rollup counts, down to ``depth`` levels."""
     rid = parse_id(release_id, EntityType.RELEASE)
     mirror = await running_mirrors().get(rid, user=user.username)
     if depth is None:
-        params = DetailParams(DEFAULT_DEPTH, limit, MAX_NODES, DEFAULT_ANSWER_BYTES)
+        params = DetailParams(MAX_DEPTH, limit or MAX_PAGE, MAX_NODES, DEFAULT_ANSWER_BYTES)
     else:
-        params = DetailParams(depth, limit, MAX_NODES, None)
+        params = DetailParams(depth, limit or DEFAULT_LIMIT, MAX_NODES, None)
     body = await cache_of(mirror).get(mirror, params, lambda: build_detail(mirror, params))
     return json_response(body, mirror)
 
@@ -180,6 +202,7 @@ def _list_item(item: ReleaseListItem) -> ReleaseListItemOut:
         version=item.version,
         start_time=item.start_time,
         close_time=item.close_time,
+        workflow_type=item.workflow_type,
     )
 
 

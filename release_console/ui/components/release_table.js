@@ -24,7 +24,10 @@ export default {
     <div class="rc-table" role="list" aria-label="Releases">
       <div v-if="!rows.length" class="rc-empty-list">{{ pg.empty }}</div>
       <div v-for="v in rows" :key="v.id" class="rc-list-row" role="listitem" :data-id="v.id">
-        <a class="rc-id rc-list-id" :href="v.href">{{ v.id }}</a>
+        <span class="rc-list-name">
+          <a class="rc-id rc-list-id" :href="v.href">{{ v.id }}</a>
+          <span v-if="v.wt" class="rc-type-chip" :title="'workflow type ' + v.wt">{{ v.wt }}</span>
+        </span>
         <span class="rc-list-state">
           <span class="rc-badge" :class="'bg-' + v.c" :title="v.m">{{ v.s }}</span>
           <span v-if="v.st" class="rc-status-chip" :class="{ 'rc-status-problem': v.sp }"

@@ -42,7 +42,8 @@ const TreeRow = {
       <q-icon :name="icon" class="rc-type" aria-hidden="true" />
       <span class="rc-id">{{ row[0] }}</span>
       <span class="rc-badge" :class="'bg-' + v.c" :title="v.m">{{ v.s }}</span>
-      <span class="rc-since" :title="'last transition ' + exact(v.u)">{{ since }}</span>
+      <span v-if="v.e" class="rc-error" :title="v.m">{{ v.e }}</span>
+      <span v-else class="rc-since" :title="'last transition ' + exact(v.u)">{{ since }}</span>
       <span class="rc-chips">
         <span v-for="k in v.k" :key="k[0]" class="rc-chip" :class="'bg-' + k[2]" role="button"
               :title="'show only ' + k[0]" @click.stop="$emit('chip', row[0], k[0])">{{ k[1] }} {{ k[0] }}</span>

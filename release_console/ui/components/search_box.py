@@ -1,6 +1,7 @@
 """The header's search box: a release id opens the release; an entity id opens it in its release, or lists the
-candidate releases when several hold it; nothing found says which releases were searched (the same search window as
-REST ``GET /entities/{id}``, readpath/finder.py). Bad input gets a clear message and changes nothing."""
+candidate releases when several hold it. Every release is searched, through the entity index (readpath/finder.py,
+the same lookup as REST ``GET /entities/{id}``); until the index has read every release, answers say it is still
+indexing. Bad input gets a clear message and changes nothing."""
 
 from __future__ import annotations
 
@@ -10,13 +11,16 @@ from nicegui import ui
 
 from ... import services
 from ...domain.ids import EntityId, EntityType, InvalidEntityId
+from ...readpath.entity_index import IndexProgress
 from ...readpath.errors import ReadPathError
-from ...readpath.finder import SEARCH_WINDOW, find_holders
+from ...readpath.finder import find_holders
 from ..auth import current_username
 from .url_params import shown
 from .urls import release_path, with_query
 
 MAX_LENGTH = 200
+MAX_CANDIDATES_SHOWN = 50
+"""An id held by more releases lists the first this many (by id) in the dialog."""
 
 
 @dataclass
@@ -27,6 +31,8 @@ class SearchOutcome:
     candidates: list[str] = field(default_factory=list)
     entity_id: str | None = None
     message: str | None = None
+    note: str | None = None
+    """Shown under the candidates: the index is still indexing (another release may hold the id too)."""
 
 
 async def search(text: str, user: str | None) -> SearchOutcome:
@@ -36,8 +42,8 @@ async def search(text: str, user: str | None) -> SearchOutcome:
     if not text:
         return SearchOutcome(message="Type a release id (release:rel-001) or an entity id (app:checkout-7).")
     running = services.current()
-    releases, mirrors = running.release_list, running.mirrors
-    if releases is None or mirrors is None:
+    releases, mirrors, index = running.release_list, running.mirrors, running.entity_index
+    if releases is None or mirrors is None or index is None:
         return SearchOutcome(message="The console is still starting; try again in a moment.")
     candidate = text if ":" in text else f"{EntityType.RELEASE.value}:{text}"
     try:
@@ -51,18 +57,32 @@ async def search(text: str, user: str | None) -> SearchOutcome:
             return SearchOutcome(target=release_path(entity_id))
         return SearchOutcome(message=f"No release {entity_id}.")
     try:
-        result = await find_holders(mirrors, releases, entity_id, user=user)
+        result = await find_holders(mirrors, index, entity_id, user=user)
     except ReadPathError as exc:
         return SearchOutcome(message=f"Cannot search now: {exc}.")
-    if len(result.holders) == 1:
-        return SearchOutcome(target=with_query(release_path(result.holders[0]), {"node": entity_id}))
-    if result.holders:
-        return SearchOutcome(candidates=result.holders, entity_id=entity_id)
-    unread = f"; {len(result.problems)} release(s) could not be read" if result.problems else ""
-    return SearchOutcome(
-        message=f"{entity_id} was not found in the {result.searched} release(s) searched{unread}. "
-        f"Search window: {SEARCH_WINDOW}."
-    )
+    holders = [h.release_id for h in result.holders]
+    if len(holders) == 1:
+        return SearchOutcome(target=with_query(release_path(holders[0]), {"node": entity_id}))
+    if holders:
+        return SearchOutcome(candidates=holders, entity_id=entity_id, note=coverage_note(result.progress))
+    note = coverage_note(result.progress)
+    where = f"the {result.progress.total} releases" if note is None else "the releases indexed so far"
+    return SearchOutcome(message=f"{entity_id} was not found in {where}." + (f" {note}" if note else ""))
+
+
+def coverage_note(progress: IndexProgress) -> str | None:
+    """What the index has not covered yet, or None when it has read every release."""
+    if progress.complete:
+        return None
+    if not progress.ready:
+        return "Still indexing: the index is starting."
+    parts = []
+    waiting = progress.total - progress.indexed - progress.unreadable
+    if waiting > 0:
+        parts.append(f"Still indexing {waiting} of {progress.total} releases.")
+    if progress.unreadable:
+        parts.append(f"{progress.unreadable} release(s) could not be read (retried later).")
+    return " ".join(parts) or None
 
 
 class SearchBox:
@@ -90,9 +110,14 @@ class SearchBox:
         with self.body:
             if outcome.candidates:
                 ui.label(f"{outcome.entity_id} exists in {len(outcome.candidates)} releases:").mark("find-several")
-                for release_id in outcome.candidates:
+                for release_id in outcome.candidates[:MAX_CANDIDATES_SHOWN]:
                     target = with_query(release_path(release_id), {"node": outcome.entity_id})
                     ui.link(release_id, target).classes("font-mono").mark(f"find-candidate {release_id}")
+                if len(outcome.candidates) > MAX_CANDIDATES_SHOWN:
+                    more = len(outcome.candidates) - MAX_CANDIDATES_SHOWN
+                    ui.label(f"and {more} more (GET /api/v1/entities/{outcome.entity_id} lists them all)")
+                if outcome.note:
+                    ui.label(outcome.note).classes("text-xs max-w-md").mark("find-note")
             else:
                 ui.label(outcome.message or "").classes("max-w-md").mark("find-message")
         self.dialog.open()

@@ -35,7 +35,10 @@ ACTIVE_RANK = KIND_ORDER.index(StateKind.ACTIVE)
 
 
 def branch_rank(entity: Entity) -> int:
-    """The most urgent state kind in a node and everything below it (0 = some failure)."""
+    """The most urgent state kind in a node and everything below it (0 = some failure; an unreadable node ranks
+    with failures, so it is shown first)."""
+    if entity.state is None:
+        return FAILED_RANK
     ranks = [state_rank(entity.state)]
     ranks.extend(state_rank(s) for by_state in entity.counts.values() for s, n in by_state.items() if n)
     return min(ranks)
@@ -227,6 +230,7 @@ class ReleaseTreeView(LiveElement, component="release_tree.js"):
         """The node ids of the visible rows, in order (each watched on the live model)."""
         self.selected: str | None = None
         self._tree: ReleaseTree | None = None
+        self._unreadable = 0
         self._props["label"] = f"Hierarchy of {live.release_id}"
         self.share(rows=[], views={}, selected=None)
         self.classes("w-full").mark("release-tree")
@@ -263,6 +267,7 @@ class ReleaseTreeView(LiveElement, component="release_tree.js"):
     def build(self) -> None:
         """(Re)draw from the root: root expanded, troubled branches opened, settled ones closed."""
         self._tree = self.live.tree
+        self._unreadable = self._tree.unreadable
         self.shape.reset(self.selected)
         self._draw()
 
@@ -340,8 +345,9 @@ class ReleaseTreeView(LiveElement, component="release_tree.js"):
         self.shown = []
 
     def redraw(self) -> None:
-        """After a reload replaced the tree the shape is rebuilt; otherwise the rows are drawn again as they are."""
-        if not self.current:
+        """After a reload replaced the tree (or a change added an unreadable node) the shape is rebuilt; otherwise the
+        rows are drawn again as they are."""
+        if not self.current or self._unreadable != self.live.tree.unreadable:
             self.build()
         else:
             self._draw()

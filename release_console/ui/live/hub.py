@@ -124,14 +124,16 @@ class LiveHub:
         """A channel closed: keep its counts for /metrics."""
         self.retired.update(vars(channel.counters))
 
-    def list_model(self, source: Any, temporal_url: Callable[[str], str | None]) -> LiveReleaseList:
-        """The shared model of the release list page."""
+    def list_model(
+        self, source: Any, temporal_url: Callable[[str], str | None], show_types: bool = False
+    ) -> LiveReleaseList:
+        """The shared model of the release list page (``show_types``: rows name their workflow type)."""
         from .list_model import LiveReleaseList
 
         if self.release_list is None or self.release_list.source is not source:
             if self.release_list is not None:
                 self.release_list.close()
-            self.release_list = LiveReleaseList(source, temporal_url, on_closed=self.retire)
+            self.release_list = LiveReleaseList(source, temporal_url, on_closed=self.retire, show_types=show_types)
         return self.release_list
 
     def channels(self) -> Iterator[tuple[Channel, Any]]:

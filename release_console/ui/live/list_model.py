@@ -114,8 +114,10 @@ def app_counts(item: ReleaseListItem) -> dict[str, int]:
     return {state: n for state, n in item.counts.get(EntityType.APP.value, {}).items() if n}
 
 
-def row_view(item: ReleaseListItem, revision: int, temporal_url: Callable[[str], str | None]) -> View:
-    """What a list row shows of one release."""
+def row_view(
+    item: ReleaseListItem, revision: int, temporal_url: Callable[[str], str | None], show_type: bool = False
+) -> View:
+    """What a list row shows of one release (its workflow type when the console lists several types)."""
     counts = app_counts(item)
     return {
         "id": item.id,
@@ -130,13 +132,15 @@ def row_view(item: ReleaseListItem, revision: int, temporal_url: Callable[[str],
         "p": [item.apps_done, item.apps_total, failed_apps(counts)],
         "k": chips(counts),
         "tw": temporal_url(item.id),
+        "wt": item.workflow_type if show_type else None,
         "ver": revision,
     }
 
 
 def signature(item: ReleaseListItem) -> tuple[Any, ...]:
     """What a row shows, to tell whether it changed."""
-    return item.state, item.status, item.version, str(item.updated_at), item.apps_done, item.apps_total, item.counts
+    return (item.state, item.status, item.version, str(item.updated_at), item.apps_done, item.apps_total, item.counts,
+            item.workflow_type)
 
 
 @dataclass(eq=False)
@@ -160,9 +164,11 @@ class LiveReleaseList:
     """The shared model of the release list page: one per app."""
 
     def __init__(self, source: ReleaseList, temporal_url: Callable[[str], str | None] = lambda _id: None,
-                 on_closed: Callable[[Channel], None] = lambda _channel: None) -> None:
+                 on_closed: Callable[[Channel], None] = lambda _channel: None, show_types: bool = False) -> None:
         self.source = source
         self.temporal_url = temporal_url
+        self.show_types = show_types
+        """Rows name their workflow type (the console lists more than one)."""
         self.on_closed = on_closed
         """Called with a page's channel when its last tab left."""
         self.views: dict[str, View] = {}
@@ -231,7 +237,7 @@ class LiveReleaseList:
     def _view(self, item: ReleaseListItem) -> View:
         view = self.views.get(item.id)
         if view is None:
-            view = self.views[item.id] = row_view(item, self.revision, self.temporal_url)
+            view = self.views[item.id] = row_view(item, self.revision, self.temporal_url, self.show_types)
             self._signatures[item.id] = signature(item)
         return view
 
@@ -302,7 +308,7 @@ class LiveReleaseList:
             if item is not None and signature(item) != self._signatures.get(release_id):
                 self._signatures[release_id] = signature(item)
                 view.clear()
-                view.update(row_view(item, self.revision, self.temporal_url))
+                view.update(row_view(item, self.revision, self.temporal_url, self.show_types))
                 changed.add(release_id)
         meta_moved = self._update_meta()
         summary_moved = self._update_summary()

@@ -83,8 +83,25 @@ def chips(counts: dict[str, int]) -> list[list[Any]]:
     return [[state, number, state_color(state)] for state, number in ordered_states(counts)]
 
 
+UNREADABLE_LABEL = "unreadable"
+UNREADABLE_COLOR = "orange-9"
+
+
 def entity_view(tree: ReleaseTree, entity: Entity, version: int) -> View:
-    """What a row (and the header, for the release) shows of one entity."""
+    """What a row (and the header, for the release) shows of one entity; an unreadable one shows that, and why
+    (``e``), instead of a state."""
+    if entity.state is None:
+        return {
+            "id": entity.id,
+            "t": entity.type.value,
+            "s": UNREADABLE_LABEL,
+            "c": UNREADABLE_COLOR,
+            "m": f"could not be read: {entity.error}",
+            "e": entity.error,
+            "u": None,
+            "k": [],
+            "ver": version,
+        }
     counts = app_counts(entity)
     view: View = {
         "id": entity.id,
@@ -139,7 +156,8 @@ class LiveRelease:
         self.structure: Listeners[StructureListener] = Listeners(f"live {self.release_id}")
         """Tabs that must redraw when the tree was replaced or the release's status changed (rare)."""
         self._tree = mirror.tree
-        self._status = (mirror.status, mirror.partial)
+        self._status = (mirror.status, mirror.partial, mirror.tree.unreadable)
+        """What redraws every tab's shape when it changes (a change can add an unreadable node)."""
         self._update_meta()
         self.feed: TimelineFeed = timeline_feed(mirror)
         self._update_timeline()
@@ -252,7 +270,7 @@ class LiveRelease:
         else:
             kept = mirror.tree.touched(c.id for c in changes) if changes else {mirror.tree.root_id}
             ids = self._refresh(i for i in kept if i in self.views or i in self.details)
-        status = (mirror.status, mirror.partial)
+        status = (mirror.status, mirror.partial, mirror.tree.unreadable)
         restructure = reloaded or status != self._status
         self._status = status
         self._update_meta()
@@ -339,11 +357,29 @@ def banner_lines(mirror: ReleaseMirror) -> list[list[str]]:
         lines.append(["info", f"The release workflow has {status}; its state no longer changes."])
     if mirror.partial:
         lines.append(["warning", "Only the release's final summary could be read; the tree is incomplete."])
+    if (unread := unreadable_line(mirror.tree)) is not None:
+        lines.append(["warning", unread])
     if mirror.error is not None:
         cause = ERROR_TITLES.get(error_code(mirror.error), "read error")
         lines.append(["warning", f"Cannot refresh ({cause}): {mirror.error}. Showing the data as of the time shown; "
                                  "retrying."])
     return lines
+
+
+def unreadable_line(tree: ReleaseTree) -> str | None:
+    """The banner's line about data the console could not read (None when everything was read)."""
+    parts = []
+    if tree.unreadable:
+        parts.append(f"{tree.unreadable} node{'s' if tree.unreadable != 1 else ''} could not be read (marked "
+                     "unreadable in the tree, left out of the counts)")
+    if tree.unplaced:
+        many = tree.unplaced != 1
+        parts.append(f"{tree.unplaced} row{'s' if many else ''} had no valid id and "
+                     f"{'are' if many else 'is'} not shown")
+    if not parts:
+        return None
+    first = f" First problem: {tree.problems[0]}" if tree.problems else ""
+    return "This release's workflow sent data off the query contract: " + "; ".join(parts) + "." + first
 
 
 def _now_ms() -> int:

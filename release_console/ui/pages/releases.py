@@ -58,6 +58,7 @@ async def releases_page(
         model = hub().list_model(
             services.running().release_list,
             partial(temporal_workflow_url, settings.temporal_ui_url, settings.TEMPORAL_NAMESPACE),
+            show_types=len(settings.release_workflow_types) > 1,
         )
         client = ui.context.client
         page = await model.join(view, client.id)
@@ -75,7 +76,6 @@ class ReleaseListView:
         self.model = model
         self.page = page
         self.view = page.view
-        model.source.touch()
         with banner:
             LiveBanner(self.page.channel, self.page.seq, self.model.meta)
         with ui.row().classes("w-full items-center gap-2"):

@@ -55,18 +55,68 @@ async def test_default_answer_is_bounded_and_depth_gives_the_rest(api, admin_hea
     default = await api.get(f"{API}/releases/{plan.id}", headers=admin_headers)
     assert default.status_code == 200, default.text
     body = default.json()
-    assert len(default.content) < DEFAULT_ANSWER_LIMIT and body["truncated"] is True and body["depth"] == 2
+    assert len(default.content) < DEFAULT_ANSWER_LIMIT and body["truncated"] is True and body["depth"] == 4
     waves = body["children"]
     assert len(waves) == 10  # breadth-first: every wave is there before any cluster
     shown = [c for w in waves for c in (w["children"] or [])]
-    assert 0 < len(shown) < 1000 and all(c["children"] is None for c in shown)  # depth 2: clusters not expanded
+    assert 0 < len(shown) < 1000  # the bound stopped it among the clusters: none of them is expanded
+    assert all(c["children"] is None and c["next_cursor"] == "o:0" for c in shown)
     cut = next(w for w in waves if w["children"] is None or len(w["children"]) < 100)
-    assert cut["child_count"] == 100  # the rest is one children page away
+    assert cut["child_count"] == 100 and cut["next_cursor"] == f"o:{len(cut['children'] or [])}"  # one page away
 
     explicit = await api.get(f"{API}/releases/{plan.id}", params={"depth": 2}, headers=admin_headers)
     whole = explicit.json()
     assert whole["truncated"] is False and len(explicit.content) > DEFAULT_ANSWER_LIMIT
     assert sum(len(w["children"]) for w in whole["children"]) == 1000
+
+
+async def test_default_answer_is_the_whole_release_when_it_fits(api, admin_headers, client, settings, unique):
+    plan = build_plan(f"r{unique[:6]}", waves=3, clusters_per_wave=4, apps_per_bundle=20)  # 268 entities, ~57 KB
+    await start_release(client, settings, plan)  # ids as long as the demo's release:rel-001
+
+    response = await api.get(f"{API}/releases/{plan.id}", headers=admin_headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    nodes = _nodes(body)
+    assert body["truncated"] is False and body["depth"] == 4 and len(response.content) < DEFAULT_ANSWER_LIMIT
+    assert len(nodes) == body["entity_count"] == 268  # every node, down to the apps
+    assert all(n["next_cursor"] is None and n["children"] is not None for n in nodes.values())
+
+
+async def test_default_answer_past_the_bound_has_cursors_to_everything(api, admin_headers, client, settings, unique):
+    plan = build_plan(f"past-{unique}", waves=2, clusters_per_wave=10, apps_per_bundle=20)  # 443 entities
+    await start_release(client, settings, plan)
+
+    response = await api.get(f"{API}/releases/{plan.id}", headers=admin_headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    nodes = _nodes(body)
+    assert body["truncated"] is True and len(response.content) < DEFAULT_ANSWER_LIMIT
+    assert 200 < len(nodes) < body["entity_count"] == 443
+    assert {n["type"] for n in nodes.values()} == {"release", "wave", "cluster", "bundle", "app"}  # breadth-first
+
+    seen = set(nodes)
+    pages = [(n["id"], n["next_cursor"]) for n in nodes.values() if n["next_cursor"]]
+    while pages:  # a client fetching the rest: follow every next_cursor, of the answer and of each page
+        parent, cursor = pages.pop()
+        page = (await api.get(f"{API}/releases/{plan.id}/entities/{parent}/children",
+                              params={"cursor": cursor, "limit": 1000}, headers=admin_headers)).json()
+        assert not seen & {i["id"] for i in page["items"]}  # nothing twice
+        seen |= {i["id"] for i in page["items"]}
+        pages += [(i["id"], i["next_cursor"]) for i in page["items"] if i["next_cursor"]]
+        if page["next_cursor"]:
+            pages.append((parent, page["next_cursor"]))
+    assert len(seen) == 443
+
+
+def _nodes(body: dict) -> dict[str, dict]:
+    """Every node of a release answer by id (the release included)."""
+    found, stack = {}, [body]
+    while stack:
+        node = stack.pop()
+        found[node["id"]] = node
+        stack += node["children"] or []
+    return found
 
 
 async def test_export_neutralises_formulas_and_streams_every_entity(api, admin_headers, client, settings, unique):

@@ -88,6 +88,9 @@ async def test_temporal_mirror_and_instance_figures(api, admin_headers, client, 
     assert value(after, "release_console_mirrors_watched") >= 1
     assert value(after, "release_console_mirrors_stale") == 0
     assert value(after, "release_console_temporal_up") == 1
+    for name in ("releases_total", "releases_indexed", "releases_unreadable", "entities", "file_bytes", "queries_total",
+                 "query_failures_total"):
+        assert f"release_console_entity_index_{name}" in after, name
     assert value(after, "release_console_accounts_loaded") == 1
     from release_console import services
 

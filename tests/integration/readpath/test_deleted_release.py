@@ -1,6 +1,6 @@
 """Releases that disappear (``temporal workflow delete``, or retention): open pages say "no longer exists" within 5 s
-and REST answers 404 ``release_not_found``, for running releases (their poll's ``changes`` query or describe answers
-NOT_FOUND) and for closed ones (re-checked every CLOSED_RECHECK_SECONDS)."""
+and REST answers 404 ``release_not_found``, for running releases (their poll's ``changes`` query answers NOT_FOUND, or
+the release list's listing no longer finds them) and for closed ones (the listing no longer finds them)."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from release_console.core.config import Settings
 from release_console.readpath.errors import ReleaseNotFound
 from release_console.readpath.gateway import TemporalGateway
 from release_console.readpath.mirror import MirrorRegistry
+from release_console.readpath.release_list import ReleaseList
 from release_console.readpath.stats import ReadPathStats
 from release_console.temporal.client import connect
 from release_console.temporal.embedded import temporal_binary
@@ -87,8 +88,9 @@ async def test_deleted_watched_release_says_no_longer_exists_and_rest_404(
 
 @pytest.fixture
 async def registry(client: Client, settings: Settings):
-    """A mirror registry on the session's dev server."""
-    mirrors = MirrorRegistry(TemporalGateway(client, settings, ReadPathStats()), settings)
+    """A mirror registry on the session's dev server, with no release list running: only its pollers see Temporal."""
+    gateway = TemporalGateway(client, settings, ReadPathStats())
+    mirrors = MirrorRegistry(gateway, settings, ReleaseList(gateway, settings))
     yield mirrors
     await mirrors.stop()
 
@@ -113,7 +115,6 @@ async def test_poll_changes_not_found_marks_the_release_deleted(
 ) -> None:
     release_id = await start(client, settings, f"dq-{unique}", waves=1, clusters=1, apps=1)
     mirror = await registry.get(release_id)
-    mirror.describe_seconds = 1e9  # only the poll's `changes` query can notice the deletion
     heard: list[str] = []
     mirror.add_listener(lambda m, _changes: heard.append(m.status))
     await delete_workflow(settings, release_id)
@@ -126,13 +127,18 @@ async def test_poll_changes_not_found_marks_the_release_deleted(
 
 async def test_closed_release_is_rechecked_and_found_deleted(fast_delete_temporal: DevServer, unique: str) -> None:
     await fast_delete_temporal.wait_healthy()
-    settings = Settings(TEMPORAL_ADDRESS=fast_delete_temporal.address, CLOSED_RECHECK_SECONDS=0.5)
+    settings = Settings(TEMPORAL_ADDRESS=fast_delete_temporal.address)
     client = await connect(settings)
-    registry = MirrorRegistry(TemporalGateway(client, settings, ReadPathStats()), settings)
+    gateway = TemporalGateway(client, settings, ReadPathStats())
+    releases = ReleaseList(gateway, settings)
+    registry = MirrorRegistry(gateway, settings, releases)
+    registry.start()
+    releases.start()
     try:
         await _closed_then_deleted(registry, client, settings, unique)
     finally:
         await registry.stop()
+        await releases.stop()
 
 
 async def _closed_then_deleted(registry: MirrorRegistry, client: Client, settings: Settings, unique: str) -> None:
@@ -145,6 +151,6 @@ async def _closed_then_deleted(registry: MirrorRegistry, client: Client, setting
     await gone_from_temporal(client, release_id)
     began = time.monotonic()
     await eventually(lambda: mirror.deleted, timeout=SPEC_SECONDS, what="the closed mirror to be found deleted")
-    print(f"\nclosed release deleted → re-check noticed it after {time.monotonic() - began:.2f}s (every 0.5 s here)")
+    print(f"\nclosed release deleted → the release list noticed it after {time.monotonic() - began:.2f}s")
     with pytest.raises(ReleaseNotFound):
         await registry.get(release_id)

@@ -32,3 +32,54 @@ def test_workflow_type_names_that_could_change_the_visibility_query_are_refused(
 def test_the_default_key_lifetime_fits_the_maximum() -> None:
     with pytest.raises(ValidationError, match="API_KEY_DEFAULT_DAYS"):
         Settings(API_KEY_DEFAULT_DAYS=400, API_KEY_MAX_DAYS=365)
+
+
+# ---- RELEASE_WORKFLOW_TYPES: the workflow types listed as releases ---------------------------------------------------
+@pytest.fixture
+def env(monkeypatch: pytest.MonkeyPatch):
+    """Settings read from the environment (as the console reads them), with the variables given."""
+
+    def read(**variables: str) -> Settings:
+        for name, value in variables.items():
+            monkeypatch.setenv(name, value)
+        return Settings()
+
+    return read
+
+
+def test_workflow_types_from_a_comma_list(env) -> None:
+    settings = env(RELEASE_WORKFLOW_TYPES=" ReleaseWorkflow, TeamDeployFlow ,,")
+    assert settings.release_workflow_types == ("ReleaseWorkflow", "TeamDeployFlow")
+
+
+def test_workflow_types_from_a_json_list(env) -> None:
+    settings = env(RELEASE_WORKFLOW_TYPES='["TeamDeployFlow", "release.v2"]')
+    assert settings.release_workflow_types == ("TeamDeployFlow", "release.v2")
+
+
+def test_workflow_types_are_deduplicated_in_their_order(env) -> None:
+    settings = env(RELEASE_WORKFLOW_TYPES="TeamDeployFlow,ReleaseWorkflow,TeamDeployFlow")
+    assert settings.release_workflow_types == ("TeamDeployFlow", "ReleaseWorkflow")
+
+
+@pytest.mark.parametrize(
+    "value", ['Release" OR WorkflowType != "x', "ReleaseWorkflow,Team Deploy", '["ok", ""]', '["é"]', "x" * 201]
+)
+def test_workflow_types_that_could_change_the_visibility_query_are_refused(env, value: str) -> None:
+    with pytest.raises(ValidationError, match="is not a plain name"):
+        env(RELEASE_WORKFLOW_TYPES=value)
+
+
+def test_at_most_twenty_workflow_types(env) -> None:
+    with pytest.raises(ValidationError, match="at most 20 workflow types"):
+        env(RELEASE_WORKFLOW_TYPES=",".join(f"Flow{i}" for i in range(21)))
+
+
+def test_without_the_list_the_singular_setting_names_the_one_type(env) -> None:
+    assert env().release_workflow_types == ("ReleaseWorkflow",)
+    assert env(RELEASE_WORKFLOW_TYPE="TeamDeployFlow").release_workflow_types == ("TeamDeployFlow",)
+
+
+def test_the_list_wins_over_the_singular_setting(env) -> None:
+    settings = env(RELEASE_WORKFLOW_TYPE="OldFlow", RELEASE_WORKFLOW_TYPES="TeamDeployFlow,ReleaseWorkflow")
+    assert settings.release_workflow_types == ("TeamDeployFlow", "ReleaseWorkflow")

@@ -16,6 +16,7 @@ from release_console.contract.limits import RESULT_BYTES_BUDGET, SNAPSHOT_BYTES_
 from release_console.contract.shapes import ChangesRequest, ChildrenRequest, SnapshotRequest
 from release_console.domain.summary import release_overview
 from release_console.domain.tree import (
+    Change,
     ReleaseTree,
     UnknownEntity,
     change_json_size,
@@ -368,3 +369,15 @@ def test_touched_is_the_changed_entities_and_their_ancestors() -> None:
     }
     assert tree.touched(["app:not-in-this-release"]) == set()
     assert tree.touched([]) == set()
+
+
+def test_an_entity_only_a_change_names_is_kept_unreadable_under_the_release():
+    tree = ReleaseTree([("release:r", None, "pending", None), ("wave:w", "release:r", "pending", None)])
+    tree.add_unreadable("app:ghost", "a change named it")
+    tree.replay([Change(1, "app:ghost", "deployed", "2026-12-03T10:00:00Z")], 1)  # logged, not applied
+    ghost = tree.get("app:ghost")
+    assert (ghost.parent, ghost.state, ghost.error) == ("release:r", None, "a change named it")
+    assert tree.root.children == ["wave:w", "app:ghost"] and tree.unreadable == 1
+    assert tree.problems == ["app:ghost: a change named it"]
+    assert tree.root.counts == {"wave": {"pending": 1}}  # in no rollup
+    assert tree.version == 1 and tree.changes[-1].id == "app:ghost"

@@ -22,7 +22,7 @@ class GatedGateway:
         self.listing = asyncio.Event()
         """Set when a listing starts."""
 
-    async def list_releases(self) -> list:
+    async def list_releases(self, **_listing: object) -> list:
         self.listing.set()
         await self.gate.wait()
         return []

@@ -8,7 +8,7 @@ import io
 from datetime import datetime
 
 from release_console.temporal.releases import build_plan, report, start_release
-from tests.helpers import API, eventually
+from tests.helpers import API, eventually, indexed
 from tests.integration.api.helpers import polls_until_applied
 
 
@@ -116,12 +116,9 @@ async def test_locate_entity_and_export(api, admin_headers, client, settings, un
     plan = build_plan(key, waves=1, clusters_per_wave=2, apps_per_bundle=2)
     await start_release(client, settings, plan)
 
-    async def located():
-        r = await api.get(f"{API}/entities/app:{key}-w1-c2-a2", headers=admin_headers)
-        return r if r.status_code == 200 else None
-
-    found = await eventually(located)
-    assert found is not None
+    await indexed(f"app:{key}-w1-c2-a2")
+    found = await api.get(f"{API}/entities/app:{key}-w1-c2-a2", headers=admin_headers)
+    assert found.status_code == 200
     assert found.json()["release_id"] == plan.id and found.json()["parent"]["id"] == f"bundle:{key}-w1-c2"
     missing = await api.get(f"{API}/entities/app:nowhere-{unique}", headers=admin_headers)
     assert missing.status_code == 404 and missing.json()["code"] == "entity_not_found"

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import pytest
 from nicegui.testing import User
+from nicegui.testing.general_fixtures import get_path_to_main_file
+from nicegui.testing.user_simulation import user_simulation
 from temporalio.client import Client
 
 from release_console.core.config import Settings
 from release_console.domain.plan import PlanNode
-from release_console.readpath.finder import MAX_SEARCHED_RELEASES
 from release_console.temporal.releases import start_release
+from tests.helpers import indexed
 from tests.integration.ui.helpers import login, see, see_panel, see_release, start
 
 
@@ -45,6 +50,7 @@ async def test_an_entity_id_opens_it_in_its_release(
     app = f"app:se-{unique}-w1-c1-a2"
     await login(user, "/")
     await see_release(user, release_id)
+    await indexed(app)
     await find(user, app)
     await see(user, marker="release-title")
     await see_panel(user, app)
@@ -59,6 +65,7 @@ async def test_an_entity_in_several_releases_lists_the_candidates(
     await start_release(client, settings, second)
     await login(user, "/")
     await see_release(user, second.id)
+    await indexed(app, 2)  # else the search opens the one release indexed so far
     await find(user, app)
     await see(user, marker="find-several")
     await see(user, marker=f"find-candidate {first.id}")
@@ -67,15 +74,32 @@ async def test_an_entity_in_several_releases_lists_the_candidates(
     await see_panel(user, app)
 
 
-async def test_nothing_found_states_the_search_window_and_bad_input_is_explained(user: User, unique: str) -> None:
+async def test_nothing_found_says_so_and_bad_input_is_explained(user: User, unique: str) -> None:
     await login(user, "/")
     await see(user, marker="find")
     await find(user, f"app:nowhere-{unique}")
     await see(user, marker="find-message")
-    await see(user, f"newest {MAX_SEARCHED_RELEASES} others are searched")
-    await see(user, "not found in the")
+    await see(user, f"app:nowhere-{unique} was not found in the")
     await find(user, "app:bad id!")
     await see(user, "is not a release or entity id")
     await find(user, f"release:none-{unique}")
     await see(user, f"No release release:none-{unique}.")
     await see(user, marker="release-rows")  # still on the list: nothing changed
+
+
+async def test_search_says_it_is_still_indexing(
+    request: pytest.FixtureRequest, console_env: Callable[..., None], client: Client, settings: Settings, unique: str
+) -> None:
+    for key in (f"si1-{unique}", f"si2-{unique}"):
+        await start(client, settings, key, 1, 1, 1)
+    console_env(ENTITY_INDEX_QUERIES_PER_SECOND="0.1")  # one release read now, the next one in 10 s
+    async with user_simulation(main_file=get_path_to_main_file(request)) as user:
+        await login(user, "/")
+        await see(user, marker="find")
+        await indexed(f"app:si2-{unique}-w1-c1-a1")  # the newest: indexed first
+        await find(user, f"app:si2-{unique}-w1-c1-a1")
+        await see(user, marker="release-title")
+        await user.open("/")
+        await find(user, f"app:si1-{unique}-w1-c1-a1")
+        await see(user, f"app:si1-{unique}-w1-c1-a1 was not found in the releases indexed so far.")
+        await see(user, "Still indexing")

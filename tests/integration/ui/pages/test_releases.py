@@ -66,6 +66,7 @@ async def test_search_and_link_to_release(user: User, client: Client, settings: 
     row = list_view(user, release_id)
     assert row["tw"] == temporal_workflow_url(settings.temporal_ui_url, settings.TEMPORAL_NAMESPACE, release_id)
     assert row["tw"]  # the row's "Temporal" link
+    assert row["wt"] is None  # one workflow type listed: rows do not name it
     await user.open(row["href"])  # where the row's id links to
     await see(user, release_id, marker="release-title")
 
