@@ -40,7 +40,6 @@ import statistics
 import sys
 import tempfile
 import time
-import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -58,6 +57,7 @@ from harness import (
     git_revision,
     percentile,
     run_section,
+    run_to_the_end,
     run_wrk,
     sse_events,
     stop_on_sigterm,
@@ -896,17 +896,8 @@ def main(argv: list[str] | None = None) -> None:
     tmp = Path(tempfile.mkdtemp(prefix="console-load-"))
     bench = Bench(args, tmp)
     started = time.monotonic()
-    interrupted = False
-    try:
-        bench.start_processes()
-        asyncio.run(bench.run())
-    except KeyboardInterrupt:
-        interrupted = True
-        print("\ninterrupted: stopping everything", file=sys.stderr)
-    except Exception as exc:
-        bench.problems.append(f"run: {type(exc).__name__}: {exc}")
-        traceback.print_exc()
-    finally:
+
+    def stop() -> None:
         try:
             bench.procs.stop_all()
             if bench.problems:
@@ -915,6 +906,8 @@ def main(argv: list[str] | None = None) -> None:
                 bench.results["logs"] = str(logs)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+
+    interrupted = run_to_the_end(bench.start_processes, bench.run, stop, bench.problems)
     bench.results["elapsed_s"] = time.monotonic() - started
     bench.results["interrupted"] = interrupted
     print_report(bench.results)

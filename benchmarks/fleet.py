@@ -43,7 +43,6 @@ import statistics
 import sys
 import tempfile
 import time
-import traceback
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -63,6 +62,7 @@ from harness import (
     git_revision,
     percentile,
     run_section,
+    run_to_the_end,
     run_wrk,
     sse_events,
     stats_delta,
@@ -486,7 +486,7 @@ class Fleet:
             row["open_seconds"] = round(time.perf_counter() - began, 1)
             print(f"[watched] {count} releases of {WATCHED_APPS} apps, one SSE stream each, open in "
                   f"{row['open_seconds']:.1f} s", flush=True)
-            await asyncio.sleep(5)  # the loads' own calls are over
+            await asyncio.sleep(15)  # the loads' own calls are over and the mirrors have gone quiet (10 s)
             rest = row["rest"] = await self.window(self.args.duration)
             rest["streams_ended"] = streams.ended
             stale = len(rest["stale_mirrors"])
@@ -768,23 +768,19 @@ def main(argv: list[str] | None = None) -> None:
     print(f"code under test: {ROOT} ({bench.results['code']['revision']}); {m['cores']} cores ({m['cpu']}), "
           f"load average {', '.join(f'{x:.2f}' for x in m['loadavg'])}", flush=True)
     started = time.monotonic()
-    interrupted = False
-    try:
+
+    def start() -> None:
         bench.results["code"]["subprocess_package"] = bench.stack.check_code_under_test()
         bench.stack.start()
         bench.results["console_pid"] = bench.stack.console.pid if bench.stack.console else None
-        asyncio.run(bench.run())
-    except KeyboardInterrupt:
-        interrupted = True
-        print("\ninterrupted: stopping everything", file=sys.stderr)
-    except Exception as exc:
-        bench.problems.append(f"run: {type(exc).__name__}: {exc}")
-        traceback.print_exc()
-    finally:
+
+    def stop() -> None:
         try:
             bench.stack.stop()
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
+
+    interrupted = run_to_the_end(start, bench.run, stop, bench.problems)
     bench.results["elapsed_s"] = time.monotonic() - started
     bench.results["interrupted"] = interrupted
     print_report(bench.results)

@@ -300,6 +300,25 @@ async def temporal_client(env: dict[str, str]) -> tuple[Any, Any]:
     return settings, await connect(settings)
 
 
+def run_to_the_end(start: Callable[[], None], body: Callable[[], Awaitable[None]], stop: Callable[[], None],
+                   problems: list[str]) -> bool:
+    """``start()``, then ``body()`` in its own event loop, and ``stop()`` whatever happens (a failure is noted in
+    ``problems``); True when it was interrupted (Ctrl-C, SIGTERM through :func:`stop_on_sigterm`)."""
+    interrupted = False
+    try:
+        start()
+        asyncio.run(body())
+    except KeyboardInterrupt:
+        interrupted = True
+        print("\ninterrupted: stopping everything", file=sys.stderr)
+    except Exception as exc:
+        problems.append(f"run: {type(exc).__name__}: {exc}")
+        traceback.print_exc()
+    finally:
+        stop()
+    return interrupted
+
+
 async def run_section(name: str, body: Callable[[], Awaitable[None]], procs: Processes, problems: list[str]) -> None:
     """Run one part of a benchmark; a failure is recorded in ``problems`` (and printed) and the run goes on."""
     procs.check_alive()

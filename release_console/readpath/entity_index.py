@@ -3,7 +3,8 @@
 Built in the background from each release's ``snapshot`` pages, newest releases first, at most
 ENTITY_INDEX_QUERIES_PER_SECOND pages a second (all releases together) and INDEX_CONCURRENCY releases at a time,
 and kept up to date by following the shared ReleaseList: a release is read once (a plan never gains or loses
-entities), again only when its id is started anew (another start time), and dropped when the list no longer has it.
+entities, in any of its runs: continuing-as-new is no reason to read it again), and dropped when the list no longer
+has it. A release id reused for another plan after its workflow closed is therefore not read again (noted in README).
 A release that cannot be read (no worker, off-contract answers, too slow) is recorded as failed and read again
 after a backoff (RETRY_FIRST_SECONDS doubling up to RETRY_MAX_SECONDS); it never holds up the others.
 
@@ -250,7 +251,7 @@ class EntityIndex:
         now, next_retry = time.time(), math.inf
         for item in items:
             known = self._known.get(item.id)
-            if known is not None and known.start_us == listed[item.id]:
+            if known is not None:  # one read per release id: its plan is the same in every run (continue-as-new)
                 if known.indexed_at is not None:
                     indexed += 1
                     continue
@@ -284,7 +285,7 @@ class EntityIndex:
         started = start_us(item)
         previous = self._known.get(item.id)
         attempts = 1
-        if previous is not None and previous.start_us == started and previous.indexed_at is None:
+        if previous is not None and previous.indexed_at is None:
             attempts = previous.attempts + 1
         retry_at = time.time() + min(RETRY_MAX_SECONDS, RETRY_FIRST_SECONDS * 2 ** (attempts - 1))
         try:
@@ -373,13 +374,13 @@ class EntityIndex:
         if previous is not None:
             self._by_rid.pop(previous.rid, None)
             self._entities -= previous.entities
-            if self._listed.get(previous.id) == previous.start_us:
+            if previous.id in self._listed:
                 self._indexed -= previous.indexed_at is not None
                 self._unreadable -= previous.error is not None
         self._known[stored.id] = stored
         self._by_rid[stored.rid] = stored
         self._entities += stored.entities
-        if self._listed.get(stored.id) == stored.start_us:
+        if stored.id in self._listed:
             self._indexed += stored.indexed_at is not None
             self._unreadable += stored.error is not None
         if stored.retry_at is not None:

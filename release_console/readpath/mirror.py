@@ -6,10 +6,11 @@ streams — only read the mirror, so N readers cost what one reader costs.
 
 What a poller costs follows what changes. The shared release list names every mirrored release in its listing each
 second (readpath/release_list.py) and hands the registry their rows: a row whose memo version (or
-``ReleaseUpdatedAt``) moved past the mirror wakes its poller at once; a closed row ends the polling (one last catch-up)
-without a describe; a release missing from a listing that asked for it is described once to see whether it was
-deleted. So a release that visibility follows and that has been quiet for QUIET_AFTER_SECONDS is polled only every
-MIRROR_QUIET_POLL_SECONDS (a safety net for visibility lag), and at MIRROR_POLL_SECONDS again from its first change.
+``ReleaseUpdatedAt``) moved past the mirror wakes its poller at once; a closed row ends the polling (one describe
+confirms it, one last catch-up); a row of a run that continued-as-new only wakes the poller; a release missing from a
+listing that asked for it is described once to see whether it was deleted. So a release that visibility follows and
+that has been quiet for QUIET_AFTER_SECONDS is polled only every MIRROR_QUIET_POLL_SECONDS (a safety net for
+visibility lag), and at MIRROR_POLL_SECONDS again from its first change.
 A release without the memo and search attributes (another team's workflow) is polled every MIRROR_POLL_SECONDS.
 A closed release is loaded once (a query on a closed workflow replays its history) and never queried again. A release
 found deleted gets status ``deleted``: its readers keep the last known state, and the registry drops it, so new
@@ -52,6 +53,9 @@ FOLLOWED_FOR_SECONDS = 5.0
 EXISTENCE_CHECK_SECONDS = 5.0
 """A mirror missing from listings is described at most this often (a brand-new release may not be listed yet)."""
 CHANGES_KEPT = 5000
+MAX_UNREADABLE_ADDED = 10_000
+"""Changes may add at most this many unlisted entities to a mirror (as unreadable nodes); past it the release is
+reported broken rather than grown without end."""
 FREEZE_ABOVE = 10_000
 """Trees of at least this many entities are kept out of the garbage collector's scans (see _build_tree)."""
 
@@ -84,8 +88,8 @@ class ReleaseMirror:
         self._task: asyncio.Task | None = None
         self._last_change = time.monotonic()
         self._followed_until = 0.0
-        self._closing: ListedRelease | None = None
-        """The listed row of the run that closed, until the poller has taken it in."""
+        self._closing = False
+        """Set when the release list saw the workflow closed, until the poller has confirmed it."""
         self._existence: asyncio.Task | None = None
         self._existence_checked_at = 0.0
         self._status_changed = False
@@ -175,8 +179,11 @@ class ReleaseMirror:
         """The release list's row of this release: wake the poller if it moved past this mirror or closed."""
         if self.closed:
             return
+        if row.status == "continued_as_new":
+            self.wake()  # the next run is not listed yet: the poll follows the workflow id to it
+            return
         if row.status != "running":
-            self._closing = row
+            self._closing = True
             self.wake()
             return
         version = (row.memo_summary or {}).get("version")
@@ -273,6 +280,9 @@ class ReleaseMirror:
         is still logged, so versions and event streams go on)."""
         for change in result.changes:
             if change.id not in tree.entities:
+                if tree.unreadable >= MAX_UNREADABLE_ADDED:
+                    raise InvalidReleaseData(f"{self.release_id} keeps reporting changes of entities its snapshot does "
+                                             f"not list ({MAX_UNREADABLE_ADDED} and more)")
                 tree.add_unreadable(change.id, "a change named it, but the release's snapshot does not list it")
         changes = [Change(c.version, c.id, c.state, c.updated_at) for c in result.changes]
         tree.replay(changes, result.version)
@@ -363,8 +373,8 @@ class ReleaseMirror:
 
     async def poll_once(self) -> list[Change]:
         """One poll: changes (or a reload); once the release list saw the workflow closed, its last changes."""
-        if self._closing is not None:
-            return await self._close(self._closing)
+        if self._closing:
+            return await self._close()
         applied = await self._catch_up(self.tree, origin="poll")
         if applied is None:
             await self._reload()
@@ -378,14 +388,17 @@ class ReleaseMirror:
         await self._load_tree(origin="poll")
         self.reloads += 1
 
-    async def _close(self, row: ListedRelease) -> list[Change]:
-        """The workflow closed: everything it recorded happened before, so one last catch-up, then stop polling."""
+    async def _close(self) -> list[Change]:
+        """The list saw a closed run: one describe confirms that the latest run is closed (a reset or a new run may
+        have followed it); then everything it recorded happened before, so one last catch-up, and polling stops."""
+        description = await self.gateway.describe(self.release_id, origin="poll")  # failing: the next poll retries
+        self._closing = False
+        if not description.closed:
+            return []  # a newer run is running: the next poll follows it
         last: list[Change] = []
         with contextlib.suppress(ReadPathError):
             last = await self._catch_up(self.tree, origin="poll") or []
-        self._closing = None
-        self.status = row.status
-        self.final_summary = row.memo_summary
+        self._take_description(description)
         self._status_changed = True
         return last
 

@@ -46,7 +46,14 @@ SERVE_DUE_MIN_SECONDS = 10.0
 LAG_MARGIN = timedelta(seconds=30)
 """An incremental listing looks this far back before the previous one: visibility is eventually consistent."""
 MAX_WATCHED_PER_LISTING = 500
-"""At most this many watched releases are named in one listing (MAX_MIRRORS is 500 by default)."""
+"""At most this many watched releases are named in one listing (MAX_MIRRORS is 500 by default); the rest get their
+rows when they move or close, like any release, and describe themselves when missing only at full listings."""
+FULL_AFTER_GAP = timedelta(minutes=2)
+"""After this long without a successful listing (an outage), the next one is a full one rather than a huge increment."""
+GONE_AFTER_MISSES = 3
+"""A listed release that listings naming it no longer find this many times in a row leaves the list."""
+SUMMARY_APPLY_SECONDS = 0.5
+"""``summary`` answers are folded into the list together, at most this often."""
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -123,6 +130,11 @@ class ReleaseList:
         self._by_updated_at = True
         """False once Temporal refused ``ReleaseUpdatedAt`` (a namespace without the console's search attributes)."""
         self._watched: Callable[[], Collection[str]] = tuple
+        self._misses: dict[str, int] = {}
+        """Listed releases that listings naming them did not find, and how many times in a row."""
+        self._answered: dict[str, ListedRelease] = {}
+        """Rows whose ``summary`` answer arrived and is not yet in the list."""
+        self._applying: asyncio.TimerHandle | None = None
         self._summaries = SummaryStates(gateway, self._on_summary)
         self._listeners: Listeners[ListListener] = Listeners("release list")
         self._row_listeners: Listeners[RowsListener] = Listeners("release list rows")
@@ -155,6 +167,9 @@ class ReleaseList:
             self._unsubscribe = None
         await cancel_and_wait(self._task, self._refreshing)
         await self._summaries.stop()
+        if self._applying is not None:
+            self._applying.cancel()
+            self._applying = None
         self._task = self._refreshing = None
 
     # ---- reading ----------------------------------------------------------------------------------
@@ -241,10 +256,12 @@ class ReleaseList:
             self.incremental_listings += 1
         if changed:
             self._notify()
-        self._row_listeners.notify({i: latest[i] for i in (asked or latest) if i in latest}, asked)
+        self._row_listeners.notify(latest, asked)
 
     def _full_due(self) -> bool:
         if self._full_at is None or self._listed_from is None:
+            return True
+        if datetime.now(UTC) - self._listed_from > FULL_AFTER_GAP:
             return True
         return time.monotonic() - self._full_at >= self.full_seconds
 
@@ -263,13 +280,15 @@ class ReleaseList:
         """Adopt a full listing; True when it differs from the list as it was."""
         before = self.items
 
-        def build() -> tuple[dict[str, ReleaseListItem], list[ReleaseListItem], bool]:
+        def build() -> tuple[dict[str, ReleaseListItem], list[ReleaseListItem], bool, list[ListedRelease]]:
             by_id, items = self._built(latest, {})
-            return by_id, items, items != before  # compared in the thread too: thousands of items
+            stateless = [row for row in latest.values() if SummaryStates.needed(row)]
+            return by_id, items, items != before, stateless  # all in the thread: thousands of items
 
-        self._by_id, self.items, changed = await asyncio.to_thread(build)
+        self._by_id, self.items, changed, stateless = await asyncio.to_thread(build)
+        self._misses.clear()
         self._summaries.keep_only(self._by_id)
-        self._summaries.ask(row for row in latest.values() if self._lacks_state(row))
+        self._after_build(stateless)
         return changed
 
     async def _merge(self, latest: dict[str, ListedRelease], asked: Collection[str]) -> bool:
@@ -278,12 +297,32 @@ class ReleaseList:
         known = self._by_id
         fresh = {i: item for i, item in self._items(latest).items()
                  if (old := known.get(i)) is None or (old != item and old.sort_key[0] <= item.sort_key[0])}
-        gone = [i for i in asked if i not in latest and i in known]
-        self._summaries.ask(row for row in latest.values() if self._lacks_state(row))
-        if not fresh and not gone:
-            return False
-        self._by_id, self.items = await asyncio.to_thread(self._built, fresh, {**known}, gone)
-        return True
+        gone = self._gone([i for i in asked if i not in latest and i in known], latest)
+        if fresh or gone:
+            self._by_id, self.items = await asyncio.to_thread(self._built, fresh, {**known}, gone)
+        self._after_build([row for row in latest.values() if SummaryStates.needed(row)])
+        return bool(fresh or gone)
+
+    def _gone(self, missing: list[str], latest: Mapping[str, ListedRelease]) -> list[str]:
+        """The missing releases that were missing GONE_AFTER_MISSES listings in a row (visibility may lag)."""
+        for release_id in [i for i in self._misses if i in latest]:
+            del self._misses[release_id]
+        gone = []
+        for release_id in missing:
+            self._misses[release_id] = misses = self._misses.get(release_id, 0) + 1
+            if misses >= GONE_AFTER_MISSES:
+                gone.append(release_id)
+                del self._misses[release_id]
+        return gone
+
+    def _after_build(self, stateless: list[ListedRelease]) -> None:
+        """Ask the ``summary`` of the rows visibility gives no state; fold in answers that arrived while the list was
+        built."""
+        self._summaries.ask(row for row in stateless if self._summaries.get(row) is None)
+        for row in stateless:
+            item = self._by_id.get(row.id)
+            if item is not None and item.state == "unknown" and self._summaries.get(row) is not None:
+                self._on_summary(row)
 
     def _built(
         self, rows: Mapping[str, ListedRelease | ReleaseListItem], base: dict[str, ReleaseListItem],
@@ -303,18 +342,28 @@ class ReleaseList:
         """The row's item (its state from the ``summary`` answer when visibility has none; safe in a worker thread)."""
         return _item(row, self._summaries.get(row) if SummaryStates.needed(row) else None)
 
-    def _lacks_state(self, row: ListedRelease) -> bool:
-        return SummaryStates.needed(row) and self._summaries.get(row) is None
 
     def _on_summary(self, row: ListedRelease) -> None:
-        """A ``summary`` answer arrived: show the state it gives (unless a newer run is listed by now)."""
-        old = self._by_id.get(row.id)
-        if old is None or old.start_time != row.start_time:
-            return
-        item = self._item(row)
-        if item != old:
-            by_id = {**self._by_id, row.id: item}
-            self._by_id, self.items = by_id, [item if i.id == row.id else i for i in self.items]
+        """A ``summary`` answer arrived: fold it in with the others of the next SUMMARY_APPLY_SECONDS."""
+        self._answered[row.id] = row
+        if self._applying is None:
+            self._applying = asyncio.get_running_loop().call_later(SUMMARY_APPLY_SECONDS, self._apply_summaries)
+
+    def _apply_summaries(self) -> None:
+        """Show the states the answers give, for rows still listed as they were asked (same run, same status)."""
+        self._applying = None
+        answered, self._answered = self._answered, {}
+        changed: dict[str, ReleaseListItem] = {}
+        for release_id, row in answered.items():
+            old = self._by_id.get(release_id)
+            if old is None or (old.start_time, old.status) != (row.start_time, row.status):
+                continue  # another run or status is listed by now: its own answer will come
+            item = self._item(row)
+            if item != old:
+                changed[release_id] = item
+        if changed:
+            self._by_id = {**self._by_id, **changed}
+            self.items = [changed.get(i.id, i) for i in self.items]
             self._notify()
 
     async def _loop(self) -> None:

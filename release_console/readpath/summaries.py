@@ -10,6 +10,7 @@ a time, so a workflow that never answers costs a query per back-off at most and 
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -24,7 +25,9 @@ from .visibility import ListedRelease
 
 SUMMARY_CONCURRENCY = 4
 RETRY_AFTER_SECONDS = (10.0, 60.0, 300.0)
-"""Back-off after a failed ``summary`` query: 10 s, then a minute, then every 5 minutes."""
+"""Back-off after a failed ``summary`` query: 10 s, then a minute, then every 5 minutes (a running run's)."""
+CLOSED_ATTEMPTS = 3
+"""A closed run whose ``summary`` failed this often is not asked again (each try replays its history)."""
 Key = tuple[str, datetime, str]
 
 
@@ -83,10 +86,13 @@ class SummaryStates:
                 raise ReadPathError(f"{row.id} answered its summary query with something that is not an object")
         except ReadPathError as exc:
             failures = self._failures.get(key, (0.0, 0))[1] + 1
-            wait = RETRY_AFTER_SECONDS[min(failures, len(RETRY_AFTER_SECONDS)) - 1]
+            if row.status != "running" and failures >= CLOSED_ATTEMPTS:
+                wait = math.inf  # a closed run's answer will not change: no more replays for it
+            else:
+                wait = RETRY_AFTER_SECONDS[min(failures, len(RETRY_AFTER_SECONDS)) - 1]
             self._failures[key] = (time.monotonic() + wait, failures)
             logger.info("{} lists without a state: its summary query failed ({}); next try in {:.0f} s",
-                        row.id, exc, wait)
+                        row.id, exc, wait)  # inf: never
             return
         finally:
             self._asking.pop(key, None)

@@ -19,6 +19,8 @@ from temporalio.common import TypedSearchAttributes
 from temporalio.converter import decode_typed_search_attributes
 
 from ..contract.names import MEMO_SUMMARY
+from ..domain.ids import EntityType
+from ..domain.states import MAX_DISTINCT_STATES, InvalidState, validate_state
 from ..temporal.client import DATA_CONVERTER
 from ..temporal.codec import decode_payload
 
@@ -29,6 +31,8 @@ SUMMARY_FIELDS: dict[str, tuple[type, ...]] = {
     "entity_count": (int,), "counts": (dict,),
 }
 """The fields of the memo summary (contract/views.py ``release_memo``) and their types: nothing else is kept."""
+MAX_TIME_LENGTH = 40
+ENTITY_TYPES = frozenset(t.value for t in EntityType)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,4 +88,29 @@ def typed_summary(value: object) -> dict[str, Any] | None:
     """The SUMMARY_FIELDS of a memo summary or a ``summary`` answer that have their type; None for a non-object."""
     if not isinstance(value, dict):
         return None
-    return {k: v for k, v in value.items() if k in SUMMARY_FIELDS and type(v) in SUMMARY_FIELDS[k]}
+    typed = {k: v for k, v in value.items() if k in SUMMARY_FIELDS and type(v) in SUMMARY_FIELDS[k]}
+    if "state" in typed and not _plain_state(typed["state"]):
+        del typed["state"]
+    if isinstance(typed.get("updated_at"), str) and len(typed["updated_at"]) > MAX_TIME_LENGTH:
+        del typed["updated_at"]
+    if "counts" in typed and not _bounded_counts(typed["counts"]):
+        del typed["counts"]
+    return typed
+
+
+def _plain_state(state: str) -> bool:
+    try:
+        validate_state(state)
+    except InvalidState:
+        return False
+    return True
+
+
+def _bounded_counts(counts: dict[Any, Any]) -> bool:
+    """Rollups another team's workflow may hand the list: per entity type at most MAX_DISTINCT_STATES plain states."""
+    return all(
+        kind in ENTITY_TYPES and isinstance(by_state, dict) and len(by_state) <= MAX_DISTINCT_STATES
+        and all(isinstance(state, str) and _plain_state(state) and type(n) is int and n >= 0
+                for state, n in by_state.items())
+        for kind, by_state in counts.items()
+    )
