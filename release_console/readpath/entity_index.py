@@ -112,8 +112,8 @@ class EntityIndex:
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="entity-index-read")
         self._known: dict[str, IndexedRelease] = {}
         self._by_rid: dict[int, IndexedRelease] = {}
-        self._listed: dict[str, int] = {}
-        """Release id -> start time (µs) of every listed release, as of the last reconcile."""
+        self._listed: set[str] = set()
+        """The ids of every listed release, as of the last reconcile."""
         self._queue: deque[ReleaseListItem] = deque()
         self._reading: dict[str, asyncio.Task[None]] = {}
         self._indexed = self._unreadable = self._entities = 0
@@ -242,7 +242,7 @@ class EntityIndex:
         items = self.releases.items
         if self.releases.as_of is None:
             return
-        listed = {item.id: start_us(item) for item in items}
+        listed = {item.id for item in items}
         gone = [r for r in self._known.values() if r.id not in listed]
         for release in gone:
             self._forget(release)

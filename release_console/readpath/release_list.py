@@ -281,7 +281,7 @@ class ReleaseList:
         before = self.items
 
         def build() -> tuple[dict[str, ReleaseListItem], list[ReleaseListItem], bool, list[ListedRelease]]:
-            by_id, items = self._built(latest, {})
+            by_id, items = self._built(self._items(latest), {})
             stateless = [row for row in latest.values() if SummaryStates.needed(row)]
             return by_id, items, items != before, stateless  # all in the thread: thousands of items
 
@@ -324,13 +324,12 @@ class ReleaseList:
             if item is not None and item.state == "unknown" and self._summaries.get(row) is not None:
                 self._on_summary(row)
 
+    @staticmethod
     def _built(
-        self, rows: Mapping[str, ListedRelease | ReleaseListItem], base: dict[str, ReleaseListItem],
-        gone: Collection[str] = (),
+        items: Mapping[str, ReleaseListItem], base: dict[str, ReleaseListItem], gone: Collection[str] = ()
     ) -> tuple[dict[str, ReleaseListItem], list[ReleaseListItem]]:
-        """``base`` with ``rows`` put in and ``gone`` taken out, and its items newest first (run in a thread)."""
-        for release_id, row in rows.items():
-            base[release_id] = row if isinstance(row, ReleaseListItem) else self._item(row)
+        """``base`` with ``items`` put in and ``gone`` taken out, and its items newest first (run in a thread)."""
+        base.update(items)
         for release_id in gone:
             base.pop(release_id, None)
         return base, sorted(base.values(), key=_sort_key, reverse=True)
