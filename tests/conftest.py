@@ -13,6 +13,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from nicegui.testing import Screen
 
 from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, free_port
 
@@ -37,6 +38,13 @@ os.environ.update(
 )
 
 from release_console.core.config import Settings, get_settings  # noqa: E402
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """The screen fixture's port, chosen after NiceGUI's plugin chose one in the ephemeral range: its server
+    starts and stops once per test, and an outgoing connection could hold that port in between."""
+    Screen.PORT = free_port()
 
 
 @pytest.fixture

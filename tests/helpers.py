@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
+import random
 import socket
 import subprocess
 import time
@@ -57,11 +58,32 @@ def eventually_sync(check: Callable[[], Any], *, timeout: float = 15, step: floa
     return value
 
 
+def _ephemeral_ports() -> range:
+    """The ports the kernel hands to outgoing connections (Linux's default when it cannot be read)."""
+    try:
+        low, high = map(int, Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split())
+    except (OSError, ValueError):
+        low, high = 32768, 60999
+    return range(low, high + 1)
+
+
 def free_port() -> int:
-    """A TCP port nothing listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A TCP port nothing is bound to right now, outside the ephemeral range.
+
+    A port the kernel chose (bind to 0) lies in the range it also gives outgoing connections, so once a server
+    on it stops, any client socket may take it as its local port and a restart there fails with "address
+    already in use". Ports below the range are only ever taken on purpose.
+    """
+    ephemeral = _ephemeral_ports()
+    candidates = [port for port in range(10_000, 32_768) if port not in ephemeral]
+    for port in random.sample(candidates, 200):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("0.0.0.0", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free TCP port below the ephemeral range")
 
 
 def stop_process(process: subprocess.Popen, timeout: float = 10) -> None:

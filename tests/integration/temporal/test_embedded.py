@@ -30,10 +30,8 @@ pytestmark = pytest.mark.slow
 def _free_port_pair() -> int:
     """A port p with p and p + 1000 free (gRPC and web UI of the embedded server)."""
     for _ in range(50):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        if port + 1000 < 65535 and not port_in_use(port + 1000):
+        port = free_port()
+        if port + 1000 < 32768 and not port_in_use(port + 1000):
             return port
     raise RuntimeError("no free port pair")
 
