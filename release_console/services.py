@@ -1,6 +1,7 @@
 """The running parts of the console, started once per process and shared by the REST API and the UI.
 
-Start order: Temporal (embedded or remote) → client → worker (optional) → read path → accounts.
+Start order: Temporal (embedded or remote) → client → workers (the console's notification worker; the reference
+worker optional) → read path → accounts → notifications.
 
 Start-up either succeeds or fails for good (the caller then stops everything and exits): the embedded server is
 waited for until its frontend answers as healthy, retrying the connection with backoff up to STARTUP_TIMEOUT_SECONDS.
@@ -31,7 +32,12 @@ from .core.errors import ConsoleError
 from .core.loop_lag import LoopLagMonitor
 from .core.tasks import cancel_and_wait
 from .core.token_cache import TokenCache
+from .notifications.deliveries import DeliveryLog
+from .notifications.dispatcher import Notifier
+from .notifications.service import NotificationsService
+from .notifications.worker import build_notifications_worker
 from .readpath.entity_index import EntityIndex
+from .readpath.errors import ReleaseNotFound
 from .readpath.gateway import TemporalGateway
 from .readpath.health import TemporalHealth
 from .readpath.mirror import MirrorRegistry
@@ -79,6 +85,8 @@ class RunningServices:
     stats: ReadPathStats
     loop_lag: LoopLagMonitor
     entity_index: EntityIndex
+    notifications: NotificationsService
+    deliveries: DeliveryLog
 
 
 @dataclass
@@ -109,6 +117,11 @@ class Services:
     accounts: AccountsService | None = None
     tokens: TokenCache[Principal] = field(default_factory=TokenCache)
     """Admitted bearer tokens of the REST API (emptied on every accounts change)."""
+    # --- notifications ---
+    notifications: NotificationsService | None = None
+    deliveries: DeliveryLog | None = None
+    notifier: Notifier | None = None
+    notifications_worker: Worker | None = None
     running: RunningServices | None = None
     """Every part above, typed as present: set once the accounts service exists (see :func:`running`)."""
 
@@ -128,6 +141,8 @@ class Services:
         self.client, problem = await self._connect(deadline)
         if self.embedded is not None:
             await set_retention(self.client, self.settings)
+        self.notifications = NotificationsService(self.client, self.settings, self._release_exists)
+        self.deliveries = DeliveryLog(self.client, self.settings, self.notifications)
         self.health = TemporalHealth(self.client, self.settings, up=problem is None, reason=problem)
         self.health.start()
         if problem is None:
@@ -145,10 +160,17 @@ class Services:
         # --- accounts start (issue 3) ---
         audit.configure(self.settings)
         accounts = self.accounts = AccountsService(self.client, self.settings)
+        notifications = self.notifications
+        assert notifications is not None and self.deliveries is not None
         self.running = RunningServices(self.settings, self.client, self.health, self.gateway, self.mirrors,
                                        self.release_list, accounts, self.tokens, self.stats, self.loop_lag,
-                                       self.entity_index)
+                                       self.entity_index, notifications, self.deliveries)
         await accounts.start(on_first_load=lambda: ensure_first_admin(accounts, self.settings))
+        if self.settings.NOTIFICATIONS_ENABLED:
+            await notifications.start()
+            self.notifier = Notifier(notifications, self.deliveries, self.release_list, self.mirrors, self.settings,
+                                     active_user=lambda name: accounts.principal(name) is not None)
+            self.notifier.start()
         if await self._should_run_demo():
             from .demo import run_demo
 
@@ -157,6 +179,10 @@ class Services:
     async def _finish_start(self, client: Client) -> None:
         """What needs a connected client: the search attributes, then the worker (RUN_WORKER)."""
         await register_search_attributes(client, self.settings.TEMPORAL_RPC_TIMEOUT_SECONDS)
+        if self.settings.NOTIFICATIONS_ENABLED and self.notifications_worker is None:
+            assert self.notifications is not None
+            self.notifications_worker = build_notifications_worker(client, self.settings, self.notifications)
+            self.tasks.append(asyncio.create_task(self.notifications_worker.run(), name="worker"))
         if self.settings.RUN_WORKER:
             self.worker = build_worker(client, self.settings)
             self.tasks.append(asyncio.create_task(self.worker.run(), name="worker"))
@@ -203,6 +229,9 @@ class Services:
                 await asyncio.wait_for(self.accounts.stop(), STOP_PART_SECONDS)
             except Exception as exc:
                 logger.warning("accounts did not stop cleanly ({}); going on", type(exc).__name__)
+        for part in (self.notifier, self.notifications):
+            if part is not None:
+                await asyncio.wait({asyncio.ensure_future(part.stop())}, timeout=STOP_PART_SECONDS)
         audit.shutdown()
         # --- read path stop (issue 4) ---
         for part in (self.entity_index, self.release_list, self.mirrors, self.health):
@@ -211,9 +240,10 @@ class Services:
         for task in self.tasks:
             if task.get_name() != "worker":
                 task.cancel()
-        if self.worker is not None:
-            with contextlib.suppress(Exception):
-                await asyncio.wait_for(self.worker.shutdown(), 10)
+        for worker in (self.worker, self.notifications_worker):
+            if worker is not None:
+                with contextlib.suppress(Exception):
+                    await asyncio.wait_for(worker.shutdown(), 10)
         if self.tasks:
             await asyncio.wait(self.tasks, timeout=STOP_PART_SECONDS)
         self.tasks.clear()
@@ -259,6 +289,17 @@ class Services:
                             "{}", address, now - began, attempt, reason)
             await asyncio.sleep(delay)
             delay = min(CONNECT_MAX_RETRY_SECONDS, delay * 1.5)
+
+    async def _release_exists(self, release_id: str) -> bool:
+        """Whether a release workflow of this id exists (listed, or else described once)."""
+        assert self.release_list is not None and self.gateway is not None
+        if self.release_list.get(release_id) is not None:
+            return True
+        try:
+            await self.gateway.describe(release_id, origin="notifications")
+        except ReleaseNotFound:
+            return False
+        return True
 
     async def _should_run_demo(self) -> bool:
         if self.settings.DEMO == "off" or self.client is None or self.client.service_client.config.lazy:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from ..core.config import API_PREFIX
-from .routes import api_keys, entities, events, health, login, releases, timeline, users
+from .routes import api_keys, entities, events, health, login, notifications, releases, timeline, users
 from .routes import audit as audit_routes
 
 RESOURCE_ROUTERS: tuple[APIRouter, ...] = (
@@ -17,6 +17,7 @@ RESOURCE_ROUTERS: tuple[APIRouter, ...] = (
     login.router,
     users.router,
     api_keys.router,
+    notifications.router,
     audit_routes.router,
 )
 """What the API app serves, each included under API_PREFIX on its own: FastAPI matches a request against every

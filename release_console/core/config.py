@@ -160,6 +160,35 @@ class Settings(BaseSettings):
     UI_TAB_DROP_SECONDS: float = Field(30.0, ge=1, le=3600)
     """A page whose socket stops reading (a closed laptop) is disconnected after its data waited this long."""
 
+    # Notifications (release_console/notifications)
+    NOTIFICATIONS_ENABLED: bool = True
+    """Work out events, deliver them and run the console's notification worker; false: none of it (the API's
+    notification routes answer 503)."""
+    NOTIFICATIONS_WORKFLOW_ID: str = "release-console-notifications"
+    NOTIFICATIONS_TASK_QUEUE: str = "release-console-notifications"
+    """The console's own task queue (accounts namespace): its channel store and its deliveries run there."""
+    NOTIFICATION_SCHEMES: Annotated[list[str], NoDecode] = [
+        "json", "jsons", "form", "forms", "mailto", "mailtos", "slack", "msteams", "workflows", "mmost", "mmosts",
+        "pagerduty", "opsgenie", "discord", "gchat", "ntfy", "ntfys", "rocket", "rockets", "matrix", "matrixs",
+        "zulip", "webex", "tgram",
+    ]
+    """Apprise services channels may use (comma-separated or JSON); services that act on this machine (files,
+    desktop, syslog) are left out."""
+    NOTIFY_STALLED_AFTER_SECONDS: int = Field(1800, ge=60, le=7 * 86400)
+    """A running release without a change for this long is stalled (a subscription may set its own time)."""
+    NOTIFY_STALLED_MIN_SECONDS: int = Field(60, ge=1, le=86400)
+    """The shortest stall time a subscription may ask for; stalls are checked every quarter of it (at most every
+    15 s). Lowered only by tests that wait for a stall."""
+    NOTIFY_BURST_SECONDS: float = Field(30.0, ge=1, le=3600)
+    """Failures this close after the first one of a burst are told in one follow-up summary."""
+    NOTIFY_CATCH_UP_SECONDS: float = Field(900.0, ge=0, le=86400)
+    """At start-up, events this recent are worked out again (a duplicate start is refused by Temporal), so a
+    restart between an event and its delivery loses nothing."""
+    NOTIFY_GIVE_UP_SECONDS: float = Field(86400.0, ge=10, le=30 * 86400)
+    """How long a delivery keeps retrying a receiver that does not answer."""
+    NOTIFY_RETRY_MAX_SECONDS: float = Field(15.0, ge=1, le=3600)
+    """The longest wait between two attempts of a delivery."""
+
     # Prometheus metrics (GET /metrics)
     METRICS_ENABLED: bool = True
     METRICS_TOKEN: SecretStr | None = None
@@ -177,7 +206,8 @@ class Settings(BaseSettings):
             return [str(entry).strip() for entry in value]
         return value
 
-    @field_validator("OIDC_ADMIN_GROUPS", "OIDC_ALLOWED_GROUPS", "RELEASE_WORKFLOW_TYPES", mode="before")
+    @field_validator("OIDC_ADMIN_GROUPS", "OIDC_ALLOWED_GROUPS", "RELEASE_WORKFLOW_TYPES", "NOTIFICATION_SCHEMES",
+                     mode="before")
     @classmethod
     def _parse_names(cls, value: object) -> object:
         if isinstance(value, str):
@@ -199,6 +229,11 @@ class Settings(BaseSettings):
     def release_workflow_types(self) -> tuple[str, ...]:
         """The workflow types listed as releases: RELEASE_WORKFLOW_TYPES, or else RELEASE_WORKFLOW_TYPE alone."""
         return tuple(self.RELEASE_WORKFLOW_TYPES) or (self.RELEASE_WORKFLOW_TYPE,)
+
+    @property
+    def notification_schemes(self) -> frozenset[str]:
+        """The Apprise schemes channels may use, lowercased."""
+        return frozenset(name.lower() for name in self.NOTIFICATION_SCHEMES)
 
     @property
     def oidc_enabled(self) -> bool:

@@ -89,6 +89,8 @@ def frame(title: str, *, outage_banner: bool = True) -> Iterator[Frame]:
                 ui.badge(str(user.role), color="white", text_color="primary").mark("current-role")
             with ui.button(icon="more_vert").props("flat dense round color=white").mark("user-menu"), ui.menu():
                 ui.menu_item("API keys", on_click=lambda: ui.navigate.to("/api-keys")).mark("api-keys-link")
+                ui.menu_item("Notifications", on_click=lambda: ui.navigate.to("/notifications")) \
+                    .mark("notifications-link")
                 ui.menu_item("Sign out everywhere", on_click=auth.sign_out_everywhere).mark("sign-out-everywhere")
             ui.button("Log out", icon="logout", on_click=auth.logout).props("flat dense color=white").mark("logout")
     banner = ui.column().classes("w-full gap-1").mark("banner")

@@ -10,13 +10,13 @@ from dataclasses import dataclass, field
 from nicegui import ui
 
 from ... import services
+from ...core.links import release_path, with_query
 from ...domain.ids import EntityId, EntityType, InvalidEntityId
 from ...readpath.entity_index import IndexProgress
 from ...readpath.errors import ReadPathError
 from ...readpath.finder import find_holders
 from ..auth import current_username
 from .url_params import shown
-from .urls import release_path, with_query
 
 MAX_LENGTH = 200
 MAX_CANDIDATES_SHOWN = 50

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 from nicegui import background_tasks
 
+from ...core.links import release_path
 from ...core.listeners import Listeners
 from ...domain.ids import EntityType
 from ...domain.states import state_meaning
@@ -26,7 +27,6 @@ from ...domain.workflow_status import PROBLEM_STATUSES, RUNNING, status_label, s
 from ..components.freshness import stale_after
 from ..components.progress import failed_apps
 from ..components.time_ago import exact_time, parse_time
-from ..components.urls import release_path
 from ..theme import state_color, state_rank
 from .channel import Channel
 from .release_model import _epoch_ms, _now_ms, chips

@@ -7,7 +7,7 @@ from nicegui import APIRouter
 
 def routers() -> list[APIRouter]:
     """All page routers (imported here so main.py re-registers them on every start)."""
-    from . import admin_audit, admin_users, api_keys, downloads, login, release, releases, sso
+    from . import admin_audit, admin_users, api_keys, downloads, login, notifications, release, releases, sso
 
     return [login.router, releases.router, release.router, admin_users.router, admin_audit.router, api_keys.router,
-            downloads.router, sso.router]
+            downloads.router, sso.router, notifications.router]

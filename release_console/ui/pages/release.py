@@ -8,6 +8,7 @@ from loguru import logger
 from nicegui import APIRouter, ui
 
 from ... import services
+from ...core.links import release_path, temporal_workflow_url, with_query
 from ...domain.ids import EntityType, InvalidEntityId, parse_entity_id
 from ...domain.states import CANONICAL_STATES
 from ...readpath.errors import ReadPathError
@@ -19,11 +20,12 @@ from ..components.export_buttons import export_buttons
 from ..components.final_summary import final_summary_card
 from ..components.freshness import Freshness
 from ..components.live_banner import LiveBanner
+from ..components.release_alerts import ReleaseAlerts
 from ..components.release_status import ReleaseStatus
 from ..components.timeline_chart import TimelineChart
 from ..components.tree import ReleaseTreeView
 from ..components.url_params import entity_param, shown, state_param, text_param
-from ..components.urls import release_path, temporal_workflow_url, with_query
+from ..components.watch_toggle import WatchToggle
 from ..frame import add_banner, frame
 from ..live.hub import hub
 from ..live.release_model import CLOSED_PROBLEMS, LiveRelease
@@ -165,7 +167,10 @@ class ReleaseView:
         with ui.row().classes("w-full items-center gap-3"):
             ui.label(root_id).classes("text-2xl font-bold font-mono break-all").mark("release-title")
             self.status = ReleaseStatus(self.live)
+            self.alerts = ReleaseAlerts(self.live, watched=False)  # the tab's title and browser notifications
             ui.space()
+            if self.settings.NOTIFICATIONS_ENABLED:
+                WatchToggle(root_id, self.alerts)
             Freshness(self.live.channel, seq, self.live.meta)
             export_buttons(root_id)
             link = temporal_workflow_url(self.settings.temporal_ui_url, self.settings.TEMPORAL_NAMESPACE, root_id)

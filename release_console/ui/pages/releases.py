@@ -13,12 +13,12 @@ from functools import partial
 from nicegui import APIRouter, ui
 
 from ... import services
+from ...core.links import temporal_workflow_url, with_query
 from ...domain.workflow_status import STATUS_FILTERS, InvalidStatusFilter, parse_status_filter
 from ..components.freshness import Freshness
 from ..components.live_banner import LiveBanner
 from ..components.release_list import ReleaseSummary, ReleaseTable
 from ..components.url_params import choice_param, page_param, state_param, text_param
-from ..components.urls import temporal_workflow_url, with_query
 from ..frame import add_banner, frame
 from ..live.hub import hub
 from ..live.list_model import SORTS, ListPage, ListView, LiveReleaseList

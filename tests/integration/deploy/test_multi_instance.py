@@ -3,7 +3,8 @@
 Real processes: the session's Temporal dev server, a worker, ``redis-server``, two consoles and nginx with the
 ``deploy/`` configuration on a free port. Through nginx: a browser logs in and keeps its release page updating after
 its console is stopped with SIGTERM, without a new login; the login throttle counts failures across both consoles;
-Temporal cost follows consoles, not viewers; each console's ``/metrics`` parses and counts what it served.
+Temporal cost follows consoles, not viewers; each console's ``/metrics`` parses and counts what it served; both
+consoles work out every notification event and a local webhook gets each exactly once.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from selenium.webdriver.common.by import By
 from release_console.core.drain import WATCHDOG_SLACK_SECONDS
 from release_console.core.security_headers import security_headers
 from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, REPO_ROOT, eventually_sync, free_port, port_open
+from tests.integration.notifications.receivers import Webhook
 from tests.integration.ui.browser.helpers import _report, _run, _start, page_text
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -44,6 +46,7 @@ LOGIN = "/api/v1/login/access-token"
 
 METRICS_TOKEN = secrets.token_urlsafe(32)
 REDIS_PASSWORD = secrets.token_urlsafe(32)
+NOTIFICATIONS_STORE = f"notifications-multi-{uuid.uuid4().hex[:8]}"
 
 
 def runbook_steps() -> dict[str, str]:
@@ -146,6 +149,9 @@ def cluster(temporal_server: str, tmp_path_factory: pytest.TempPathFactory) -> I
         HOST="127.0.0.1",
         LOGIN_MAX_FAILURES=str(MAX_FAILURES),
         SHUTDOWN_GRACE_SECONDS=str(GRACE_SECONDS),
+        NOTIFICATIONS_WORKFLOW_ID=NOTIFICATIONS_STORE,  # records sealed with this SECRET_KEY, apart from other tests'
+        NOTIFICATIONS_TASK_QUEUE=NOTIFICATIONS_STORE,
+        NOTIFY_BURST_SECONDS="2",
     )
     processes: list[Process] = []
 
@@ -306,6 +312,76 @@ def test_temporal_cost_follows_consoles_not_viewers(cluster: Cluster, unique: st
     print(f"{readers} readers through nginx: snapshot queries per console {loads}; mirrored on {mirrored}")
     assert mirrored == [True, True]  # both consoles served readers...
     assert loads == [1, 1]  # ...and each loaded the release once: cost = consoles × releases
+
+
+def test_two_consoles_see_the_same_events_and_each_is_delivered_once(cluster: Cluster, unique: str) -> None:
+    """Both consoles work out every event (each logs its start, or Temporal's refusal of the second start) and the
+    webhook gets exactly one message per event: ten failed releases, and 20 apps failing in one release (its first
+    failure, then one summary)."""
+    first, second = cluster.consoles
+    webhook = Webhook().start()
+    try:
+        headers = {"Authorization": f"Bearer {first.token}"}
+        channel = httpx.post(f"{first.url}/api/v1/notification-channels", headers=headers, timeout=10,
+                             json={"name": "hook", "url": webhook.url(), "shared": True})
+        assert channel.status_code == 201, channel.text
+        prefix = f"release:mn-{unique}"
+        subscription = httpx.post(f"{first.url}/api/v1/subscriptions", headers=headers, timeout=10, json={
+            "release": f"{prefix}*", "events": ["release.failed", "app.failed"], "channel": channel.json()["id"]})
+        assert subscription.status_code == 201, subscription.text
+        eventually_sync(lambda: [s["id"] for s in second.get("/api/v1/subscriptions").json()]
+                        == [subscription.json()["id"]], what="the other console to load the subscription")
+
+        failing = [_run(_start(f"mn-{unique}-{n}", 1, 1, 2)) for n in range(10)]
+        burst = _run(_start(f"mn-{unique}-burst", 1, 4, 5))
+        for release in failing:
+            _run(_report(release, [(release, "failed")]))
+        apps = [f"app:mn-{unique}-burst-w1-c{c}-a{a}" for c in range(1, 5) for a in range(1, 6)]
+        _run(_report(burst, [(app, "failed") for app in apps]))
+        events = {("release.failed", release) for release in failing} | {("app.failed", burst)}
+        wanted = len(events) + 1  # app.failed: the first failure, then its summary
+
+        def handled_by_both() -> bool:  # each delivery started by one console and refused to the other
+            logs = [c.process.output() for c in cluster.consoles]
+            started = [_delivery_ids(log, "started") for log in logs]
+            refused = [_delivery_ids(log, "was already started") for log in logs]
+            crossed = (started[0] & refused[1]) | (started[1] & refused[0])
+            return len(started[0] | started[1]) >= wanted and crossed == started[0] | started[1]
+
+        eventually_sync(handled_by_both, timeout=60, step=0.5, what="both consoles to handle every event")
+        eventually_sync(lambda: _deliveries(NOTIFICATIONS_STORE) >= wanted
+                        and _open_deliveries(NOTIFICATIONS_STORE) == 0, timeout=30, step=0.5,
+                        what="every delivery to end")
+        told = [(d["event"], d["release"], d["follow_up"]) for d in webhook.delivered()]
+        print(f"{len(told)} messages for {len(events)} events; deliveries started per console "
+              f"{[len(_delivery_ids(c.process.output(), 'started')) for c in cluster.consoles]}, refused as already "
+              f"started {[len(_delivery_ids(c.process.output(), 'was already started')) for c in cluster.consoles]}")
+        assert sorted(told) == sorted([(e, r, False) for e, r in events] + [("app.failed", burst, True)])
+        assert _deliveries(NOTIFICATIONS_STORE) == wanted  # one delivery workflow per message
+    finally:
+        webhook.stop()
+
+
+def _delivery_ids(log: str, outcome: str) -> set[str]:
+    """The delivery ids of a console log's "notification … started" (or "… was already started") lines."""
+    return set(re.findall(rf"notification \S+ for \S+ to channel \S+ {outcome}\b.*?: (rc-notify-[0-9a-f]+)", log))
+
+
+def _deliveries(task_queue: str, query: str = "") -> int:
+    from release_console.core.config import get_settings
+    from release_console.temporal.client import connect
+
+    async def count() -> int:
+        client = await connect(get_settings())
+        found = await client.count_workflows(
+            f"WorkflowType = 'NotificationDelivery' AND TaskQueue = '{task_queue}'{query}")
+        return found.count
+
+    return _run(count())
+
+
+def _open_deliveries(task_queue: str) -> int:
+    return _deliveries(task_queue, " AND ExecutionStatus = 'Running'")
 
 
 @pytest.fixture

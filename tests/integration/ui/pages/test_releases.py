@@ -13,10 +13,10 @@ from nicegui.testing import User
 from temporalio.client import Client
 
 from release_console.core.config import Settings
+from release_console.core.links import temporal_workflow_url
 from release_console.domain.tree import percent
 from release_console.services import current
 from release_console.temporal.releases import report
-from release_console.ui.components.urls import temporal_workflow_url
 from tests.helpers import after_cycles, eventually
 from tests.integration.ui.helpers import (
     go_to_page,

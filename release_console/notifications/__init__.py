@@ -1,0 +1,1 @@
+"""Notifications: events worked out once from the read path, fanned out to Apprise channels by Temporal workflows."""
