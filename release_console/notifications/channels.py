@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import ipaddress
 import json
 import logging
 import re
+import socket
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -116,7 +119,34 @@ _apprise_log.addHandler(_SendLog())
 _apprise_log.propagate = False  # Apprise logs whole URLs (secrets included) when it cannot parse one: never further
 
 
-def _send_blocking(url: str, message: Message) -> SendResult:
+SEND_THREADS = 4
+"""Sends at once: their own threads, so a slow receiver never holds the threads the read path decodes in."""
+_sends = ThreadPoolExecutor(max_workers=SEND_THREADS, thread_name_prefix="notification-send")
+
+
+def internal_address(url: str) -> str | None:
+    """Why ``url`` may not be used by a personal channel (its host is this machine or an internal network: a user
+    must not make the console call what only it can reach), or None. Blocks: it resolves the host."""
+    plugin = apprise.Apprise.instantiate(url, suppress_exceptions=True)
+    host = getattr(plugin, "host", None) if plugin is not None else None
+    if not host:
+        return None  # the service's own public endpoint (Slack, Teams, PagerDuty …)
+    try:
+        addresses = {info[4][0] for info in socket.getaddrinfo(host.strip("[]"), None, proto=socket.IPPROTO_TCP)}
+    except (OSError, UnicodeError):
+        return None  # unresolvable: the send fails on its own, and retries
+    for address in addresses:
+        if not ipaddress.ip_address(address.split("%", 1)[0]).is_global:
+            return ("the channel's host is an internal address; personal channels may only reach public ones "
+                    "(an admin can add a shared channel, or allow it with NOTIFY_PRIVATE_ADDRESSES)")
+    return None
+
+
+def _send_blocking(url: str, message: Message, allow_internal: bool) -> SendResult:
+    if not allow_internal:
+        refusal = internal_address(url)
+        if refusal is not None:
+            return SendResult(False, refusal, permanent=True)
     lines: list[str] = []
     token = _collected.set(lines)
     try:
@@ -140,6 +170,7 @@ def _send_blocking(url: str, message: Message) -> SendResult:
     return SendResult(False, reason, permanent)
 
 
-async def send(url: str, message: Message) -> SendResult:
-    """Deliver ``message`` to ``url`` (in a thread: Apprise blocks)."""
-    return await asyncio.to_thread(_send_blocking, url, message)
+async def send(url: str, message: Message, *, allow_internal: bool) -> SendResult:
+    """Deliver ``message`` to ``url`` on one of the send threads (Apprise blocks); ``allow_internal`` False
+    refuses hosts on internal networks (checked again at each send: a name can point elsewhere later)."""
+    return await asyncio.get_running_loop().run_in_executor(_sends, _send_blocking, url, message, allow_internal)

@@ -60,8 +60,8 @@ class DeliveryLog:
         self.started = 0
         self.duplicates = 0
         self._rpc_timeout = timedelta(seconds=settings.TEMPORAL_RPC_TIMEOUT_SECONDS)
-        self._recent: tuple[float, list[WorkflowExecution]] | None = None
-        self._listing: asyncio.Task[list[WorkflowExecution]] | None = None
+        self._recent: tuple[float, list[DeliveryPublic]] | None = None
+        self._listing: asyncio.Task[list[DeliveryPublic]] | None = None
 
     async def start(self, key: DeliveryKey, message: Message) -> bool:
         """Start the delivery; False when some console already started it. Raises NotificationsUnavailable."""
@@ -71,7 +71,8 @@ class DeliveryLog:
             await self.client.start_workflow(
                 NotificationDelivery.run,
                 DeliveryInput(key.channel, message, give_up_seconds=self.settings.NOTIFY_GIVE_UP_SECONDS,
-                              max_retry_interval_seconds=self.settings.NOTIFY_RETRY_MAX_SECONDS),
+                              max_retry_interval_seconds=self.settings.NOTIFY_RETRY_MAX_SECONDS,
+                              signature=self.service.delivery_signature(key.channel, message)),
                 id=key.workflow_id, task_queue=self.settings.NOTIFICATIONS_TASK_QUEUE,
                 id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
                 id_conflict_policy=WorkflowIDConflictPolicy.FAIL,
@@ -95,32 +96,38 @@ class DeliveryLog:
         mine.update(s.channel for s in self.service.subscriptions.values()
                     if s.owner == principal.username and s.channel)
         found: list[DeliveryPublic] = []
-        for execution in await self._executions():
-            memo = await execution.memo()
-            if memo.get("channel") not in mine:
-                continue
-            found.append(_public(execution, memo))
-            if len(found) >= limit:
-                break
+        for delivery in await self._deliveries():
+            if delivery.channel in mine:
+                found.append(delivery)
+                if len(found) >= limit:
+                    break
         return found
 
-    async def _executions(self) -> list[WorkflowExecution]:
+    async def _deliveries(self) -> list[DeliveryPublic]:
+        """The newest deliveries of every user, read and decoded once per RECENT_TTL_SECONDS for all callers."""
         now = time.monotonic()
         if self._recent is not None and now - self._recent[0] < RECENT_TTL_SECONDS:
             return self._recent[1]
         if self._listing is None or self._listing.done():
             self._listing = asyncio.create_task(self._list())
-        executions = await asyncio.shield(self._listing)
-        self._recent = (time.monotonic(), executions)
-        return executions
+        deliveries = await asyncio.shield(self._listing)
+        self._recent = (time.monotonic(), deliveries)
+        return deliveries
 
-    async def _list(self) -> list[WorkflowExecution]:
+    async def _list(self) -> list[DeliveryPublic]:
         try:
-            return [execution async for execution in self.client.list_workflows(
+            executions = [execution async for execution in self.client.list_workflows(
                 f"WorkflowType = '{DELIVERY_TYPE}'", limit=RECENT_LIMIT, page_size=RECENT_LIMIT,
                 rpc_timeout=self._rpc_timeout)]
         except (RPCError, RuntimeError) as exc:
             raise NotificationsUnavailable("recent deliveries could not be read; try again") from exc
+        converter = self.client.data_converter.payload_converter
+
+        def decode() -> list[DeliveryPublic]:  # hundreds of memos: in a thread, not on the event loop
+            return [_public(e, {key: converter.from_payload(value) for key, value in e.raw_info.memo.fields.items()})
+                    for e in executions]
+
+        return await asyncio.to_thread(decode)
 
 
 def _public(execution: WorkflowExecution, memo: dict) -> DeliveryPublic:

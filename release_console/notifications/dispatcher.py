@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import itertools
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
@@ -215,6 +215,8 @@ class Notifier:
             try:
                 if key.workflow_id not in self._started:
                     await self._start(key, message)
+            except Exception:  # never lose the starter: the next listing or start-up tells it again
+                logger.exception("notification {} for {} could not be started", key.event, key.release)
             finally:
                 self._pending.discard(key.workflow_id)
 
@@ -272,9 +274,15 @@ class Notifier:
         except ReadPathError as exc:
             logger.info("failures of {} not read ({}); told at its next change", release_id, exc)
             return
-        found = ev.failures(mirror.tree)
+        tree = mirror.tree
+        try:  # thousands of failed apps: not on the loop
+            found = await asyncio.to_thread(ev.failures, tree)
+        except RuntimeError:  # a poll changed a rollup while it was read: read it again, on the loop
+            found = ev.failures(tree)
         if not found:
             return
+        apps_failed = sum(1 for f in found if f.type == EntityType.APP)
+        per_wave = Counter(f.wave for f in found)
         run = ""  # a burst's marker holds its first failure's id and time: unique without the run, and the same
         # after the release continues-as-new (a new run carries the failures: keyed by run they would be told again)
         now = datetime.now(UTC)
@@ -285,8 +293,7 @@ class Notifier:
             for burst in ev.bursts(found, scope_of, burst_seconds):
                 if (now - burst.first.at).total_seconds() > window + burst_seconds:
                     continue
-                total = sum(1 for f in found if (f.type == EntityType.APP if name == "app.failed"
-                                                 else f.wave == burst.scope))
+                total = apps_failed if name == "app.failed" else per_wave[burst.scope]
                 self._fan_out(self._first_event(name, release_id, run, burst, total), item)
                 due = (burst.first.at - now).total_seconds() + burst_seconds + SUMMARY_GRACE_SECONDS
                 if due > 0:
@@ -323,16 +330,29 @@ class Notifier:
 
     # ---- stalls ----------------------------------------------------------------------------------
     async def _stall_loop(self) -> None:
-        shortest = self.settings.NOTIFY_STALLED_MIN_SECONDS
         while True:
             await asyncio.sleep(self.stall_check_seconds)
-            index = self.service.index
-            if "release.stalled" not in index.events:
+            try:
+                self._check_stalls()
+            except Exception:  # a bad row must not end stall checks for good
+                logger.exception("checking for stalled releases failed; trying again at the next check")
+
+    def _check_stalls(self) -> None:
+        """Tell releases that became stalled since this console started looking (less the catch-up window): a
+        restart does not tell every long-stalled release again."""
+        index = self.service.index
+        if "release.stalled" not in index.events:
+            return
+        now = datetime.now(UTC)
+        since = self._since or now
+        shortest = self.settings.NOTIFY_STALLED_MIN_SECONDS
+        for item in self.releases.items:
+            if item.status != "running":
                 continue
-            now = datetime.now(UTC)
-            for item in self.releases.items:
-                if not index.matching(item.id):
-                    continue
-                idle = ev.stalled_for(item, now)
-                if idle is not None and idle >= shortest:
-                    self._fan_out(ev.stalled_event(item, idle), item, idle_seconds=idle)
+            idle = ev.stalled_for(item, now)
+            if idle is None or idle < shortest:
+                continue
+            stalled_at = now - timedelta(seconds=idle - shortest)
+            if stalled_at >= since - timedelta(seconds=self.settings.NOTIFY_STALLED_AFTER_SECONDS) \
+                    and index.matching(item.id):
+                self._fan_out(ev.stalled_event(item, idle), item, idle_seconds=idle)

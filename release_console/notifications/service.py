@@ -34,6 +34,8 @@ from ..temporal.client import accounts_namespace, for_namespace
 from ..workflows import notifications as store
 from ..workflows.delivery import Message
 from ..workflows.notifications import (
+    MAX_PERSONAL_CHANNELS,
+    MAX_SUBSCRIPTIONS_PER_USER,
     ChannelRecord,
     NotificationsInput,
     NotificationsSnapshot,
@@ -45,6 +47,7 @@ from . import channels
 from .errors import (
     ChannelInUse,
     InvalidNotificationInput,
+    NotificationError,
     NotificationForbidden,
     NotificationNotFound,
     NotificationsUnavailable,
@@ -54,11 +57,15 @@ from .errors import (
 from .models import EVENTS, ChannelPublic, SubscriptionPublic
 from .sealing import SealBroken, Sealer
 
-MAX_PERSONAL_CHANNELS = 20
-MAX_SUBSCRIPTIONS_PER_USER = 200
 MIN_STALLED_AFTER_SECONDS = 60
 MAX_STALLED_AFTER_SECONDS = 7 * 86400
 TEST_SEND_EVERY_SECONDS = 5.0
+UPDATE_ATTEMPTS = 3
+REFUSALS: dict[str, type[NotificationError]] = {
+    store.ERR_INVALID: InvalidNotificationInput, store.ERR_NOT_FOUND: NotificationNotFound,
+    store.ERR_IN_USE: ChannelInUse, store.ERR_LIMIT: TooManyRecords,
+}
+"""The store's refusals (ApplicationError types) and the errors they are answered with."""
 UNAVAILABLE = "notifications are unavailable: Temporal or the console's worker did not answer in time; try again"
 _PREFIX_PATTERN = re.compile(r"^release:[A-Za-z0-9._-]{0,127}\*$")
 _NAME_PATTERN = re.compile(r"^[^\x00-\x1f\x7f]{1,80}$")
@@ -74,6 +81,11 @@ def _channel_fields(record: ChannelRecord) -> dict[str, Any]:
     return fields
 
 
+def _delivery_fields(channel_id: str, message: Message) -> dict[str, Any]:
+    return {"channel": channel_id, "title": message.title, "text": message.text, "document": message.document,
+            "failure": message.failure}
+
+
 def _subscription_fields(record: SubscriptionRecord) -> dict[str, Any]:
     fields = asdict(record)
     del fields["signature"]
@@ -85,7 +97,7 @@ class SubscriptionIndex:
 
     def __init__(self, subscriptions: Iterable[SubscriptionRecord]) -> None:
         self.exact: dict[str, list[SubscriptionRecord]] = defaultdict(list)
-        self.prefixed: list[tuple[str, SubscriptionRecord]] = []
+        self.prefixed: dict[str, list[SubscriptionRecord]] = defaultdict(list)
         self.everything: list[SubscriptionRecord] = []
         self.events: set[str] = set()
         for sub in subscriptions:
@@ -93,7 +105,7 @@ class SubscriptionIndex:
             if sub.release == "*":
                 self.everything.append(sub)
             elif sub.release.endswith("*"):
-                self.prefixed.append((sub.release[:-1], sub))
+                self.prefixed[sub.release[:-1]].append(sub)
             else:
                 self.exact[sub.release].append(sub)
 
@@ -104,7 +116,9 @@ class SubscriptionIndex:
         """Every subscription that names this release."""
         found = list(self.exact.get(release_id, ()))
         found.extend(self.everything)
-        found.extend(sub for prefix, sub in self.prefixed if release_id.startswith(prefix))
+        if self.prefixed:  # each prefix of the id looked up: cost by the id's length, not the subscriptions
+            for end in range(len("release:"), len(release_id) + 1):
+                found.extend(self.prefixed.get(release_id[:end], ()))
         return found
 
 
@@ -242,6 +256,20 @@ class NotificationsService:
         record = self.channels.get(channel_id)
         return record.name if record is not None else None
 
+    def internal_allowed(self, channel_id: str) -> bool:
+        """Whether a channel may reach internal addresses: shared ones (admins made them) always, personal ones
+        only with NOTIFY_PRIVATE_ADDRESSES (or in local mode)."""
+        record = self.channels.get(channel_id)
+        return self.settings.notify_private_addresses or (record is not None and record.owner is None)
+
+    def delivery_signature(self, channel_id: str, message: Message) -> str:
+        """What proves a delivery was asked for by a console (the send activity refuses others)."""
+        return self.sealer.sign(_delivery_fields(channel_id, message))
+
+    def delivery_signed(self, channel_id: str, message: Message, signature: str) -> bool:
+        """Whether ``signature`` is a console's :meth:`delivery_signature` of exactly this delivery."""
+        return self.sealer.verify(_delivery_fields(channel_id, message), signature)
+
     def channel_url(self, channel_id: str) -> str:
         """The real URL of a channel (for sending only; never shown or logged); NotificationNotFound when gone."""
         record = self.channels.get(channel_id)
@@ -298,12 +326,17 @@ class NotificationsService:
         owner = None if shared else principal.username
         if owner is not None and sum(1 for c in self.channels.values() if c.owner == owner) >= MAX_PERSONAL_CHANNELS:
             raise TooManyRecords(f"at most {MAX_PERSONAL_CHANNELS} personal channels per user")
+        if owner is not None and not self.settings.notify_private_addresses:
+            assert isinstance(url, str)
+            refusal = await asyncio.to_thread(channels.internal_address, url.strip())
+            if refusal is not None:
+                raise InvalidNotificationInput(refusal)
         record = ChannelRecord(id=secrets.token_hex(8), name=name, owner=owner, kind=checked.kind,
                                masked_url=checked.masked, sealed_url="", created_at=_now(),
                                created_by=principal.username)
         assert isinstance(url, str)
         record.sealed_url = self.sealer.seal(url.strip(), _channel_fields(record))
-        await self._update(store.UPDATE_PUT_CHANNEL, record)
+        await self._update(store.UPDATE_PUT_CHANNEL, record, f"put-{record.id}")
         _audit(principal, "notifications.channel.create", record.id, kind=record.kind,
                scope="shared" if shared else "personal")
         return self._channel_public(record)
@@ -312,7 +345,7 @@ class NotificationsService:
         record = self._channel(principal, channel_id)
         if record.owner is None and not principal.is_admin:
             raise NotificationForbidden("only admins delete shared channels")
-        await self._update(store.UPDATE_DELETE_CHANNEL, RecordRef(record.id))
+        await self._update(store.UPDATE_DELETE_CHANNEL, RecordRef(record.id), f"delete-{record.id}")
         _audit(principal, "notifications.channel.delete", record.id)
 
     async def test_channel(self, principal: Principal, channel_id: str) -> None:
@@ -325,7 +358,8 @@ class NotificationsService:
         message = Message(title="Release Console: test message",
                           text=f"This channel ({record.name}) receives Release Console notifications.",
                           document={"event": "test", "channel": record.name, "sent_by": principal.username})
-        result = await channels.send(self.channel_url(record.id), message)
+        result = await channels.send(self.channel_url(record.id), message,
+                                     allow_internal=self.internal_allowed(record.id))
         _audit(principal, "notifications.channel.test", record.id, outcome="ok" if result.delivered else "failed")
         if not result.delivered:
             raise TestSendFailed(f"the test message was not delivered: {result.reason}")
@@ -345,7 +379,7 @@ class NotificationsService:
                                     events=chosen, channel=channel if isinstance(channel, str) else None,
                                     created_at=_now(), signature="", stalled_after_seconds=stalled)
         record.signature = self.sealer.sign(_subscription_fields(record))
-        await self._update(store.UPDATE_PUT_SUBSCRIPTION, record)
+        await self._update(store.UPDATE_PUT_SUBSCRIPTION, record, f"put-{record.id}")
         _audit(principal, "notifications.subscription.create", record.id, release=pattern)
         return self._subscription_public(record)
 
@@ -354,7 +388,7 @@ class NotificationsService:
         record = self.subscriptions.get(subscription_id)
         if record is None or record.owner != principal.username:
             raise NotificationNotFound(f"no subscription {subscription_id[:40]!r}")
-        await self._update(store.UPDATE_DELETE_SUBSCRIPTION, RecordRef(record.id))
+        await self._update(store.UPDATE_DELETE_SUBSCRIPTION, RecordRef(record.id), f"delete-{record.id}")
         _audit(principal, "notifications.subscription.delete", record.id)
 
     async def _check_release(self, release: object) -> str:
@@ -374,21 +408,28 @@ class NotificationsService:
             raise NotificationNotFound(f"release {release_id} not found")
         return release_id
 
-    async def _update(self, name: str, arg: Any) -> None:
+    async def _update(self, name: str, arg: Any, update_id: str) -> None:
+        """Apply one change; ``update_id`` makes a retried change (after a timeout, or an Update no worker took)
+        apply at most once."""
         handle = self.client.get_workflow_handle(self.settings.NOTIFICATIONS_WORKFLOW_ID)
-        try:
-            snapshot = await handle.execute_update(name, arg, result_type=NotificationsSnapshot,
-                                                   rpc_timeout=self._rpc_timeout)
-        except WorkflowUpdateFailedError as exc:
-            cause = exc.cause
-            if isinstance(cause, ApplicationError):
-                error = {store.ERR_NOT_FOUND: NotificationNotFound, store.ERR_IN_USE: ChannelInUse,
-                         store.ERR_LIMIT: TooManyRecords}.get(cause.type or "", InvalidNotificationInput)
-                raise error(cause.message) from None
-            raise NotificationsUnavailable(UNAVAILABLE) from None
-        except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError, RuntimeError):
-            raise NotificationsUnavailable(UNAVAILABLE) from None
-        self._apply(snapshot)
+        for attempt in range(UPDATE_ATTEMPTS):
+            try:
+                snapshot = await handle.execute_update(name, arg, id=update_id, result_type=NotificationsSnapshot,
+                                                       rpc_timeout=self._rpc_timeout)
+            except WorkflowUpdateFailedError as exc:
+                cause = exc.cause
+                error = REFUSALS.get(cause.type or "") if isinstance(cause, ApplicationError) else None
+                if error is not None:
+                    raise error(cause.message) from None
+                # not refused by the store: the Update reached no worker that took it (a worker stopping)
+                if attempt + 1 < UPDATE_ATTEMPTS:
+                    await asyncio.sleep(0.2 * (attempt + 1))
+                    continue
+                raise NotificationsUnavailable(UNAVAILABLE) from None
+            except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError, RuntimeError):
+                raise NotificationsUnavailable(UNAVAILABLE) from None
+            self._apply(snapshot)
+            return
 
 
 def _audit(principal: Principal, action: str, target: str, **fields: Any) -> None:

@@ -21,6 +21,8 @@ from .errors import NotificationNotFound, NotificationsUnavailable
 from .service import NotificationsService
 
 RETRY = "retry"
+MAX_SENDS_AT_ONCE = 2 * channels.SEND_THREADS
+"""Send activities one console runs at once (each waits for one of the send threads)."""
 LOG_EVERY_ATTEMPTS = 10
 
 
@@ -38,7 +40,11 @@ class Sender:
         at DEBUG instead of a WARNING with a traceback per attempt) and told here in one line, at the first attempt
         and every LOG_EVERY_ATTEMPTS after; the outcome is in the delivery's memo."""
         url = await self._url(request.channel_id)
-        result = await channels.send(url, request.message)
+        if not self.service.delivery_signed(request.channel_id, request.message, request.signature):
+            raise ApplicationError("the delivery was not asked for by a console (no valid signature)",
+                                   type=PERMANENT, non_retryable=True, category=ApplicationErrorCategory.BENIGN)
+        result = await channels.send(url, request.message,
+                                     allow_internal=self.service.internal_allowed(request.channel_id))
         if result.delivered:
             return
         attempt = activity.info().attempt
@@ -70,4 +76,5 @@ def build_notifications_worker(client: Client, settings: Settings, service: Noti
         task_queue=settings.NOTIFICATIONS_TASK_QUEUE,
         workflows=[NotificationsWorkflow, NotificationDelivery],
         activities=[Sender(service).send],
+        max_concurrent_activities=MAX_SENDS_AT_ONCE,
     )

@@ -40,6 +40,7 @@ class Message:
 class SendRequest:
     channel_id: str
     message: Message
+    signature: str = ""
 
 
 @dataclass
@@ -48,6 +49,8 @@ class DeliveryInput:
     message: Message
     give_up_seconds: float = 86400.0
     max_retry_interval_seconds: float = 15.0
+    signature: str = ""
+    """A console's signature over channel and message: the send activity refuses a delivery without it."""
 
 
 @workflow.defn(name=WORKFLOW_TYPE)
@@ -59,7 +62,7 @@ class NotificationDelivery:
         try:
             await workflow.execute_activity(
                 SEND_ACTIVITY,
-                SendRequest(input.channel_id, input.message),
+                SendRequest(input.channel_id, input.message, input.signature),
                 start_to_close_timeout=timedelta(seconds=30),
                 schedule_to_close_timeout=timedelta(seconds=input.give_up_seconds),
                 retry_policy=RetryPolicy(

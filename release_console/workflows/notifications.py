@@ -26,9 +26,13 @@ RECORD_ID = re.compile(r"^[0-9a-f]{16}$")
 MAX_NAME = 80
 MAX_TEXT = 4096
 """Sealed URLs, masked URLs and release patterns stay well below this."""
-MAX_CHANNELS = 500
-MAX_SUBSCRIPTIONS = 5000
-"""Bounded so the snapshot (a query result and the continue-as-new input) stays far below 2 MiB."""
+MAX_CHANNELS = 200
+MAX_SUBSCRIPTIONS = 2000
+MAX_PERSONAL_CHANNELS = 20
+MAX_SUBSCRIPTIONS_PER_USER = 200
+MAX_STORE_BYTES = 1_200_000
+"""The records' text in all: the snapshot (each Update's answer, a query result, the continue-as-new input) stays
+well below Temporal's 2 MiB payload limit."""
 MAX_EVENTS = 16
 
 ERR_INVALID = "invalid"
@@ -103,6 +107,16 @@ def _check_id(value: object) -> None:
         raise _reject("ids are 16 lowercase hex characters", ERR_INVALID)
 
 
+def _channel_bytes(record: ChannelRecord) -> int:
+    return 200 + sum(len(v) for v in (record.id, record.name, record.owner or "", record.kind, record.masked_url,
+                                      record.sealed_url, record.created_at, record.created_by))
+
+
+def _subscription_bytes(record: SubscriptionRecord) -> int:
+    return 250 + sum(len(v) for v in (record.id, record.owner, record.release, record.channel or "",
+                                      record.created_at, record.signature, *record.events))
+
+
 @workflow.defn(name=WORKFLOW_TYPE)
 class NotificationsWorkflow:
     """Holds channels and subscriptions; never completes (continues-as-new to keep history short)."""
@@ -149,8 +163,13 @@ class NotificationsWorkflow:
         _check_text("kind", record.kind, MAX_NAME)
         for name in ("masked_url", "sealed_url", "created_at", "created_by"):
             _check_text(name, getattr(record, name))
-        if record.id not in self.channels and len(self.channels) >= MAX_CHANNELS:
-            raise _reject(f"at most {MAX_CHANNELS} channels", ERR_LIMIT)
+        if record.id not in self.channels:
+            if len(self.channels) >= MAX_CHANNELS:
+                raise _reject(f"at most {MAX_CHANNELS} channels", ERR_LIMIT)
+            if record.owner is not None and sum(
+                    1 for c in self.channels.values() if c.owner == record.owner) >= MAX_PERSONAL_CHANNELS:
+                raise _reject(f"at most {MAX_PERSONAL_CHANNELS} personal channels per user", ERR_LIMIT)
+            self._check_budget(_channel_bytes(record))
 
     @workflow.update(name=UPDATE_DELETE_CHANNEL)
     def delete_channel(self, ref: RecordRef) -> NotificationsSnapshot:
@@ -183,8 +202,12 @@ class NotificationsWorkflow:
             _check_text("event", event, MAX_NAME)
         if record.channel is not None and record.channel not in self.channels:
             raise _reject("no such channel", ERR_NOT_FOUND)
-        if record.id not in self.subscriptions and len(self.subscriptions) >= MAX_SUBSCRIPTIONS:
-            raise _reject(f"at most {MAX_SUBSCRIPTIONS} subscriptions", ERR_LIMIT)
+        if record.id not in self.subscriptions:
+            if len(self.subscriptions) >= MAX_SUBSCRIPTIONS:
+                raise _reject(f"at most {MAX_SUBSCRIPTIONS} subscriptions", ERR_LIMIT)
+            if sum(1 for s in self.subscriptions.values() if s.owner == record.owner) >= MAX_SUBSCRIPTIONS_PER_USER:
+                raise _reject(f"at most {MAX_SUBSCRIPTIONS_PER_USER} subscriptions per user", ERR_LIMIT)
+            self._check_budget(_subscription_bytes(record))
 
     @workflow.update(name=UPDATE_DELETE_SUBSCRIPTION)
     def delete_subscription(self, ref: RecordRef) -> NotificationsSnapshot:
@@ -196,6 +219,12 @@ class NotificationsWorkflow:
     def _validate_delete_subscription(self, ref: RecordRef) -> None:
         if ref.id not in self.subscriptions:
             raise _reject("no such subscription", ERR_NOT_FOUND)
+
+    def _check_budget(self, adding: int) -> None:
+        used = (sum(_channel_bytes(c) for c in self.channels.values())
+                + sum(_subscription_bytes(s) for s in self.subscriptions.values()))
+        if used + adding > MAX_STORE_BYTES:
+            raise _reject("the notification store is full; delete unused channels or subscriptions", ERR_LIMIT)
 
     def _changed(self) -> NotificationsSnapshot:
         self.version += 1

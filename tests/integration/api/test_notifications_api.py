@@ -224,6 +224,8 @@ async def test_a_channel_url_never_appears_in_answers_logs_or_audit(api_ready, a
         assert password.encode() not in data and token.encode() not in data, path
     assert any("notifications.channel.test" in line for line in console_log)  # the sink saw the audit lines
     assert not [line for line in console_log if password in line or token in line]
+    # leave no "*" subscription that later failures of the session would be delivered to
+    assert (await api.delete(f"{SUBSCRIPTIONS}/{sub.json()['id']}", headers=headers)).status_code == 204
 
 
 async def test_subscriptions_name_a_real_release_and_known_events(api_ready, admin_headers, client, settings,
@@ -367,6 +369,7 @@ async def test_api_keys_read_notification_settings_but_do_not_change_them(api_re
     assert await ids(api, SUBSCRIPTIONS, headers) == {sub["id"]}
     assert {c["id"] for c in (await api.get(CHANNELS, headers=headers)).json() if c["scope"] == "personal"} == {
         channel["id"]}
+    assert (await api.delete(f"{SUBSCRIPTIONS}/{sub['id']}", headers=headers)).status_code == 204  # none left behind
 
 
 async def test_recent_deliveries_are_the_callers_own(api_ready, admin_headers, client, settings, unique) -> None:

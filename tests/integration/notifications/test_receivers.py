@@ -122,3 +122,19 @@ async def test_a_channel_password_never_reaches_logs_audit_or_answers(console, w
                         ("standard logging", caplog.text), ("audit file", audit),
                         ("answers", "".join(a.text for a in answers))):
         assert password not in text, f"the channel's password is in the {where}"
+
+
+async def test_a_delivery_no_console_asked_for_is_refused(console, webhook, unique) -> None:
+    """Someone who can start workflows on the console's task queue cannot make it post to a channel."""
+    from release_console.workflows.delivery import DeliveryInput, Message, NotificationDelivery
+
+    hook = await console.notifications.create_channel(ADMIN, "hook", webhook.url(), shared=True)
+    forged = Message(title="forged", text="not from a console", document={"event": "forged"})
+    client = console.deliveries.client
+    handle = await client.start_workflow(
+        NotificationDelivery.run, DeliveryInput(hook.id, forged, signature="n1:" + "0" * 64),
+        id=f"forged-{unique}", task_queue=console.settings.NOTIFICATIONS_TASK_QUEUE)
+    assert await handle.result() == "failed"
+    memo = await (await handle.describe()).memo()
+    assert "signature" in memo["reason"]
+    assert webhook.requests == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from release_console.core.config import Settings
-from release_console.notifications.channels import InvalidChannelUrl, check_url
+from release_console.notifications.channels import InvalidChannelUrl, check_url, internal_address
 from release_console.notifications.sealing import SealBroken, Sealer
 from release_console.notifications.service import SubscriptionIndex
 from release_console.workflows.notifications import SubscriptionRecord
@@ -68,3 +68,17 @@ def test_subscriptions_match_by_id_prefix_and_star() -> None:
     assert {s.id for s in index.matching("release:payroll")} == {"b", "c"}
     assert {s.id for s in index.matching("release:other")} == {"c"}
     assert not SubscriptionIndex([])
+
+
+@pytest.mark.parametrize(("url", "internal"), [
+    ("json://127.0.0.1:9/hook", True), ("json://10.1.2.3/hook", True), ("json://[::1]/hook", True),
+    ("json://169.254.169.254/latest", True), ("json://8.8.8.8/hook", False), ("slack://T1/B1/tok", False),
+])
+def test_internal_addresses_are_told_apart(url: str, internal: bool) -> None:
+    assert (internal_address(url) is not None) == internal
+
+
+def test_personal_channels_reach_internal_addresses_only_in_local_mode() -> None:
+    assert Settings(ENVIRONMENT="local").notify_private_addresses
+    assert not Settings.model_construct(ENVIRONMENT="production").notify_private_addresses
+    assert Settings(ENVIRONMENT="local", NOTIFY_PRIVATE_ADDRESSES=False).notify_private_addresses is False

@@ -93,4 +93,14 @@ def test_many_failures_together_make_one_burst_then_a_new_one_later() -> None:
     assert [(b.first.id, len(b.rest)) for b in apps] == [("app:a0-0", 24), ("app:a1-19", 0)]
     waves = list(ev.bursts(ev.failures(tree), ev.wave_scope, 30))
     assert sorted((b.scope, len(b.rest)) for b in waves) == [("wave:w0", 14), ("wave:w1", 0), ("wave:w1", 9)]
-    assert apps[0].marker == apps[0].marker and apps[0].marker != apps[1].marker
+    assert apps[0].marker != apps[1].marker
+
+
+def test_a_burst_keeps_its_marker_as_more_of_it_is_seen() -> None:
+    tree = _tree()
+    tree.apply([("app:a0-0", "failed")], at(0))
+    seen_first = next(ev.bursts(ev.failures(tree), ev.app_scope, 30))
+    tree.apply([("app:a0-1", "failed"), ("app:a1-2", "failed")], at(10))
+    seen_later = next(ev.bursts(ev.failures(tree), ev.app_scope, 30))
+    assert seen_first.marker == seen_later.marker
+    assert (len(seen_first.rest), len(seen_later.rest)) == (0, 2)

@@ -153,7 +153,8 @@ async def test_the_page_lists_what_the_service_holds_for_the_user(
         await user.open("/")  # the ⋮ menu of every page links here
         user.find(marker="notifications-link").click()
         await see(user, marker="subscriptions-table")
-    finally:  # shared channels are seen by every user of the session's console: leave none behind
+    finally:  # leave nothing that later failures of the session would be delivered to (or shown to others)
+        await service.delete_subscription(viewer, everything.id)
         await service.delete_channel(principal("admin"), shared.id)
 
 
@@ -283,15 +284,18 @@ async def test_another_users_page_does_not_show_the_first_users_personal_channel
     first = await new_viewer(PASSWORD)
     theirs = await service.create_channel(principal(first), f"private of {first}",
                                           f"json://127.0.0.1:{free_port()}/hook")
-    await service.create_subscription(principal(first), "*", ["release.failed"], theirs.id)
-    second, _ = await signed_in_viewer(user, "/notifications")
-    mine = await service.create_channel(principal(second), "mine", f"json://127.0.0.1:{free_port()}/hook")
-    await eventually(lambda: mine.id in {row["id"] for row in rows(user, "channels-table")}, what="my channel")
-    shown = {row["id"] for row in rows(user, "channels-table")}
-    assert theirs.id not in shown
-    assert not page_shows(user, f"private of {first}")
-    assert rows(user, "subscriptions-table") == []
-    assert theirs.id not in user.find(marker="subscription-channel").elements.pop().options
+    everything = await service.create_subscription(principal(first), "*", ["release.failed"], theirs.id)
+    try:
+        second, _ = await signed_in_viewer(user, "/notifications")
+        mine = await service.create_channel(principal(second), "mine", f"json://127.0.0.1:{free_port()}/hook")
+        await eventually(lambda: mine.id in {row["id"] for row in rows(user, "channels-table")}, what="my channel")
+        shown = {row["id"] for row in rows(user, "channels-table")}
+        assert theirs.id not in shown
+        assert not page_shows(user, f"private of {first}")
+        assert rows(user, "subscriptions-table") == []
+        assert theirs.id not in user.find(marker="subscription-channel").elements.pop().options
+    finally:  # a "*" subscription left behind would get a delivery for every later failure of the session
+        await service.delete_subscription(principal(first), everything.id)
 
 
 async def test_the_watch_switch_subscribes_to_exactly_this_release(
