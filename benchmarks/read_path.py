@@ -13,9 +13,7 @@ import argparse
 import asyncio
 import os
 import secrets
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -23,7 +21,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import free_port, percentile
+from harness import Processes, free_port, percentile, start_temporal
 
 
 async def run(apps: int, readers: list[int], rounds: int) -> None:
@@ -127,25 +125,12 @@ def main() -> None:
             "BCRYPT_ROUNDS": "4",
         }
     )
-    from release_console.temporal.embedded import temporal_binary
-    from release_console.temporal.search_attributes import dev_server_flags
-
-    server = subprocess.Popen(
-        [temporal_binary(), "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", str(port),
-         "--log-level", "error", *dev_server_flags()],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    procs = Processes(Path(data))
     try:
-        deadline = time.monotonic() + 60
-        while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
-            if time.monotonic() > deadline:
-                raise SystemExit("temporal dev server did not start")
-            time.sleep(0.2)
+        start_temporal(procs, port, dict(os.environ), Path(data))
         asyncio.run(run(args.apps, args.readers, args.rounds))
     finally:
-        server.terminate()
-        server.wait(10)
+        procs.stop_all()
 
 
 if __name__ == "__main__":

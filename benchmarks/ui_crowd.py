@@ -55,7 +55,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from emulated_tabs import Browser, Tab
-from harness import API, ROOT, ConsoleStack, fmt, git_revision, percentile, run_section, stop_on_sigterm
+from harness import API, ROOT, ConsoleStack, fmt, git_revision, ms, percentile, run_section, stop_on_sigterm
 
 USERS = 10
 OPEN_BATCH = 10
@@ -69,14 +69,10 @@ Change = tuple[Callable[[], Awaitable[Any]], str, str]
 FAILING_WAVES = (1, 2, 3)
 
 
-def summary(values: list[float], scale: float = 1000.0) -> dict[str, float | None]:
+def summary(values: list[float]) -> dict[str, float | None]:
     """p50/p95/max of ``values`` (seconds) in milliseconds."""
-    return {
-        "p50": None if not values else percentile(values, 0.5) * scale,  # type: ignore[operator]
-        "p95": None if not values else percentile(values, 0.95) * scale,  # type: ignore[operator]
-        "max": max(values) * scale if values else None,
-        "n": len(values),
-    }
+    return {"p50": ms(percentile(values, 0.5)), "p95": ms(percentile(values, 0.95)),
+            "max": ms(max(values) if values else None), "n": len(values)}
 
 
 class HealthProbe:
@@ -224,10 +220,7 @@ class CrowdBench:
 
     async def stats(self) -> dict[str, Any]:
         assert self.http is not None
-        response = await self.http.get(f"{self.stack.url}{API}/stats",
-                                       headers={"Authorization": f"Bearer {self.token}"}, timeout=120)
-        response.raise_for_status()
-        return dict(response.json())
+        return await self.stack.stats(self.http, self.token, timeout=120)
 
     def stale_events(self) -> int:
         """How often a mirror turned stale so far (the console's "mirror … is stale" warnings)."""

@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import services as services_module
 from .api.app import ApiDispatch, build_api_app, is_api_path
-from .core import drain
+from .core import client_ip, drain
 from .core.config import API_PREFIX, Settings
 from .core.metrics import METRICS_PATH, ConsoleMetrics
 from .core.security_headers import SecurityHeaders
@@ -80,6 +80,14 @@ def install_dispatch(api: ASGIApp, metrics: ConsoleMetrics | None = None, public
     app.middleware_stack = None
 
 
+def _services_so_far() -> Services | None:
+    """What /metrics reads at scrape time: the installed services as far as they have started (None before)."""
+    try:
+        return services_module.current()
+    except RuntimeError:
+        return None
+
+
 def setup(settings: Settings, *, exit_on_failure: bool = False) -> None:
     """Register the API, pages and start/stop hooks on the global NiceGUI app.
 
@@ -98,7 +106,8 @@ def setup(settings: Settings, *, exit_on_failure: bool = False) -> None:
     # fixtures re-run main.py per test), so keep the original or the nesting overflows the stack.
     app.router.lifespan_context = lifespan
     install_page_guard()
-    metrics = ConsoleMetrics(settings) if settings.METRICS_ENABLED else None  # GET /metrics (core/metrics.py)
+    client_ip.configure(settings.TRUSTED_PROXIES)  # core/ gets what it needs here, never from the services
+    metrics = ConsoleMetrics(settings, parts=_services_so_far) if settings.METRICS_ENABLED else None  # GET /metrics
     install_live_pages(settings, metrics)
     install_dispatch(build_api_app(metrics), metrics, settings.PUBLIC_URL)
     drain.reset()

@@ -8,6 +8,16 @@ waited for until its frontend answers as healthy, retrying the connection with b
 A remote TEMPORAL_ADDRESS that is down does not fail start-up: the console serves pages that say so (and /ready is
 503) on a lazy client, keeps retrying, and finishes what start-up skipped (search attributes, the worker) once
 Temporal answers.
+
+How the rest of the console reaches the services (one way each):
+
+- Request and page code (api/, ui/, examples) calls :func:`running`: the started parts, never None, or NotStarted
+  (the API's 503, a page's "starting" message). The API's routes go through its accessors (``running_accounts()``
+  … in api/deps.py), which call :func:`running`.
+- :func:`current` (the whole ``Services``, parts of which may still be None) is for the lifecycle only: app.py,
+  which starts and stops them and hands core/ what it needs, and tests.
+- core/ never imports this module (nor anything above it): what it needs is handed to it when the app is assembled
+  (app.setup): metrics get a provider of the services, client_ip the TRUSTED_PROXIES.
 """
 
 from __future__ import annotations
@@ -335,8 +345,8 @@ def record_startup_failure(reason: str | None) -> None:
 
 
 def current() -> Services:
-    """The installed services, parts of which may still be None (RuntimeError before start-up). Pages and API routes
-    use :func:`running` instead."""
+    """The installed services, parts of which may still be None (RuntimeError before start-up): for the lifecycle
+    (app.py) and tests only; pages and API routes use :func:`running` (see the module's docstring)."""
     if _current is None:
         raise RuntimeError("services are not started")
     return _current

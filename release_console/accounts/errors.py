@@ -1,18 +1,31 @@
-"""Account errors, each with the HTTP status and a message that is safe to show (never a secret)."""
+"""Account errors, each with the HTTP status and a message that is safe to show (never a secret).
+
+Each is a :class:`~release_console.core.errors.ConsoleError`: the API's one handler (api/errors.py) answers it as
+it answers every other error; pages show ``message``.
+"""
 
 from __future__ import annotations
 
+from ..core.errors import ConsoleError
 
-class AccountError(Exception):
+BEARER = {"WWW-Authenticate": "Bearer"}
+"""What a 401 tells the client: send a bearer token (RFC 6750)."""
+
+
+class AccountError(ConsoleError):
     """A refused account operation."""
 
     status = 400
     code = "account_error"
 
-    def __init__(self, message: str, *, retry_after: float | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        self.retry_after = retry_after
+    def http_headers(self) -> dict[str, str] | None:
+        """WWW-Authenticate: Bearer on a 401 (a failed login); Retry-After on a 429 (1 s when not known) and, as
+        for every ConsoleError, on a 503."""
+        if self.status == 401:
+            return dict(BEARER)
+        if self.status == 429 and not self.retry_after:
+            return {"Retry-After": "1"}
+        return super().http_headers()
 
 
 class InvalidAccountData(AccountError):

@@ -36,6 +36,10 @@ from ..core.security import password_problem
 from ..core.tasks import cancel_and_wait
 from ..temporal.client import accounts_namespace, for_namespace
 from ..workflows.accounts import (
+    ENSURE_CREATED,
+    ENSURE_EXISTS,
+    ENSURE_REPLACED,
+    ENSURE_RESTORED,
     QUERY_SNAPSHOT,
     QUERY_VERSION,
     ROLES,
@@ -78,12 +82,6 @@ MAX_PASSWORD_INPUT = 1024
 STOP_WAIT_SECONDS = 5.0
 ACCOUNT_GONE = "account disabled or removed"
 UNAVAILABLE = "accounts are unavailable: Temporal or its worker did not answer in time; try again shortly"
-
-# outcomes of ensure_first_admin
-ENSURE_EXISTS = "exists"  # a trusted enabled admin exists: nothing done
-ENSURE_CREATED = "created"  # a new admin with the given password
-ENSURE_RESTORED = "restored"  # a trusted user of that name re-enabled and promoted, its password kept
-ENSURE_REPLACED = "replaced"  # an untrusted record of that name replaced by a new admin with the given password
 
 
 def valid_after(record: AccountRecord) -> float:

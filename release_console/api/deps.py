@@ -1,5 +1,11 @@
-"""Dependencies of the REST API, all of them: the running services, the authenticated caller and its role, the login
-form, and the accessors routes call directly.
+"""Dependencies of the REST API, all of them: the authenticated caller and its role, the login form, and the
+accessors of the running services.
+
+One style: what FastAPI must resolve from the request (the caller, the login form) is a dependency (``CurrentUser``,
+``CurrentCaller``, ``AdminUser``, ``LoginForm``); the running services are reached by calling the ``running_*()``
+accessors below in the route's body, never through ``Depends`` (each FastAPI dependency costs a resolution step on
+every request) and never through the services module directly. Each accessor raises NotStarted (503) while the
+console is not running.
 
 ``CurrentUser``, ``CurrentCaller`` and ``AdminUser`` resolve the bearer token against the in-memory accounts cache (no
 Temporal call per request) with the accounts' one rule (:meth:`AccountsService.check`), so a disabled, deleted or
@@ -17,7 +23,7 @@ from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
 
 from .. import services
 from ..accounts.api_keys import KEY_PREFIX, KEY_TYPE
-from ..accounts.errors import AccountError
+from ..accounts.errors import BEARER
 from ..accounts.models import Principal
 from ..accounts.service import ACCOUNT_GONE, AccountsService
 from ..core.audit import audit, audit_repeated, safe_request_id
@@ -27,40 +33,25 @@ from ..core.security import InvalidToken, TokenPayload, decode_access_token
 from ..readpath.mirror import MirrorRegistry
 from ..readpath.release_list import ReleaseList
 from ..services import RunningServices
-from .errors import ApiError
 
 TOKEN_URL = f"{API_PREFIX}/login/access-token"
-BEARER = {"WWW-Authenticate": "Bearer"}
 
-
-async def get_services() -> RunningServices:
-    """Dependency: the running services (503 while starting or stopping)."""
-    return services.running()
-
-
-ServicesDep = Annotated[RunningServices, Depends(get_services)]
-
-
-async def get_accounts() -> AccountsService:
-    """Dependency: the accounts service (503 until it is running)."""
-    return services.running().accounts
-
-
-def running_accounts() -> AccountsService:
-    """The accounts service (503 while the console is not running), for routes that need it only sometimes."""
-    return services.running().accounts
-
-
-AccountsDep = Annotated[AccountsService, Depends(get_accounts)]
 LoginForm = Annotated[OAuth2PasswordRequestForm, Depends()]
 """The OAuth2 password form of POST /login/access-token."""
 
 
-def running_mirrors() -> MirrorRegistry:
-    """The mirror registry (503 while the console is not running).
+def running_services() -> RunningServices:
+    """The running services (503 while starting or stopping), for a route that needs several of their parts."""
+    return services.running()
 
-    Routes call this (and :func:`running_release_list`) directly instead of declaring a dependency: each FastAPI
-    dependency costs a resolution step on every request."""
+
+def running_accounts() -> AccountsService:
+    """The accounts service (503 while the console is not running)."""
+    return services.running().accounts
+
+
+def running_mirrors() -> MirrorRegistry:
+    """The mirror registry (503 while the console is not running)."""
     return services.running().mirrors
 
 
@@ -82,17 +73,6 @@ def request_id(request: Request) -> str:
 def client_address(request: Request) -> str | None:
     """The client's address: the peer, or the client a trusted proxy (TRUSTED_PROXIES) names in X-Forwarded-For."""
     return connection_client(request)
-
-
-def http_error(exc: AccountError) -> ApiError:
-    """The HTTP form of an account error, keeping its specific code (e.g. ``last_admin``); 429 carries
-    Retry-After, 401 WWW-Authenticate: Bearer."""
-    headers = {"Retry-After": str(int(exc.retry_after or 1))} if exc.status == 429 else None
-    if exc.status == 401:
-        headers = BEARER
-    if exc.status == 503:
-        headers = {"Retry-After": "5"}
-    return ApiError(exc.status, exc.code, exc.message, headers=headers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,7 +109,7 @@ def authenticated(request: Request, token: str | None) -> tuple[TokenPayload, Pr
     dict lookup. Called by the user dependencies below (one dependency per request, not a chain: FastAPI's
     dependency resolution costs about as much as the rest of a small request).
     """
-    running = services.running()
+    running = running_services()
     accounts = running.accounts
     if not token:
         raise _refuse(request, "missing bearer token")

@@ -1,7 +1,9 @@
 """Error responses of the REST API: always JSON ``{"detail": ..., "code": ...}``, never a stack trace.
 
-Every error raised on purpose is a :class:`~release_console.core.errors.ConsoleError` (the read path's errors, the
-API's own :class:`ApiError`, the services not running yet) and gets one handler; 503s carry ``Retry-After``. Handlers
+Every error raised on purpose is a :class:`~release_console.core.errors.ConsoleError` (the read path's, the
+accounts', the notifications' errors, the API's own :class:`ApiError`, the services not running yet) and gets one
+handler, with the headers the error asks for (``http_headers()``: Retry-After on 503s and 429s, WWW-Authenticate on
+a failed login); routes never translate one error into another. Handlers
 only reshape errors under /api; pages keep NiceGUI's own handling.
 """
 

@@ -1,4 +1,4 @@
-"""Shared helpers of the read routes: parameter checks (before any Temporal call), entity lookup."""
+"""Shared helpers of the read routes: parameter checks (before any Temporal call)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,7 @@ from fastapi import Query
 from ..contract.cursors import parse_offset_cursor
 from ..domain.ids import EntityId, EntityType, InvalidEntityId
 from ..domain.states import InvalidState, validate_state
-from ..domain.tree import Entity
 from ..domain.workflow_status import STATUS_FILTERS, InvalidStatusFilter, parse_status_filter
-from ..readpath.errors import EntityNotFound
-from ..readpath.mirror import ReleaseMirror
 from .errors import invalid
 
 MAX_PAGE = 1000
@@ -72,13 +69,3 @@ def parse_offset(cursor: str | None, total: int) -> int:
         return parse_offset_cursor(cursor, total)
     except ValueError as exc:
         raise invalid(str(exc), code="invalid_cursor") from None
-
-
-
-
-def find_entity(mirror: ReleaseMirror, entity_id: str) -> Entity:
-    """The entity in this release, else 404 ``entity_not_found`` naming both."""
-    entity = mirror.tree.entities.get(entity_id)
-    if entity is None:
-        raise EntityNotFound(f"entity {entity_id} not found in {mirror.release_id}")
-    return entity

@@ -3,6 +3,9 @@
 X-Forwarded-For is believed only when the peer is in TRUSTED_PROXIES. The list is then read from the right (each
 proxy appends the address it saw), skipping trusted proxies; the first address that is not a trusted proxy is the
 client. Anything malformed ends the walk at the last address vouched for, so a client cannot choose its address.
+
+The console's TRUSTED_PROXIES are handed to :func:`configure` when the app is assembled (app.setup); until then the
+environment's settings are used. Like the rest of core/, this module never reaches for the running services.
 """
 
 from __future__ import annotations
@@ -13,8 +16,12 @@ from functools import lru_cache
 
 from starlette.requests import HTTPConnection
 
+from .config import get_settings
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 MAX_FORWARDED_HOPS = 32
+_trusted: tuple[str, ...] | None = None
+"""TRUSTED_PROXIES of the assembled console (None until :func:`configure`)."""
 
 
 @lru_cache(maxsize=32)
@@ -60,15 +67,17 @@ def resolve_client(peer: str | None, forwarded_for: Sequence[str], proxies: Sequ
     return client
 
 
-def current_trusted_proxies() -> list[str]:
-    """TRUSTED_PROXIES of the running console (of the environment's settings before it started)."""
-    from .. import services as services_module
-    from .config import get_settings
+def configure(proxies: Sequence[str]) -> None:
+    """Believe X-Forwarded-For from these proxies (the console's TRUSTED_PROXIES; called when the app is assembled)."""
+    global _trusted
+    _trusted = tuple(proxies)
 
-    try:
-        return services_module.current().settings.TRUSTED_PROXIES
-    except RuntimeError:
-        return get_settings().TRUSTED_PROXIES
+
+def current_trusted_proxies() -> tuple[str, ...]:
+    """TRUSTED_PROXIES given to :func:`configure` (the environment's settings before that)."""
+    if _trusted is not None:
+        return _trusted
+    return tuple(get_settings().TRUSTED_PROXIES)
 
 
 def connection_client(connection: HTTPConnection | None) -> str | None:

@@ -174,6 +174,9 @@ class Settings(BaseSettings):
     ]
     """Apprise services channels may use (comma-separated or JSON); services that act on this machine (files,
     desktop, syslog) are left out."""
+    NOTIFY_PRIVATE_ADDRESSES: bool | None = None
+    """Whether personal channels may reach this machine and internal networks (shared ones, made by admins, always
+    may); unset: only in local mode."""
     NOTIFY_STALLED_AFTER_SECONDS: int = Field(1800, ge=60, le=7 * 86400)
     """A running release without a change for this long is stalled (a subscription may set its own time)."""
     NOTIFY_STALLED_MIN_SECONDS: int = Field(60, ge=1, le=86400)
@@ -229,6 +232,11 @@ class Settings(BaseSettings):
     def release_workflow_types(self) -> tuple[str, ...]:
         """The workflow types listed as releases: RELEASE_WORKFLOW_TYPES, or else RELEASE_WORKFLOW_TYPE alone."""
         return tuple(self.RELEASE_WORKFLOW_TYPES) or (self.RELEASE_WORKFLOW_TYPE,)
+
+    @property
+    def notify_private_addresses(self) -> bool:
+        """NOTIFY_PRIVATE_ADDRESSES, or else whether this is local mode."""
+        return self.NOTIFY_PRIVATE_ADDRESSES if self.NOTIFY_PRIVATE_ADDRESSES is not None else self.is_local
 
     @property
     def notification_schemes(self) -> frozenset[str]:

@@ -1,5 +1,9 @@
-"""The one error base with an HTTP face: the read path's errors and the API's own share it, and the API answers all
-of them with one handler (api/errors.py): JSON ``{"detail": ..., "code": ...}``, Retry-After on 503s."""
+"""The one error base with an HTTP face: the read path's, the accounts', the notifications' errors, the services'
+NotStarted and the API's own all derive from it, and the API answers all of them with one handler (api/errors.py):
+JSON ``{"detail": ..., "code": ...}`` with the headers ``http_headers()`` gives (Retry-After on 503s).
+
+A new error with its own status and code derives from :class:`ConsoleError` (never a second hierarchy translated at
+the edge)."""
 
 from __future__ import annotations
 

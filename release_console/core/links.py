@@ -17,6 +17,15 @@ def release_path(release_id: str) -> str:
     return f"/releases/{quote(release_id, safe=':')}"
 
 
+DOWNLOAD_PREFIX = "/downloads"
+"""Where the UI serves a release's export to a signed-in browser (ui/pages/downloads.py)."""
+
+
+def download_path(release_id: str, format: str) -> str:
+    """Where the release page's export button for ``format`` points."""
+    return f"{DOWNLOAD_PREFIX}/{release_id}?format={format}"
+
+
 def temporal_workflow_url(ui_url: str | None, namespace: str, workflow_id: str) -> str | None:
     """The workflow's page in Temporal's web UI, when its address is known."""
     if not ui_url:

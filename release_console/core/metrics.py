@@ -10,7 +10,8 @@ Three sources, each as cheap as it can be:
   :data:`tally`, bumped by the login routes, read at scrape time; open SSE streams come from core/drain.py.
 - Everything else is read at scrape time by :class:`ConsoleCollector` from the running services (Temporal calls from
   ``ReadPathStats``, mirrors, UI clients, event-loop lag, accounts), so nothing is added to the hot paths and data
-  still flows one way. Before the services run, a scrape shows what there is; it never fails.
+  still flows one way. Before the services run, a scrape shows what there is; it never fails. The services are
+  handed in as a provider (``parts``) when the app is assembled (app.setup): core/ never imports them.
 
 Each console app has its own :class:`CollectorRegistry` (NiceGUI's test fixtures re-run main.py in one process, so
 the global default registry would refuse the same names twice).
@@ -170,12 +171,25 @@ def _seconds(ms: float) -> float:
     return ms / 1000.0
 
 
+ServiceParts = Callable[[], Any]
+"""What the collector reads at scrape time: the console's services as far as they have started (attributes
+``stats``, ``loop_lag``, and ``gateway``, ``health``, ``accounts``, ``mirrors``, ``entity_index``, each None until
+started), or None before there are any."""
+
+
+def no_services() -> None:
+    """The provider of a registry without services (tests, tools): scrapes show the process figures only."""
+    return None
+
+
 class ConsoleCollector(Collector):
     """Reads the running services at scrape time; a part that fails is left out (and logged), never the scrape."""
 
-    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, settings: Settings, clock: Callable[[], float] = time.time,
+                 parts: ServiceParts = no_services) -> None:
         self.instance_name = settings.instance_name
         self.clock = clock
+        self.parts = parts
         self.accounts_seen: tuple[int, float] = (-1, clock())
         """(accounts version, when this collector first saw it): the version age is measured from there (a version
         already loaded when the console started counts from the collector's creation, i.e. the start)."""
@@ -188,11 +202,12 @@ class ConsoleCollector(Collector):
             yield from self._clients()
         except Exception as exc:  # a scrape must never fail
             logger.warning("metrics: UI clients left out ({})", type(exc).__name__)
-        from .. import services as services_module  # the services import the whole read path
-
         try:
-            services = services_module.current()
-        except RuntimeError:
+            services = self.parts()
+        except Exception as exc:  # a scrape must never fail
+            logger.warning("metrics: the services left out ({})", type(exc).__name__)
+            return
+        if services is None:
             return  # not started yet
         for part in (self._temporal, self._mirrors, self._entity_index, self._loop_lag, self._accounts):
             try:
@@ -349,7 +364,7 @@ class FiguresCollector(Collector):
 class ConsoleMetrics:
     """One app's registry: HTTP request metrics, the console collector and the process/GC/platform collectors."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, parts: ServiceParts = no_services) -> None:
         self.token = settings.METRICS_TOKEN.get_secret_value() if settings.METRICS_TOKEN is not None else None
         self.registry = CollectorRegistry()
         self.requests = Counter(f"{PREFIX}http_requests", "HTTP requests by route template, method and status.",
@@ -357,7 +372,7 @@ class ConsoleMetrics:
         self.durations = Histogram(f"{PREFIX}http_request_duration_seconds", "HTTP request duration until the "
                                    "response ended (streams: until they end).", ["route", "method"],
                                    buckets=DURATION_BUCKETS, registry=self.registry)
-        self.collector = ConsoleCollector(settings)
+        self.collector = ConsoleCollector(settings, parts=parts)
         self.registry.register(self.collector)
         for standard in (PROCESS_COLLECTOR, PLATFORM_COLLECTOR, GC_COLLECTOR):
             self.registry.register(standard)

@@ -35,13 +35,22 @@ from ..core.listeners import Listeners
 from ..core.tasks import cancel_and_wait
 from ..domain.ids import EntityId, EntityType, InvalidEntityId
 from ..domain.plan import EntityRow
-from ..domain.tree import Change, ReleaseTree, last_updated
+from ..domain.tree import Change, Entity, ReleaseTree, last_updated
 from . import validation
-from .errors import InvalidReleaseData, InvalidReleaseId, ReadPathError, ReleaseNotFound, TooManyMirrors
+from .answer_cache import AnswerCache
+from .errors import (
+    EntityNotFound,
+    InvalidReleaseData,
+    InvalidReleaseId,
+    ReadPathError,
+    ReleaseNotFound,
+    TooManyMirrors,
+)
 from .gateway import ReleaseDescription, TemporalGateway
 from .health import TemporalHealth
 from .quotas import UserQuotas
 from .release_list import ReleaseList
+from .timeline import TimelineFeed
 from .visibility import ListedRelease
 
 Listener = Callable[["ReleaseMirror", list[Change]], None]
@@ -61,7 +70,9 @@ FREEZE_ABOVE = 10_000
 
 
 class ReleaseMirror:
-    """The console's copy of one release: tree, version, status and when it was last confirmed."""
+    """The console's copy of one release: tree, version, status and when it was last confirmed; and what its readers
+    share besides: its serialized answers (``answers``) and its timeline reader (``timeline``), which live and go
+    with it."""
 
     def __init__(self, release_id: str, gateway: TemporalGateway, settings: Settings) -> None:
         self.release_id = release_id
@@ -94,6 +105,9 @@ class ReleaseMirror:
         self._existence_checked_at = 0.0
         self._status_changed = False
         """Set by a poll that changed status or reloaded: listeners hear ``[]`` after the poll's changes."""
+        self.answers = AnswerCache(self)
+        """Serialized answers for the current version, shared by every reader (emptied when retired)."""
+        self._timeline: TimelineFeed | None = None
 
     # ---- reading --------------------------------------------------------------------------------
     @property
@@ -120,6 +134,20 @@ class ReleaseMirror:
     def stale(self) -> bool:
         """True when the latest attempt to confirm the data with Temporal failed."""
         return self.error is not None
+
+    @property
+    def timeline(self) -> TimelineFeed:
+        """The release's one shared timeline reader (made on first use; stopped when the mirror is retired)."""
+        if self._timeline is None:
+            self._timeline = TimelineFeed(self)
+        return self._timeline
+
+    def entity(self, entity_id: str) -> Entity:
+        """The entity in this release, else EntityNotFound (404 ``entity_not_found``) naming both."""
+        entity = self.tree.entities.get(entity_id)
+        if entity is None:
+            raise EntityNotFound(f"entity {entity_id} not found in {self.release_id}")
+        return entity
 
     @property
     def listener_count(self) -> int:
@@ -215,9 +243,13 @@ class ReleaseMirror:
         self._task = self._existence = None
 
     async def retire(self) -> None:
-        """Stop for good (registry shutdown or idle): listeners hear ``[]`` once more and see ``retired``."""
+        """Stop for good (registry shutdown or idle): listeners hear ``[]`` once more and see ``retired``; the kept
+        answers are dropped and the timeline reader stops following."""
         self.retired = True
         await self.stop()
+        self.answers.clear()
+        if self._timeline is not None:
+            await self._timeline.stop()
         self._notify([])
 
     # ---- loading ----------------------------------------------------------------------------------

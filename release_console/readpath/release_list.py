@@ -82,6 +82,23 @@ class ReleaseListItem:
         object.__setattr__(self, "sort_key", (int((started - _EPOCH).total_seconds() * 1_000_000), self.id))
 
 
+def matching(
+    items: list[ReleaseListItem], state: str | None = None, status: str | None = None, query: str | None = None
+) -> list[ReleaseListItem]:
+    """The items the list's filters keep, in the order given: the one filter of REST's ``GET /releases`` and of the
+    UI's list views. ``state``: that release state; ``status``: a workflow status filter (STATUS_FILTERS); ``query``:
+    ids containing it, ignoring case. Without filters, ``items`` itself (no copy)."""
+    if state is None and status is None and not query:
+        return items
+    needle = query.lower() if query else None
+    return [
+        i for i in items
+        if (state is None or i.state == state)
+        and (status is None or status_matches(i.status, status))
+        and (needle is None or needle in i.id.lower())
+    ]
+
+
 class InvalidCursor(ValueError):
     """A release list cursor this server did not produce."""
 
@@ -210,9 +227,7 @@ class ReleaseList:
         self, limit: int, cursor: str | None = None, state: str | None = None, status: str | None = None
     ) -> tuple[list[ReleaseListItem], str | None]:
         """Up to ``limit`` items after ``cursor`` (InvalidCursor if forged), optionally in one state and status."""
-        items = self.items if state is None else [i for i in self.items if i.state == state]
-        if status is not None:
-            items = [i for i in items if status_matches(i.status, status)]
+        items = matching(self.items, state, status)
         if cursor:
             after = decode_cursor(cursor)
             items = [i for i in items if i.sort_key < after]

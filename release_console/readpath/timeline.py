@@ -1,11 +1,12 @@
 """The optional ``timeline`` query, read once per release for every reader (UI charts, REST).
 
-One TimelineFeed per mirror: it asks the workflow's ``timeline`` query only when the mirror's version moved since
-the last answer, and at most every TIMELINE_REFRESH_SECONDS, so N viewers cost what one costs and an idle release
-costs nothing. A closed release is asked once. A workflow that does not implement the query (a foreign workflow
-following only the required part of docs/query-contract.md) is remembered as ``supported = False``: the chart is
-hidden with a note and REST answers 404 ``timeline_not_supported``; it is not asked again while the release stays
-mirrored. The feed stops when nobody listened or asked for MIRROR_IDLE_SECONDS, and starts again on the next reader.
+One TimelineFeed per mirror (``ReleaseMirror.timeline``: made on first use, stopped when the mirror is retired): it
+asks the workflow's ``timeline`` query only when the mirror's version moved since the last answer, and at most every
+TIMELINE_REFRESH_SECONDS, so N viewers cost what one costs and an idle release costs nothing. A closed release is
+asked once. A workflow that does not implement the query (a foreign workflow following only the required part of
+docs/query-contract.md) is remembered as ``supported = False``: the chart is hidden with a note and REST answers 404
+``timeline_not_supported``; it is not asked again while the release stays mirrored. The feed stops when nobody
+listened or asked for MIRROR_IDLE_SECONDS, and starts again on the next reader.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from nicegui import background_tasks
 
 from ..contract.names import QUERY_TIMELINE
 from ..core.listeners import Listeners
+from ..core.tasks import cancel_and_wait
 from ..domain.timeline import InvalidTimeline, Point, parse_timeline
 from .errors import InvalidReleaseData, ReadPathError
 
@@ -145,6 +147,11 @@ class TimelineFeed:
         if self._task is None or self._task.done():
             self._task = background_tasks.create(self._loop(), name=f"timeline follower {self.release_id}")
 
+    async def stop(self) -> None:
+        """Stop following the release (its mirror was retired); a query in flight still answers its readers."""
+        await cancel_and_wait(self._task)
+        self._task = None
+
     def _idle(self) -> bool:
         return not self._listeners and time.monotonic() - self.last_used > self.idle_seconds
 
@@ -159,14 +166,3 @@ class TimelineFeed:
             except Exception:
                 logger.exception("timeline follower of {} failed", self.release_id)
             await asyncio.sleep(self.refresh_seconds)
-
-
-_feeds: weakref.WeakKeyDictionary[Any, TimelineFeed] = weakref.WeakKeyDictionary()
-
-
-def timeline_feed(mirror: Any) -> TimelineFeed:
-    """The shared timeline feed of a mirror (created on first use)."""
-    feed = _feeds.get(mirror)
-    if feed is None:
-        feed = _feeds[mirror] = TimelineFeed(mirror)
-    return feed

@@ -10,8 +10,12 @@ from temporalio.worker import Worker
 
 from ..core.config import Settings
 from ..workflows.accounts import AccountsWorkflow
+from ..workflows.accounts_v1 import AccountsWorkflowV1
 from ..workflows.release import ReleaseWorkflow
 from .client import accounts_namespace, for_namespace
+
+ACCOUNTS_WORKFLOWS = [AccountsWorkflow, AccountsWorkflowV1]
+"""The accounts workflow's types: V2, and the first one for the runs started before V2 (until none is open)."""
 
 
 class WorkerGroup:
@@ -42,12 +46,13 @@ class WorkerGroup:
 
 def build_worker(client: Client, settings: Settings) -> Worker | WorkerGroup:
     """A worker for the reference workflows on the configured task queue of the client's namespace; when
-    ACCOUNTS_NAMESPACE is another namespace, AccountsWorkflow is served there instead (a group of two workers)."""
+    ACCOUNTS_NAMESPACE is another namespace, the accounts workflows are served there instead (a group of two
+    workers)."""
     queue = settings.TEMPORAL_TASK_QUEUE
     namespace = accounts_namespace(settings)
     if namespace == client.namespace:
-        return Worker(client, task_queue=queue, workflows=[ReleaseWorkflow, AccountsWorkflow])
+        return Worker(client, task_queue=queue, workflows=[ReleaseWorkflow, *ACCOUNTS_WORKFLOWS])
     return WorkerGroup([
         Worker(client, task_queue=queue, workflows=[ReleaseWorkflow]),
-        Worker(for_namespace(client, namespace), task_queue=queue, workflows=[AccountsWorkflow]),
+        Worker(for_namespace(client, namespace), task_queue=queue, workflows=ACCOUNTS_WORKFLOWS),
     ])

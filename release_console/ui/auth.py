@@ -42,6 +42,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.responses import Response
 
 from .. import services
+from ..accounts import admin as account_admin
 from ..accounts.errors import AccountError
 from ..accounts.models import Principal
 from ..accounts.service import AccountsService
@@ -337,13 +338,11 @@ async def sign_out_everywhere() -> None:
     user, accounts = current_user(), _accounts()
     if user is None or accounts is None:
         return
-    try:
-        await accounts.sign_out_everywhere(user.username)
+    try:  # audited as the API's sign-out-everywhere (accounts/admin.py)
+        await account_admin.sign_out_everywhere(accounts, account_admin.Actor(user, client_address()), user.username)
     except AccountError as exc:
         ui.notify(f"Could not sign out everywhere: {exc.message}", type="negative")
         return
-    audit("account.sign_out_everywhere", user=user.username, role=user.role, target=user.username, outcome="ok",
-          client=client_address())
     logout()
 
 

@@ -6,6 +6,10 @@ hashes reach the workflow — plain passwords never do. Consoles write whole rec
 the key), so anyone who may send it Updates can still change or remove records, but cannot forge one a console
 accepts. Every update returns the new snapshot so callers can refresh their cache without a query. The run
 continues-as-new when Temporal suggests it or after ``max_updates_per_run``.
+
+Its workflow type is ``AccountsWorkflowV2``: the first type, ``AccountsWorkflow``, also took the Updates consoles no
+longer send; accounts_v1.py keeps it for the runs started before, each of which becomes this type at its next
+continue-as-new.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from datetime import datetime
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
 
-WORKFLOW_TYPE = "AccountsWorkflow"
+WORKFLOW_TYPE = "AccountsWorkflowV2"
 ROLES = ("admin", "viewer")
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,63}$")
 USERNAME_RULE = "usernames are 1–64 characters: lowercase letters, digits and . _ @ -, starting with a letter or digit"
@@ -29,15 +33,9 @@ MAX_TIMESTAMP = 40
 
 QUERY_VERSION = "accounts_version"
 QUERY_SNAPSHOT = "accounts_snapshot"
-UPDATE_CREATE = "create_user"
-UPDATE_ENSURE_ADMIN = "ensure_first_admin"
-UPDATE_ROLE = "set_role"
-UPDATE_PASSWORD = "set_password"
-UPDATE_ENABLED = "set_enabled"
+UPDATE_PUT = "put_user"
 UPDATE_DELETE = "delete_user"
 UPDATE_LOGIN = "record_login"
-UPDATE_USER = "update_user"
-UPDATE_PUT = "put_user"
 UPDATE_PUT_KEY = "put_api_key"
 UPDATE_DELETE_KEY = "delete_api_key"
 KEY_ID_PATTERN = re.compile(r"^[0-9a-f]{16}$")
@@ -54,10 +52,12 @@ ERR_NOT_FOUND = "not_found"
 ERR_LAST_ADMIN = "last_admin"
 ERR_STALE = "stale"
 
-# results of ensure_first_admin
-ENSURE_EXISTS = "exists"
-ENSURE_CREATED = "created"
-ENSURE_RESTORED = "restored"
+# outcomes of ensuring a first admin (AccountsService.ensure_first_admin; the retired ensure_first_admin Update of
+# accounts_v1.py returned the first three)
+ENSURE_EXISTS = "exists"  # a trusted enabled admin exists: nothing done
+ENSURE_CREATED = "created"  # a new admin with the given password
+ENSURE_RESTORED = "restored"  # a trusted user of that name re-enabled and promoted, its password kept
+ENSURE_REPLACED = "replaced"  # an untrusted record of that name replaced by a new admin with the given password
 
 
 @dataclass
@@ -118,41 +118,6 @@ class AccountsInput:
 
 
 @dataclass
-class CreateUser:
-    username: str
-    password_hash: str
-    role: str
-
-
-@dataclass
-class SetRole:
-    username: str
-    role: str
-
-
-@dataclass
-class SetPassword:
-    username: str
-    password_hash: str
-
-
-@dataclass
-class SetEnabled:
-    username: str
-    enabled: bool
-
-
-@dataclass
-class UpdateUser:
-    """One account change: any of a new password hash, role and enabled flag, applied all or nothing."""
-
-    username: str
-    password_hash: str | None = None
-    role: str | None = None
-    enabled: bool | None = None
-
-
-@dataclass
 class UserRef:
     username: str
 
@@ -206,12 +171,9 @@ class AccountsWorkflow:
     async def run(self, input: AccountsInput) -> None:
         await workflow.wait_condition(self._should_continue_as_new)
         await workflow.wait_condition(workflow.all_handlers_finished)
-        workflow.continue_as_new(
-            AccountsInput(
-                users=list(self.users.values()), version=self.version, max_updates_per_run=input.max_updates_per_run,
-                keys=list(self.keys.values()),
-            )
-        )
+        carried = AccountsInput(users=list(self.users.values()), version=self.version,
+                                max_updates_per_run=input.max_updates_per_run, keys=list(self.keys.values()))
+        workflow.continue_as_new(carried, workflow=WORKFLOW_TYPE)  # this type, also from the first one
 
     # ---- queries ---------------------------------------------------------------------------------
     @workflow.query(name=QUERY_VERSION)
@@ -224,7 +186,7 @@ class AccountsWorkflow:
         """Every user."""
         return self._snapshot()
 
-    # ---- updates ---------------------------------------------------------------------------------
+    # ---- updates: the ones consoles send ---------------------------------------------------------
     @workflow.update(name=UPDATE_PUT)
     def put_user(self, change: PutUser) -> AccountsSnapshot:
         """Write one signed record whole (created_at and last_login_at of a replaced record are kept)."""
@@ -263,118 +225,15 @@ class AccountsWorkflow:
         if old is not None and not change.enabled:
             self._keep_an_admin(old, "disable")
 
-    # Consoles write only through put_user (and delete_user, record_login). The updates below stay for histories
-    # recorded before it: a record they create is unsigned and one they change no longer matches its signature,
-    # so consoles ignore it.
-    @workflow.update(name=UPDATE_CREATE)
-    def create_user(self, change: CreateUser) -> AccountsSnapshot:
-        now = self._now()
-        self.users[change.username] = AccountRecord(
-            change.username, change.password_hash, change.role, True, now, None, now
-        )
-        return self._changed()
-
-    @create_user.validator
-    def _validate_create(self, change: CreateUser) -> None:
-        _check_username(change.username)
-        _check_role(change.role)
-        _check_hash(change.password_hash)
-        if change.username in self.users:
-            raise _reject(f"user {change.username!r} already exists", ERR_CONFLICT)
-
-    @workflow.update(name=UPDATE_ENSURE_ADMIN)
-    def ensure_first_admin(self, change: CreateUser) -> str:
-        """Make sure an enabled admin exists: ``exists`` (nothing done), ``created`` (a new admin) or ``restored``
-        (a user of that name already existed: it is re-enabled and promoted, keeping its password and created_at)."""
-        if self._enabled_admins():
-            return ENSURE_EXISTS
-        now = self._now()
-        existing = self.users.get(change.username)
-        if existing is not None:
-            existing.role, existing.enabled = "admin", True
-            self._changed()
-            return ENSURE_RESTORED
-        self.users[change.username] = AccountRecord(
-            change.username, change.password_hash, "admin", True, now, None, now
-        )
-        self._changed()
-        return ENSURE_CREATED
-
-    @ensure_first_admin.validator
-    def _validate_ensure_admin(self, change: CreateUser) -> None:
-        _check_username(change.username)
-        _check_hash(change.password_hash)
-
-    @workflow.update(name=UPDATE_USER)
-    def update_user(self, change: UpdateUser) -> AccountsSnapshot:
-        """Apply every given field of one change at once (the validator has checked them all)."""
-        user = self.users[change.username]
-        if change.password_hash is not None:
-            user.password_hash = change.password_hash
-            user.password_changed_at = self._now()
-        if change.role is not None:
-            user.role = change.role
-        if change.enabled is not None:
-            user.enabled = change.enabled
-        return self._changed()
-
-    @update_user.validator
-    def _validate_update_user(self, change: UpdateUser) -> None:
-        user = self._existing(change.username)
-        if change.password_hash is None and change.role is None and change.enabled is None:
-            raise _reject("nothing to change: give password, role or enabled", ERR_INVALID)
-        if change.password_hash is not None:
-            _check_hash(change.password_hash)
-        if change.role is not None:
-            _check_role(change.role)
-        if change.enabled is not None and not isinstance(change.enabled, bool):
-            raise _reject("enabled must be true or false", ERR_INVALID)
-        if change.role not in (None, "admin"):
-            self._keep_an_admin(user, "demote")
-        if change.enabled is False:
-            self._keep_an_admin(user, "disable")
-
-    # set_role, set_password and set_enabled stay for histories recorded before update_user existed
-    @workflow.update(name=UPDATE_ROLE)
-    def set_role(self, change: SetRole) -> AccountsSnapshot:
-        self.users[change.username].role = change.role
-        return self._changed()
-
-    @set_role.validator
-    def _validate_role(self, change: SetRole) -> None:
-        _check_role(change.role)
-        user = self._existing(change.username)
-        if user.role == "admin" and change.role != "admin":
-            self._keep_an_admin(user, "demote")
-
-    @workflow.update(name=UPDATE_PASSWORD)
-    def set_password(self, change: SetPassword) -> AccountsSnapshot:
-        user = self.users[change.username]
-        user.password_hash = change.password_hash
-        user.password_changed_at = self._now()
-        return self._changed()
-
-    @set_password.validator
-    def _validate_password(self, change: SetPassword) -> None:
-        self._existing(change.username)
-        _check_hash(change.password_hash)
-
-    @workflow.update(name=UPDATE_ENABLED)
-    def set_enabled(self, change: SetEnabled) -> AccountsSnapshot:
-        self.users[change.username].enabled = change.enabled
-        return self._changed()
-
-    @set_enabled.validator
-    def _validate_enabled(self, change: SetEnabled) -> None:
-        user = self._existing(change.username)
-        if not change.enabled:
-            self._keep_an_admin(user, "disable")
-
     @workflow.update(name=UPDATE_DELETE)
     def delete_user(self, ref: UserRef) -> AccountsSnapshot:
         del self.users[ref.username]
         self.keys = {i: k for i, k in self.keys.items() if k.owner != ref.username}  # its keys go with it
         return self._changed()
+
+    @delete_user.validator
+    def _validate_delete(self, ref: UserRef) -> None:
+        self._keep_an_admin(self._existing(ref.username), "delete")
 
     @workflow.update(name=UPDATE_PUT_KEY)
     def put_api_key(self, key: ApiKeyRecord) -> AccountsSnapshot:
@@ -411,10 +270,6 @@ class AccountsWorkflow:
     def _validate_delete_key(self, ref: KeyRef) -> None:
         if not isinstance(ref.id, str) or ref.id not in self.keys:
             raise _reject("no such API key", ERR_NOT_FOUND)
-
-    @delete_user.validator
-    def _validate_delete(self, ref: UserRef) -> None:
-        self._keep_an_admin(self._existing(ref.username), "delete")
 
     @workflow.update(name=UPDATE_LOGIN)
     def record_login(self, ref: UserRef) -> AccountsSnapshot:

@@ -2,6 +2,11 @@
 
 - no import cycles between the package's modules;
 - ``api`` and ``ui`` never import ``workflows`` or ``temporal`` (they read through ``readpath`` and ``services``);
+- ``api`` and ``ui``, the two outputs side by side, never import each other (what both send is in ``readpath`` and
+  ``answers``); ``readpath`` and ``answers`` import neither;
+- ``ui.components`` never import ``ui.pages`` (pages are made of components, not the other way round);
+- ``core`` is the ground: it imports no other part of the package (never ``services``, ``api``, ``ui``,
+  ``readpath``, ``accounts`` …); what it needs from above is handed to it when the app is assembled (app.py);
 - ``domain`` imports nothing from outside the standard library but pydantic (it runs inside workflows too).
 """
 
@@ -88,6 +93,37 @@ def test_api_and_ui_never_import_workflows_or_temporal() -> None:
     assert not wrong, "\n".join(wrong)
 
 
+def wrong_imports(importers: tuple[str, ...], forbidden: tuple[str, ...]) -> list[str]:
+    """``importer imports target`` for every package module under ``importers`` importing one under ``forbidden``."""
+    return sorted(
+        f"{name} imports {target}"
+        for name, targets in graph().items()
+        if _under(name, importers)
+        for target in targets
+        if _under(target, forbidden)
+    )
+
+
+def _under(module: str, packages: tuple[str, ...]) -> bool:
+    return any(module == p or module.startswith(f"{p}.") for p in packages)
+
+
+def test_ui_and_api_never_import_each_other() -> None:
+    api, ui = f"{PACKAGE}.api", f"{PACKAGE}.ui"
+    wrong = wrong_imports((ui,), (api,)) + wrong_imports((api,), (ui,))
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_read_path_and_answers_import_neither_output() -> None:
+    wrong = wrong_imports((f"{PACKAGE}.readpath", f"{PACKAGE}.answers"), (f"{PACKAGE}.api", f"{PACKAGE}.ui"))
+    assert not wrong, "\n".join(wrong)
+
+
+def test_ui_components_never_import_ui_pages() -> None:
+    wrong = wrong_imports((f"{PACKAGE}.ui.components",), (f"{PACKAGE}.ui.pages",))
+    assert not wrong, "\n".join(wrong)
+
+
 def test_domain_imports_only_the_standard_library_and_pydantic() -> None:
     wrong = []
     for path in (ROOT / "domain").rglob("*.py"):
@@ -99,3 +135,15 @@ def test_domain_imports_only_the_standard_library_and_pydantic() -> None:
                 continue
             wrong.append(f"{module_name(path)} imports {name}")
     assert not wrong, "\n".join(sorted(wrong))
+
+
+def test_core_imports_nothing_of_the_package_above_it() -> None:
+    core = f"{PACKAGE}.core"
+    wrong = sorted(
+        f"{name} imports {target}"
+        for name, targets in graph().items()
+        if name == core or name.startswith(f"{core}.")
+        for target in targets
+        if not (target == core or target.startswith(f"{core}."))
+    )
+    assert not wrong, "\n".join(wrong)

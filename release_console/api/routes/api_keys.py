@@ -12,7 +12,7 @@ from ...accounts.api_keys import KEY_TYPE, ApiKeyPublic, NewApiKey
 from ...accounts.errors import AccountError
 from ...accounts.service import normalize_username
 from ...core.audit import audit
-from ..deps import AccountsDep, Caller, CurrentCaller, client_address, http_error, request_id
+from ..deps import Caller, CurrentCaller, client_address, request_id, running_accounts
 
 router = APIRouter(prefix="/api-keys", tags=["api keys"])
 
@@ -46,10 +46,10 @@ def _audit(request: Request, caller: Caller, action: str, key_id: str, outcome: 
 
 
 @router.post("", response_model=NewApiKey, status_code=status.HTTP_201_CREATED)
-async def create_api_key(body: ApiKeyCreate, request: Request, caller: CurrentCaller,
-                         accounts: AccountsDep) -> NewApiKey:
+async def create_api_key(body: ApiKeyCreate, request: Request, caller: CurrentCaller) -> NewApiKey:
     """Create a key (the answer is the only time it is shown). ``scope: admin`` and ``owner`` are for admins."""
     not_with_a_key(caller)
+    accounts = running_accounts()
     owner = normalize_username(body.owner) if body.owner else caller.principal.username
     days = body.expires_in_days or accounts.settings.API_KEY_DEFAULT_DAYS
     try:
@@ -57,26 +57,27 @@ async def create_api_key(body: ApiKeyCreate, request: Request, caller: CurrentCa
                                                  creator_issued_at=caller.token.iat)
     except AccountError as exc:
         _audit(request, caller, "api_key.create", owner, "denied", reason=exc.message)
-        raise http_error(exc) from None
+        raise  # answered by the one ConsoleError handler
     _audit(request, caller, "api_key.create", created.id, "ok", owner=owner, scope=created.scope)
     return created
 
 
 @router.get("", response_model=list[ApiKeyPublic])
-async def list_api_keys(caller: CurrentCaller, accounts: AccountsDep,
+async def list_api_keys(caller: CurrentCaller,
                         all_users: bool = Query(False, alias="all", description="Admins: every user's keys.")
                         ) -> list[ApiKeyPublic]:
     """The caller's keys (without their secrets); with ``all=true`` an admin sees every key."""
     not_with_a_key(caller)
     if all_users and not caller.principal.is_admin:
         raise HTTPException(status.HTTP_403_FORBIDDEN, "this needs the admin role")
-    return accounts.api_keys.of(None if all_users else caller.principal.username)
+    return running_accounts().api_keys.of(None if all_users else caller.principal.username)
 
 
 @router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
-async def revoke_api_key(key_id: str, request: Request, caller: CurrentCaller, accounts: AccountsDep) -> Response:
+async def revoke_api_key(key_id: str, request: Request, caller: CurrentCaller) -> Response:
     """Revoke one of the caller's keys (an admin: any key)."""
     not_with_a_key(caller)
+    accounts = running_accounts()
     record = accounts.api_keys.by_id.get(key_id)
     if record is None or (record.owner != caller.principal.username and not caller.principal.is_admin):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such API key")
@@ -84,6 +85,6 @@ async def revoke_api_key(key_id: str, request: Request, caller: CurrentCaller, a
         await accounts.api_keys.revoke(key_id)
     except AccountError as exc:
         _audit(request, caller, "api_key.revoke", key_id, "denied", reason=exc.message)
-        raise http_error(exc) from None
+        raise
     _audit(request, caller, "api_key.revoke", key_id, "ok", owner=record.owner)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from ...core.audit import read_entries
-from ..deps import AdminUser, ServicesDep
+from ..deps import AdminUser, running_services
 
 router = APIRouter(prefix="/audit", tags=["audit"])
 
@@ -15,10 +15,9 @@ router = APIRouter(prefix="/audit", tags=["audit"])
 @router.get("")
 def list_audit_entries(
     admin: AdminUser,
-    services: ServicesDep,
     user: Annotated[str | None, Query(max_length=64)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> list[dict[str, Any]]:
     """Newest first; ``user`` matches exactly, ``action`` by prefix (e.g. ``login``)."""
-    return read_entries(services.settings, limit=limit, user=user or None, action=action or None)
+    return read_entries(running_services().settings, limit=limit, user=user or None, action=action or None)

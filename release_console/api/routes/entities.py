@@ -8,14 +8,14 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from ... import services
+from ...answers.release import dumps, entity_body
 from ...domain.ids import EntityType
 from ...readpath.entity_index import IndexProgress
 from ...readpath.finder import Holder, find_holders, mirrored_holder
-from ..answers import dumps, entity_body, json_response
-from ..deps import CurrentUser, running_mirrors
+from ..deps import CurrentUser, running_mirrors, running_services
 from ..errors import ApiError, invalid
 from ..reading import parse_id
+from ..responses import json_response
 from ..schemas import AmbiguousEntity, EntityNotLocated, ErrorResponse, LocatedEntity
 
 router = APIRouter(
@@ -43,7 +43,7 @@ async def locate_entity(entity_id: str, user: CurrentUser) -> Response:
     found later (``indexed`` of ``total`` releases; ``unreadable`` could not be read and are retried).
     """
     eid = parse_id(entity_id)
-    mirrors, index = running_mirrors(), services.running().entity_index
+    mirrors, index = running_mirrors(), running_services().entity_index
     if is_release_id(eid):
         mirror = await mirrors.get(eid, user=user.username)
         holder = mirrored_holder(mirror, eid)

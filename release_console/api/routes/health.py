@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from ...core import drain
 from ...readpath.entity_index import IndexProgress
-from ..deps import CurrentUser, ServicesDep
+from ..deps import CurrentUser, running_services
 from ..errors import ApiError
 from ..schemas import (
     EntityIndexStats,
@@ -36,10 +36,11 @@ async def health() -> HealthResponse:
     responses={503: {"model": ErrorResponse, "description": "Temporal cannot be reached, or this instance is "
                      "stopping (code ``draining``); see Retry-After"}},
 )
-async def ready(services: ServicesDep) -> ReadyResponse:
+async def ready() -> ReadyResponse:
     """200 when Temporal answers a cheap call within the RPC timeout, else 503 with Retry-After (answer reused ~1 s).
 
     503 ``draining`` from the moment this instance got SIGTERM (core/drain.py): send traffic elsewhere."""
+    services = running_services()
     if drain.current().active:
         raise ApiError(503, "draining", "this instance is stopping", headers={"Retry-After": "1"})
     await services.gateway.check_shared()  # one Temporal call per second at most, however many probes
@@ -47,8 +48,9 @@ async def ready(services: ServicesDep) -> ReadyResponse:
 
 
 @router.get("/stats", response_model=StatsResponse, summary="Temporal calls made by the read path")
-async def stats(user: CurrentUser, services: ServicesDep) -> StatsResponse:
+async def stats(user: CurrentUser) -> StatsResponse:
     """Counts of queries, describe and list calls since start-up, the mirrors currently kept and event-loop lag."""
+    services = running_services()
     mirrors = services.mirrors.mirrors
     return StatsResponse(
         **services.stats.snapshot(),  # type: ignore[arg-type]

@@ -16,9 +16,8 @@ from typing import Annotated, TypeVar
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from ... import services
 from ...accounts.api_keys import KEY_TYPE
-from ...core.audit import audit
+from ...core.audit import audit_repeated
 from ...notifications.channels import MAX_URL
 from ...notifications.deliveries import DeliveryLog
 from ...notifications.errors import NotificationError, NotificationsUnavailable
@@ -29,7 +28,7 @@ from ...notifications.service import (
     UNAVAILABLE,
     NotificationsService,
 )
-from ..deps import Caller, CurrentCaller, CurrentUser, client_address, request_id
+from ..deps import Caller, CurrentCaller, CurrentUser, client_address, request_id, running_services
 from ..schemas import ErrorResponse
 
 T = TypeVar("T")
@@ -92,7 +91,7 @@ class ChannelCreate(BaseModel):
 
 def notifications() -> NotificationsService:
     """The notifications service (503 while the console is not running or when notifications are off)."""
-    running = services.running()
+    running = running_services()
     if not running.settings.NOTIFICATIONS_ENABLED:
         raise NotificationsUnavailable(DISABLED)
     return running.notifications
@@ -102,7 +101,7 @@ def deliveries() -> DeliveryLog:
     """The delivery log, once the channels and subscriptions it filters by are loaded (else 503)."""
     if not notifications().loaded.is_set():
         raise NotificationsUnavailable(UNAVAILABLE, retry_after=5)
-    return services.running().deliveries
+    return running_services().deliveries
 
 
 def signed_in(caller: Caller) -> None:
@@ -119,8 +118,9 @@ async def _audited(request: Request, caller: Caller, action: str, target: str, c
         return await change
     except NotificationError as exc:
         if 400 <= exc.status < 500:
-            audit(action, user=caller.principal.username, role=caller.principal.role, target=target[:MAX_ID],
-                  outcome="denied", client=client_address(request), request_id=request_id(request), reason=exc.code)
+            audit_repeated(action, user=caller.principal.username, role=caller.principal.role,
+                           target=target[:MAX_ID], outcome="denied", client=client_address(request),
+                           request_id=request_id(request), reason=exc.code)
         raise
 
 

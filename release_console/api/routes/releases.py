@@ -7,20 +7,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import Response, StreamingResponse
 
+from ...answers.export import export_response
+from ...answers.release import ChildrenParams, DetailParams, build_children, build_detail, entity_body
 from ...domain.ids import EntityType
 from ...readpath.release_list import InvalidCursor, ReleaseListItem, decode_cursor
-from ..answers import (
-    ChildrenParams,
-    DetailParams,
-    build_children,
-    build_detail,
-    cache_of,
-    entity_body,
-    json_response,
-)
 from ..deps import CurrentUser, running_mirrors, running_release_list
 from ..errors import ApiError, invalid
-from ..export import export_response
 from ..reading import (
     DEFAULT_ANSWER_BYTES,
     MAX_DEPTH,
@@ -30,12 +22,12 @@ from ..reading import (
     Limit,
     StateFilter,
     StatusFilter,
-    find_entity,
     parse_id,
     parse_offset,
     parse_state,
     parse_status,
 )
+from ..responses import json_response
 from ..schemas import (
     ChildrenResponse,
     EntityResponse,
@@ -133,7 +125,7 @@ async def get_release(
         params = DetailParams(MAX_DEPTH, limit or MAX_PAGE, MAX_NODES, DEFAULT_ANSWER_BYTES)
     else:
         params = DetailParams(depth, limit or DEFAULT_LIMIT, MAX_NODES, None)
-    body = await cache_of(mirror).get(mirror, params, lambda: build_detail(mirror, params))
+    body = await mirror.answers.get(params, lambda: build_detail(mirror, params))
     return json_response(body, mirror)
 
 
@@ -162,10 +154,10 @@ async def get_children(
     eid = parse_id(entity_id)
     wanted = parse_state(state)
     mirror = await running_mirrors().get(rid, user=user.username)
-    parent = find_entity(mirror, eid)
+    parent = mirror.entity(eid)
     total = len(parent.children) if wanted is None else len(mirror.tree.children_of(parent.id, wanted))
     params = ChildrenParams(parent.id, wanted, parse_offset(cursor, total), limit)
-    body = await cache_of(mirror).get(mirror, params, lambda: build_children(mirror, params))
+    body = await mirror.answers.get(params, lambda: build_children(mirror, params))
     return json_response(body, mirror)
 
 

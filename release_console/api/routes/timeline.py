@@ -10,7 +10,6 @@ from pydantic import BaseModel, Field
 
 from ...domain.ids import EntityType
 from ...domain.timeline import MAX_POINTS, burn_up
-from ...readpath.timeline import timeline_feed
 from ..deps import CurrentUser, running_mirrors
 from ..errors import ApiError
 from ..reading import parse_id
@@ -67,7 +66,7 @@ async def get_timeline(release_id: str, user: CurrentUser) -> dict[str, Any]:
     """The burn-up timeline of one release."""
     rid = parse_id(release_id, EntityType.RELEASE)
     mirror = await running_mirrors().get(rid, user=user.username)
-    feed = timeline_feed(mirror)
+    feed = mirror.timeline
     await feed.ensure_loaded()
     if feed.supported is False:
         raise ApiError(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from nicegui import ui
 
-from ..pages.downloads import download_path
+from ...core.links import download_path
 
 
 def export_buttons(release_id: str) -> None:

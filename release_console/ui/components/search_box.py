@@ -41,10 +41,11 @@ async def search(text: str, user: str | None) -> SearchOutcome:
     text = "".join(c for c in text if c.isprintable()).strip()[:MAX_LENGTH]
     if not text:
         return SearchOutcome(message="Type a release id (release:rel-001) or an entity id (app:checkout-7).")
-    running = services.current()
-    releases, mirrors, index = running.release_list, running.mirrors, running.entity_index
-    if releases is None or mirrors is None or index is None:
+    try:
+        running = services.running()
+    except services.NotStarted:
         return SearchOutcome(message="The console is still starting; try again in a moment.")
+    releases, mirrors, index = running.release_list, running.mirrors, running.entity_index
     candidate = text if ":" in text else f"{EntityType.RELEASE.value}:{text}"
     try:
         parsed = EntityId.parse(candidate)

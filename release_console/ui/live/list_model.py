@@ -23,7 +23,8 @@ from ...core.links import release_path
 from ...core.listeners import Listeners
 from ...domain.ids import EntityType
 from ...domain.states import state_meaning
-from ...domain.workflow_status import PROBLEM_STATUSES, RUNNING, status_label, status_matches
+from ...domain.workflow_status import PROBLEM_STATUSES, RUNNING, status_label
+from ...readpath.release_list import matching
 from ..components.freshness import stale_after
 from ..components.progress import failed_apps
 from ..components.time_ago import exact_time, parse_time
@@ -73,17 +74,6 @@ def sort_items(items: list[ReleaseListItem], sort: str) -> list[ReleaseListItem]
     return sorted(items, key=lambda i: parse_time(i.updated_at) or _OLDEST, reverse=True)
 
 
-def matching(items: Iterable[ReleaseListItem], view: ListView) -> list[ReleaseListItem]:
-    """The items a view's filters keep (in the order given)."""
-    needle = view.query.lower() if view.query else None
-    return [
-        i for i in items
-        if (view.state is None or i.state == view.state)
-        and (view.status is None or status_matches(i.status, view.status))
-        and (needle is None or needle in i.id.lower())
-    ]
-
-
 @dataclass(frozen=True, slots=True)
 class Slice:
     """One view's page of the list: its items, how many match, how many pages, which page (the last if beyond)."""
@@ -102,7 +92,7 @@ def slices(items: list[ReleaseListItem], views: list[ListView]) -> dict[str, Sli
     for view in views:
         if view.sort not in ordered:
             ordered[view.sort] = sort_items(items, view.sort)
-        kept = matching(ordered[view.sort], view)
+        kept = matching(ordered[view.sort], view.state, view.status, view.query)
         pages = max(1, -(-len(kept) // PAGE_SIZE))
         number = min(view.page, pages)
         found[view.name] = Slice(kept[(number - 1) * PAGE_SIZE : number * PAGE_SIZE], len(kept), pages, number)

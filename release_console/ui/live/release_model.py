@@ -28,7 +28,7 @@ from ...domain.ids import EntityType
 from ...domain.states import state_meaning
 from ...domain.timeline import burn_up
 from ...domain.tree import Change, Entity, ReleaseTree, apps_done, percent
-from ...readpath.timeline import TimelineFeed, timeline_feed
+from ...readpath.timeline import TimelineFeed
 from ..components.badges import ordered_states
 from ..components.entity_history import history_note, recent_transitions
 from ..components.errors import ERROR_TITLES, error_code
@@ -159,7 +159,7 @@ class LiveRelease:
         self._status = (mirror.status, mirror.partial, mirror.tree.unreadable)
         """What redraws every tab's shape when it changes (a change can add an unreadable node)."""
         self._update_meta()
-        self.feed: TimelineFeed = timeline_feed(mirror)
+        self.feed: TimelineFeed = mirror.timeline
         self._update_timeline()
         self._unsubscribe = [mirror.add_listener(self._on_mirror), self.feed.add_listener(self._on_timeline)]
         self._closed = False

@@ -1,6 +1,6 @@
 """``/downloads/{release_id}?format=csv|json``: the release page's export buttons, for a signed-in browser.
 
-Same answer as REST ``GET /api/v1/releases/{id}/export`` (api/export.py: streamed, built once per mirror version);
+Same answer as REST ``GET /api/v1/releases/{id}/export`` (answers/export.py: streamed, built once per mirror version);
 the page guard admits only a valid console session, so no bearer token is needed in the browser.
 """
 
@@ -13,17 +13,12 @@ from fastapi.responses import PlainTextResponse, Response
 from nicegui import APIRouter
 
 from ... import services
-from ...api.export import ExportFormat, export_response
+from ...answers.export import ExportFormat, export_response
+from ...core.links import DOWNLOAD_PREFIX
 from ...domain.ids import EntityId, EntityType, InvalidEntityId
 from ...readpath.errors import ReadPathError
 
 router = APIRouter()
-DOWNLOAD_PREFIX = "/downloads"
-
-
-def download_path(release_id: str, format: str) -> str:
-    """Where the release page's export button for ``format`` points."""
-    return f"{DOWNLOAD_PREFIX}/{release_id}?format={format}"
 
 
 async def download_release(

@@ -17,12 +17,12 @@ from release_console.accounts.service import AccountsService
 from release_console.core.config import Settings
 from release_console.core.security import hash_password
 from release_console.workflows.accounts import (
-    UPDATE_USER,
+    UPDATE_PUT,
     AccountRecord,
     AccountsInput,
     AccountsSnapshot,
     AccountsWorkflow,
-    UpdateUser,
+    PutUser,
 )
 
 
@@ -140,8 +140,10 @@ async def test_a_trusted_first_admin_is_restored_with_its_own_password_when_no_t
         await one.update_user(admin, password="admin-own-password-2", enabled=False)
         # the only enabled admin left is tampered with straight in Temporal: its record is no longer trusted
         handle = one.client.get_workflow_handle(shared.ACCOUNTS_WORKFLOW_ID)
-        forged = UpdateUser(boss, password_hash=hash_password("x-password-1", rounds=4))
-        await handle.execute_update(UPDATE_USER, forged, result_type=AccountsSnapshot)
+        signed = one.records[boss]
+        forged = PutUser(boss, hash_password("x-password-1", rounds=4), "admin", True, None, "v1:" + "0" * 64,
+                         expected=signed.signature)
+        await handle.execute_update(UPDATE_PUT, forged, result_type=AccountsSnapshot)
     finally:
         await one.stop()
     two = AccountsService(client, shared)

@@ -29,6 +29,7 @@ from release_console.accounts.service import AccountsService
 from release_console.core.config import get_settings
 from release_console.temporal.client import for_namespace
 from release_console.temporal.embedded import command
+from release_console.workflows.accounts import WORKFLOW_TYPE
 from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, login, stop_process
 
 LOGIN = "/api/v1/login/access-token"
@@ -92,7 +93,7 @@ async def test_accounts_in_their_own_namespace(
     assert accounts is not None and accounts.client.namespace == accounts_namespace
     workflow_id = settings.ACCOUNTS_WORKFLOW_ID
     described = await for_namespace(client, accounts_namespace).get_workflow_handle(workflow_id).describe()
-    assert described.workflow_type == "AccountsWorkflow"
+    assert described.workflow_type == WORKFLOW_TYPE
     with pytest.raises(RPCError) as missing:  # nothing of it in the releases' namespace
         await client.get_workflow_handle(workflow_id).describe()
     assert missing.value.status == RPCStatusCode.NOT_FOUND

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from loguru import logger
 from pydantic import SecretStr
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 
 from release_console import services as services_module
 from release_console.accounts.bootstrap import ensure_first_admin
@@ -22,14 +22,12 @@ from release_console.accounts.service import AccountsService
 from release_console.accounts.signing import RecordSigner
 from release_console.core.config import Settings
 from release_console.core.security import hash_password
-from release_console.workflows.accounts import (
+from release_console.workflows.accounts import UPDATE_PUT, AccountsSnapshot, PutUser
+from release_console.workflows.accounts_v1 import (
     UPDATE_CREATE,
-    UPDATE_PUT,
     UPDATE_ROLE,
     UPDATE_USER,
-    AccountsSnapshot,
     CreateUser,
-    PutUser,
     SetRole,
     UpdateUser,
 )
@@ -54,25 +52,25 @@ async def send(handle: WorkflowHandle, name: str, arg: object) -> AccountsSnapsh
     return await handle.execute_update(name, arg, result_type=AccountsSnapshot)
 
 
-def forged_put(username: str, password_hash: str, signer: RecordSigner | None) -> PutUser:
-    change = PutUser(username, password_hash, "admin", True, None, "v1:" + "0" * 64)
+def forged_put(username: str, password_hash: str, signer: RecordSigner | None = None, *,
+               expected: str | None = None) -> PutUser:
+    """An admin record as anyone may write it (``expected``: the signature of the record it replaces, read from the
+    workflow like everything else there)."""
+    change = PutUser(username, password_hash, "admin", True, None, "v1:" + "0" * 64, expected)
     if signer is not None:
         change.signature = signer.sign(change)
     return change
 
 
-@pytest.mark.parametrize("how", ["create_user", "put_user, made-up signature", "put_user, signed with a guessed key"])
+@pytest.mark.parametrize("how", ["made-up signature", "signed with a guessed key"])
 async def test_an_admin_created_straight_in_temporal_cannot_log_in_and_is_not_listed(
     api: httpx.AsyncClient, admin_headers: dict[str, str], unique: str, how: str
 ) -> None:
     accounts = console_accounts()
     name = f"mallory-{unique}"
     chosen_hash = hash_password(ATTACKER_PASSWORD, rounds=4)
-    if how == "create_user":
-        snapshot = await send(workflow(accounts), UPDATE_CREATE, CreateUser(name, chosen_hash, "admin"))
-    else:
-        signer = RecordSigner("changethis") if "guessed" in how else None
-        snapshot = await send(workflow(accounts), UPDATE_PUT, forged_put(name, chosen_hash, signer))
+    signer = RecordSigner("changethis") if "guessed" in how else None
+    snapshot = await send(workflow(accounts), UPDATE_PUT, forged_put(name, chosen_hash, signer))
     assert name in [u.username for u in snapshot.users]  # the workflow took it...
     await accounts.refresh()
     assert accounts.version >= snapshot.version and name in accounts.records  # ...and the console has read it
@@ -83,9 +81,26 @@ async def test_an_admin_created_straight_in_temporal_cannot_log_in_and_is_not_li
     assert (await api.get(f"/api/v1/users/{name}", headers=admin_headers)).status_code == 404
 
 
-@pytest.mark.parametrize("update", [UPDATE_USER, UPDATE_ROLE])
+async def test_the_retired_updates_write_nothing(api: httpx.AsyncClient, admin_headers: dict[str, str],
+                                                unique: str) -> None:
+    """create_user, update_user and set_role wrote records without a signature: the console's workflow refuses them."""
+    accounts = console_accounts()
+    name = f"viewer-{unique}"
+    created = await api.post("/api/v1/users", json={"username": name, "password": "viewer-password-1"},
+                             headers=admin_headers)
+    assert created.status_code == 201, created.text
+    record = accounts.records[name]
+    mallory = CreateUser(f"mallory-{unique}", hash_password(ATTACKER_PASSWORD, rounds=4), "admin")
+    for update, arg in [(UPDATE_CREATE, mallory), (UPDATE_USER, UpdateUser(name, role="admin")),
+                        (UPDATE_ROLE, SetRole(name, "admin"))]:
+        with pytest.raises(WorkflowUpdateFailedError):
+            await send(workflow(accounts), update, arg)
+    await accounts.refresh(force=True)
+    assert accounts.records[name] == record and mallory.username not in accounts.records
+
+
 async def test_a_role_raised_straight_in_temporal_is_refused(
-    api: httpx.AsyncClient, admin_headers: dict[str, str], unique: str, update: str
+    api: httpx.AsyncClient, admin_headers: dict[str, str], unique: str
 ) -> None:
     accounts = console_accounts()
     name, password = f"viewer-{unique}", "viewer-password-1"
@@ -94,8 +109,9 @@ async def test_a_role_raised_straight_in_temporal_is_refused(
     assert created.status_code == 201, created.text
     headers = await login(api, name, password)
     assert (await api.get("/api/v1/users", headers=headers)).status_code == 403
-    arg = UpdateUser(name, role="admin") if update == UPDATE_USER else SetRole(name, "admin")
-    snapshot = await send(workflow(accounts), update, arg)
+    current = accounts.records[name]
+    snapshot = await send(workflow(accounts), UPDATE_PUT,  # the whole record again, as admin, not signed by a console
+                          forged_put(name, current.password_hash, expected=current.signature))
     assert next(u for u in snapshot.users if u.username == name).role == "admin"  # stored, but not signed
     await accounts.refresh()
     assert (await api.get("/api/v1/users", headers=headers)).status_code == 401  # not an admin: not a user at all
@@ -148,7 +164,7 @@ async def test_an_untrusted_record_is_logged_once_by_name_never_by_hash(
     await accounts.start(on_first_load=lambda: ensure_first_admin(accounts, local))
     try:
         chosen_hash = hash_password(ATTACKER_PASSWORD, rounds=4)
-        await send(workflow(accounts), UPDATE_CREATE, CreateUser(f"eve-{unique}", chosen_hash, "admin"))
+        await send(workflow(accounts), UPDATE_PUT, forged_put(f"eve-{unique}", chosen_hash))
         for _ in range(5):
             await accounts.refresh(force=True)
         polled = accounts.queries

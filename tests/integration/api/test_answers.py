@@ -8,7 +8,6 @@ import csv
 import io
 
 from release_console import services
-from release_console.api.answers import cache_of
 from release_console.temporal.releases import build_plan, report, start_release
 from tests.helpers import eventually
 
@@ -24,7 +23,7 @@ async def test_many_readers_of_one_version_cost_one_serialization(api, admin_hea
     first = await api.get(url, headers=admin_headers)
     assert first.status_code == 200, first.text
     mirror = services.current().mirrors.peek(plan.id)
-    cache = cache_of(mirror)
+    cache = mirror.answers
     builds = cache.builds
 
     answers = await asyncio.gather(*(api.get(url, headers=admin_headers) for _ in range(100)))

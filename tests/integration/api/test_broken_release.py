@@ -5,14 +5,11 @@ from __future__ import annotations
 
 import csv
 import io
-import uuid
-
-from temporalio import workflow
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from release_console.temporal.releases import build_plan, start_release
 from tests.helpers import eventually
 from tests.integration.api.helpers import event_stream
+from tests.integration.stub_release import running
 from tests.integration.ui.helpers import banner_texts, login, node_view, see_node
 
 API = "/api/v1"
@@ -44,49 +41,25 @@ def broken_rows(release_id: str) -> list:
     ]
 
 
-@workflow.defn(name="ReleaseWorkflow")
-class BrokenRelease:
-    """Registers as a release; its snapshot is ``broken_rows``, and its one change names an entity it never listed."""
-
-    @workflow.run
-    async def run(self) -> None:
-        await workflow.wait_condition(lambda: False)
-
-    @workflow.query(name="snapshot")
-    def snapshot(self, request: dict) -> dict:
-        rows = broken_rows(workflow.info().workflow_id)
-        return {"version": 0, "total": len(rows), "rows": rows, "next_cursor": None}
-
-    @workflow.query(name="changes")
-    def changes(self, request: dict) -> dict:
-        key = workflow.info().workflow_id.split(":", 1)[1]
-        ghost = {"version": 1, "id": f"app:{key}-ghost", "state": "deployed", "updated_at": T}
-        return {"version": 1, "reload": False, "more": False,
-                "changes": [ghost] if request["since_version"] < 1 else []}
+def ghost_change(release_id: str) -> list[dict]:
+    """One change, naming an entity the snapshot never lists."""
+    return [{"version": 1, "id": f"app:{release_id.split(':', 1)[1]}-ghost", "state": "deployed", "updated_at": T}]
 
 
 async def test_unreadable_rows_are_marked_and_the_rest_is_served(api, admin_headers, client, settings, unique):
     healthy = build_plan(f"fine-{unique}", waves=1, clusters_per_wave=1, apps_per_bundle=1)
     await start_release(client, settings, healthy)
-    queue = f"broken-{uuid.uuid4().hex}"
     key = f"broken-{unique}"
     broken_id, bad_root = f"release:{key}", f"release:badroot-{unique}"
-    async with Worker(client, task_queue=queue, workflows=[BrokenRelease], workflow_runner=UnsandboxedWorkflowRunner()):
-        handles = [await client.start_workflow("ReleaseWorkflow", id=rid, task_queue=queue)
-                   for rid in (broken_id, bad_root)]
-        try:
-            detail = await api.get(f"{API}/releases/{broken_id}", headers=admin_headers)
-            unreadable = await api.get(f"{API}/releases/{broken_id}/entities/bundle:{key}-c2", headers=admin_headers)
-            exported = await api.get(f"{API}/releases/{broken_id}/export", headers=admin_headers)
-            as_csv = await api.get(f"{API}/releases/{broken_id}/export", params={"format": "csv"},
-                                   headers=admin_headers)
-            async with event_stream(f"http://test{API}/releases/{broken_id}/events?since=0", admin_headers) as stream:
-                events = await stream.until(lambda got: got[-1]["event"] == "change")
-            root_broken = await api.get(f"{API}/releases/{bad_root}", headers=admin_headers)
-            fine = await api.get(f"{API}/releases/{healthy.id}", headers=admin_headers)
-        finally:
-            for handle in handles:
-                await handle.terminate("test over")
+    async with running(client, broken_rows, broken_id, bad_root, changes_of=ghost_change):
+        detail = await api.get(f"{API}/releases/{broken_id}", headers=admin_headers)
+        unreadable = await api.get(f"{API}/releases/{broken_id}/entities/bundle:{key}-c2", headers=admin_headers)
+        exported = await api.get(f"{API}/releases/{broken_id}/export", headers=admin_headers)
+        as_csv = await api.get(f"{API}/releases/{broken_id}/export", params={"format": "csv"}, headers=admin_headers)
+        async with event_stream(f"http://test{API}/releases/{broken_id}/events?since=0", admin_headers) as stream:
+            events = await stream.until(lambda got: got[-1]["event"] == "change")
+        root_broken = await api.get(f"{API}/releases/{bad_root}", headers=admin_headers)
+        fine = await api.get(f"{API}/releases/{healthy.id}", headers=admin_headers)
 
     assert detail.status_code == 200, detail.text
     body = detail.json()
@@ -136,21 +109,16 @@ async def test_unreadable_rows_are_marked_and_the_rest_is_served(api, admin_head
 
 
 async def test_release_page_marks_unreadable_nodes_and_says_how_many(user, client, unique):
-    queue = f"broken-{uuid.uuid4().hex}"
     key = f"broken-{unique}"
     release_id = f"release:{key}"
-    async with Worker(client, task_queue=queue, workflows=[BrokenRelease], workflow_runner=UnsandboxedWorkflowRunner()):
-        handle = await client.start_workflow("ReleaseWorkflow", id=release_id, task_queue=queue)
-        try:
-            await login(user, f"/releases/{release_id}")
-            await see_node(user, f"cluster:{key}-c2")  # unreadable branches sort first and open like failures
-            warnings = await eventually(lambda: [t for t in banner_texts(user, "warning") if "could not be read" in t])
-            cluster = node_view(user, f"cluster:{key}-c2")
-            bundle = node_view(user, f"bundle:{key}-c2")
-            ghost = node_view(user, f"app:{key}-ghost")
-            fine = node_view(user, f"cluster:{key}-c1")
-        finally:
-            await handle.terminate("test over")
+    async with running(client, broken_rows, release_id, changes_of=ghost_change):
+        await login(user, f"/releases/{release_id}")
+        await see_node(user, f"cluster:{key}-c2")  # unreadable branches sort first and open like failures
+        warnings = await eventually(lambda: [t for t in banner_texts(user, "warning") if "could not be read" in t])
+        cluster = node_view(user, f"cluster:{key}-c2")
+        bundle = node_view(user, f"bundle:{key}-c2")
+        ghost = node_view(user, f"app:{key}-ghost")
+        fine = node_view(user, f"cluster:{key}-c1")
     assert "8 nodes could not be read" in warnings[0] and "1 row had no valid id" in warnings[0]
     assert (cluster["s"], cluster["e"]) == ("unreadable", "state 7 is not a string") and cluster["k"] == []
     assert bundle["e"] == f"its parent cluster:{key}-c2 could not be read"

@@ -6,7 +6,7 @@ import httpx
 from starlette.applications import Starlette
 from starlette.routing import Route
 
-from release_console.api.answers import SPLIT_ANSWER_BYTES, SplitAnswer
+from release_console.api.responses import SPLIT_ANSWER_BYTES, SplitAnswer
 
 SHARED = b'{"items":[' + b",".join(b'"%d"' % i for i in range(SPLIT_ANSWER_BYTES // 4)) + b"]"
 TAIL = b',"stale":false}'

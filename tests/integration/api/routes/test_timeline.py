@@ -4,12 +4,9 @@ REST ``GET /releases/{id}/timeline`` and the release page's live burn-up chart."
 from __future__ import annotations
 
 import asyncio
-import uuid
 
 from nicegui.testing import User
-from temporalio import workflow
 from temporalio.client import Client
-from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
 from release_console.contract.names import QUERY_TIMELINE
 from release_console.core.config import Settings
@@ -20,6 +17,7 @@ from release_console.domain.timeline import (
 from release_console.services import current
 from release_console.temporal.releases import build_plan, report, start_release
 from tests.helpers import API, eventually
+from tests.integration.stub_release import running
 from tests.integration.ui.helpers import login, see, timeline
 
 # ---- the bounded timeline (pure) ------------------------------------------------------------------------
@@ -49,30 +47,16 @@ async def test_workflow_records_a_point_per_batch_and_carries_them_across_contin
 
 
 # ---- REST and the shared feed --------------------------------------------------------------------------
-@workflow.defn(name="ReleaseWorkflow")
-class ForeignRelease:
-    """A valid release workflow of another team: the required queries only, no ``timeline``."""
-
-    @workflow.run
-    async def run(self) -> None:
-        await workflow.wait_condition(lambda: False)
-
-    @workflow.query(name="snapshot")
-    def snapshot(self, request: dict) -> dict:
-        release_id = workflow.info().workflow_id
-        key = release_id.split(":", 1)[1]
-        rows = [
-            [release_id, None, "deploying", "2025-01-01T00:00:00Z"],
-            [f"wave:{key}-w", release_id, "deploying", None],
-            [f"cluster:{key}-c", f"wave:{key}-w", "deploying", None],
-            [f"bundle:{key}-b", f"cluster:{key}-c", "deploying", None],
-            [f"app:{key}-a", f"bundle:{key}-b", "deploying", None],
-        ]
-        return {"version": 0, "total": len(rows), "rows": rows, "next_cursor": None}
-
-    @workflow.query(name="changes")
-    def changes(self, request: dict) -> dict:
-        return {"version": 0, "reload": False, "more": False, "changes": []}
+def foreign_rows(release_id: str) -> list:
+    """A valid release of another team's workflow, which has no ``timeline`` query."""
+    key = release_id.split(":", 1)[1]
+    return [
+        [release_id, None, "deploying", "2025-01-01T00:00:00Z"],
+        [f"wave:{key}-w", release_id, "deploying", None],
+        [f"cluster:{key}-c", f"wave:{key}-w", "deploying", None],
+        [f"bundle:{key}-b", f"cluster:{key}-c", "deploying", None],
+        [f"app:{key}-a", f"bundle:{key}-b", "deploying", None],
+    ]
 
 
 async def test_rest_timeline_shared_by_readers_and_404_without_the_query(
@@ -107,16 +91,10 @@ async def test_rest_timeline_shared_by_readers_and_404_without_the_query(
     missing = await api.get(f"{API}/releases/release:nope-{unique}/timeline", headers=admin_headers)
     assert missing.status_code == 404 and missing.json()["code"] == "release_not_found"
 
-    queue = f"foreign-{uuid.uuid4().hex}"
     foreign_id = f"release:foreign-{unique}"
-    runner = UnsandboxedWorkflowRunner()
-    async with Worker(client, task_queue=queue, workflows=[ForeignRelease], workflow_runner=runner):
-        handle = await client.start_workflow("ReleaseWorkflow", id=foreign_id, task_queue=queue)
-        try:
-            detail = await api.get(f"{API}/releases/{foreign_id}", headers=admin_headers)
-            none = await api.get(f"{API}/releases/{foreign_id}/timeline", headers=admin_headers)
-        finally:
-            await handle.terminate("test over")
+    async with running(client, foreign_rows, foreign_id):
+        detail = await api.get(f"{API}/releases/{foreign_id}", headers=admin_headers)
+        none = await api.get(f"{API}/releases/{foreign_id}/timeline", headers=admin_headers)
     assert detail.status_code == 200, detail.text
     assert none.status_code == 404 and none.json()["code"] == "timeline_not_supported", none.text
 
@@ -149,16 +127,10 @@ async def test_release_page_chart_draws_and_grows_after_a_change(
 async def test_foreign_workflow_without_the_query_hides_the_chart_with_a_note(
     user: User, client: Client, unique: str
 ) -> None:
-    queue = f"foreign-ui-{uuid.uuid4().hex}"
     foreign_id = f"release:foreignui-{unique}"
-    runner = UnsandboxedWorkflowRunner()
-    async with Worker(client, task_queue=queue, workflows=[ForeignRelease], workflow_runner=runner):
-        handle = await client.start_workflow("ReleaseWorkflow", id=foreign_id, task_queue=queue)
-        try:
-            await login(user, f"/releases/{foreign_id}")
-            await see(user, marker="release-title")
-            await eventually(lambda: "does not implement the optional timeline query" in timeline(user)["note"],
-                             timeout=20, what="the note instead of the chart")
-            assert _points(user) == []  # no point: the browser shows the note and hides the chart
-        finally:
-            await handle.terminate("test over")
+    async with running(client, foreign_rows, foreign_id):
+        await login(user, f"/releases/{foreign_id}")
+        await see(user, marker="release-title")
+        await eventually(lambda: "does not implement the optional timeline query" in timeline(user)["note"],
+                         timeout=20, what="the note instead of the chart")
+        assert _points(user) == []  # no point: the browser shows the note and hides the chart
