@@ -13,10 +13,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from . import services as services_module
 from .api.app import ApiDispatch, build_api_app, is_api_path
-from .core import client_ip, drain
 from .core.config import API_PREFIX, Settings
-from .core.metrics import METRICS_PATH, ConsoleMetrics
-from .core.security_headers import SecurityHeaders
+from .runtime import client_ip, drain
+from .runtime.metrics import METRICS_PATH, ConsoleMetrics
+from .runtime.security_headers import SecurityHeaders
 from .services import Services
 from .ui.auth import install_page_guard
 from .ui.live.hub import install as install_live_pages
@@ -34,7 +34,7 @@ NICEGUI_INTERNALS = "/_nicegui"
 
 class HoldUntilStarted:
     """ASGI middleware: requests wait for start-up (NiceGUI runs it as a background task), else get 503; a
-    draining instance (SIGTERM, core/drain.py) answers new page requests 503 so the load balancer retries elsewhere."""
+    draining instance (SIGTERM, runtime/drain.py) answers new page requests 503 so the load balancer retries elsewhere."""
 
     def __init__(self, inner: ASGIApp) -> None:
         self.inner = inner
@@ -94,7 +94,7 @@ def setup(settings: Settings, *, exit_on_failure: bool = False) -> None:
     With ``exit_on_failure`` (``python main.py``), a start-up that fails for good stops what it started (the embedded
     Temporal server too) and the web server, so ``serve()`` exits with code 1: never a half-started console.
     """
-    from .core.shared_state import configure_storage
+    from .runtime.shared_state import configure_storage
     from .ui.shared_storage import install as install_shared_storage
 
     configure_storage(settings)  # user storage (sessions) in Redis when REDIS_URL is set, before the server starts

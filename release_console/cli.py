@@ -12,8 +12,8 @@ from loguru import logger
 from pydantic import ValidationError
 
 from .accounts.first_admin import StartupError, require_first_admin_password
-from .core.audit import install_stderr_sink
 from .core.config import SecretFileError, Settings, get_settings
+from .runtime.audit import install_stderr_sink
 from .temporal.embedded import port_in_use
 from .temporal.search_attributes import register_search_attributes
 
@@ -37,7 +37,7 @@ def serve() -> None:
     fails for good (everything it started is stopped first)."""
     from . import services as services_module
     from .app import setup
-    from .core.audit import install_stderr_sink
+    from .runtime.audit import install_stderr_sink
 
     install_stderr_sink()  # first: loguru's default handler prints a traceback's local variables (secrets)
     settings = _settings_or_exit()
@@ -80,8 +80,8 @@ def _run(settings: Settings) -> None:
         storage_secret=settings.secret_key(),
         session_middleware_kwargs=session_middleware_kwargs(settings),
         show_welcome_message=not _testing(),
-        proxy_headers=False,  # X-Forwarded-For is believed only through TRUSTED_PROXIES (core/client_ip.py)
-        timeout_graceful_shutdown=settings.SHUTDOWN_GRACE_SECONDS,  # after SIGTERM's drain (core/drain.py)
+        proxy_headers=False,  # X-Forwarded-For is believed only through TRUSTED_PROXIES (runtime/client_ip.py)
+        timeout_graceful_shutdown=settings.SHUTDOWN_GRACE_SECONDS,  # after SIGTERM's drain (runtime/drain.py)
         access_log=False,  # the audit log and /metrics record every request; uvicorn's line cost ~5% of a call
         # Page sockets without per-message deflate: each would hold its own ~300 KiB zlib state and compress every
         # live message again; the messages are small JSON (ui/live), and a crowd of tabs is the case that matters.

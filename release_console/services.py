@@ -36,12 +36,9 @@ from .accounts.bootstrap import ensure_first_admin
 from .accounts.models import Principal
 from .accounts.service import AccountsService
 from .contract.names import DEFAULT_WORKFLOW_TYPE
-from .core import audit
 from .core.config import Settings
 from .core.errors import ConsoleError
-from .core.loop_lag import LoopLagMonitor
 from .core.tasks import cancel_and_wait
-from .core.token_cache import TokenCache
 from .notifications.deliveries import DeliveryLog
 from .notifications.dispatcher import Notifier
 from .notifications.service import NotificationsService
@@ -53,6 +50,9 @@ from .readpath.health import TemporalHealth
 from .readpath.mirror import MirrorRegistry
 from .readpath.release_list import ReleaseList
 from .readpath.stats import ReadPathStats
+from .runtime import audit
+from .runtime.loop_lag import LoopLagMonitor
+from .runtime.token_cache import TokenCache
 from .temporal.client import connect
 from .temporal.embedded import EmbeddedServerError, EmbeddedTemporal, set_retention, start_embedded
 from .temporal.search_attributes import register_search_attributes
@@ -114,7 +114,7 @@ class Services:
     stopped: bool = False
     starting: asyncio.Task | None = None
     """The task running :meth:`start` while it runs (a stop during start-up cancels it first)."""
-    # --- read path (issue 4) ---
+    # --- read path ---
     stats: ReadPathStats = field(default_factory=ReadPathStats)
     health: TemporalHealth | None = None
     """Whether Temporal is reachable: drives the pages' outage banners, REST's 503s and /ready."""
@@ -123,7 +123,7 @@ class Services:
     release_list: ReleaseList | None = None
     entity_index: EntityIndex | None = None
     """Which releases hold each entity (GET /entities/{id}, the header's search)."""
-    # --- accounts (issue 3) ---
+    # --- accounts ---
     accounts: AccountsService | None = None
     tokens: TokenCache[Principal] = field(default_factory=TokenCache)
     """Admitted bearer tokens of the REST API (emptied on every accounts change)."""
@@ -159,7 +159,7 @@ class Services:
             await self._finish_start(self.client)
         else:
             self.tasks.append(asyncio.create_task(self._finish_when_reachable(), name="finish start-up"))
-        # --- read path start (issue 4) ---
+        # --- read path start ---
         self.gateway = TemporalGateway(self.client, self.settings, self.stats, self.health)
         self.release_list = ReleaseList(self.gateway, self.settings)
         self.mirrors = MirrorRegistry(self.gateway, self.settings, self.release_list)
@@ -167,7 +167,7 @@ class Services:
         self.release_list.start()
         self.entity_index = EntityIndex(self.gateway, self.release_list, self.settings)
         self.entity_index.start()
-        # --- accounts start (issue 3) ---
+        # --- accounts start ---
         audit.configure(self.settings)
         accounts = self.accounts = AccountsService(self.client, self.settings)
         notifications = self.notifications
@@ -233,7 +233,7 @@ class Services:
         if starting is not None and starting is not asyncio.current_task():
             # Ctrl-C during start-up: end it first, so nothing it starts is left running (bounded, like every part)
             await cancel_and_wait(starting, timeout=STOP_PART_SECONDS)
-        # --- accounts stop (issue 3) ---
+        # --- accounts stop ---
         if self.accounts is not None:
             try:  # bounded: a background task that swallows its cancellation must not keep the console from exiting
                 await asyncio.wait_for(self.accounts.stop(), STOP_PART_SECONDS)
@@ -243,7 +243,7 @@ class Services:
             if part is not None:
                 await asyncio.wait({asyncio.ensure_future(part.stop())}, timeout=STOP_PART_SECONDS)
         audit.shutdown()
-        # --- read path stop (issue 4) ---
+        # --- read path stop ---
         for part in (self.entity_index, self.release_list, self.mirrors, self.health):
             if part is not None:  # bounded like the tasks below: a stop must never hang the console's exit
                 await asyncio.wait({asyncio.ensure_future(part.stop())}, timeout=STOP_PART_SECONDS)

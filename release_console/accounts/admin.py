@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from ..core.audit import audit
+from ..runtime.audit import audit
 from .errors import AccountError, NotAllowed
 from .models import Principal, UserPublic
 from .service import AccountsService, normalize_username

@@ -14,8 +14,8 @@ from pathlib import Path
 
 from loguru import logger
 
-from ..core.audit import audit
 from ..core.config import Settings
+from ..runtime.audit import audit
 from .first_admin import StartupError, configured_password
 from .service import ENSURE_CREATED, ENSURE_REPLACED, ENSURE_RESTORED, AccountsService
 

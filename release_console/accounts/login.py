@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..core import metrics
-from ..core.audit import attempted_username, audit, audit_repeated
+from ..runtime import metrics
+from ..runtime.audit import attempted_username, audit, audit_repeated
 from .errors import AccountError, LoginBusy, LoginFailed, LoginThrottled, PasswordSignInOff
 from .models import Principal
 from .service import AccountsService, normalize_username

@@ -30,10 +30,10 @@ from temporalio.common import WorkflowIDConflictPolicy
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
-from ..core import shared_state
 from ..core.config import Settings
 from ..core.security import password_problem
 from ..core.tasks import cancel_and_wait
+from ..runtime import shared_state
 from ..temporal.client import accounts_namespace, for_namespace
 from ..workflows.accounts import (
     ENSURE_CREATED,

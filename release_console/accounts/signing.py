@@ -19,7 +19,7 @@ from typing import Protocol
 
 from loguru import logger
 
-from ..core.audit import audit
+from ..runtime.audit import audit
 from ..workflows.accounts import AccountRecord
 
 CONTEXT = b"release-console accounts v1"

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from loguru import logger
 
-from ..core.shared_state import ERRORS, key_prefix
+from ..runtime.shared_state import ERRORS, key_prefix
 
 if TYPE_CHECKING:
     import redis.asyncio as redis_async

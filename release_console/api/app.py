@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..core.config import API_PREFIX
-from ..core.metrics import METRICS_PATH, ConsoleMetrics
+from ..runtime.metrics import METRICS_PATH, ConsoleMetrics
 from .docs import install_api
 from .main import RESOURCE_ROUTERS
 from .routes.metrics import metrics_router

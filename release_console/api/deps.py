@@ -26,12 +26,12 @@ from ..accounts.api_keys import KEY_PREFIX, KEY_TYPE
 from ..accounts.errors import BEARER
 from ..accounts.models import Principal
 from ..accounts.service import ACCOUNT_GONE, AccountsService
-from ..core.audit import audit, audit_repeated, safe_request_id
-from ..core.client_ip import connection_client
 from ..core.config import API_PREFIX
 from ..core.security import InvalidToken, TokenPayload, decode_access_token
 from ..readpath.mirror import MirrorRegistry
 from ..readpath.release_list import ReleaseList
+from ..runtime.audit import audit, audit_repeated, safe_request_id
+from ..runtime.client_ip import connection_client
 from ..services import RunningServices
 
 TOKEN_URL = f"{API_PREFIX}/login/access-token"

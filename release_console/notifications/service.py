@@ -25,11 +25,11 @@ from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from ..accounts.models import Principal
-from ..core.audit import audit
 from ..core.config import Settings
 from ..core.listeners import Listeners
 from ..core.tasks import cancel_and_wait
 from ..domain.ids import EntityId, EntityType, InvalidEntityId
+from ..runtime.audit import audit
 from ..temporal.client import accounts_namespace, for_namespace
 from ..workflows import notifications as store
 from ..workflows.delivery import Message

@@ -46,11 +46,11 @@ from ..accounts import admin as account_admin
 from ..accounts.errors import AccountError
 from ..accounts.models import Principal
 from ..accounts.service import AccountsService
-from ..core import shared_state
-from ..core.audit import audit, audit_repeated, safe_request_id
-from ..core.client_ip import connection_client
 from ..core.config import Settings
-from ..core.metrics import METRICS_PATH
+from ..runtime import shared_state
+from ..runtime.audit import audit, audit_repeated, safe_request_id
+from ..runtime.client_ip import connection_client
+from ..runtime.metrics import METRICS_PATH
 from ..sso.provider import CALLBACK_PATH, START_PATH
 from .live.hub import hub
 from .session_keepalive import SessionKeepalive

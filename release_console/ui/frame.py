@@ -76,7 +76,7 @@ def frame(title: str, *, outage_banner: bool = True) -> Iterator[Frame]:
         ui.label(title).classes("text-white opacity-80 max-sm:hidden")
         ui.space()
         if user is not None:
-            SearchBox()  # release or entity id → its page (issue 10, item 8)
+            SearchBox()  # release or entity id → its page
         if user is not None and user.is_admin:
             for text, target in ADMIN_LINKS:
                 ui.link(text, target).classes("text-white no-underline")

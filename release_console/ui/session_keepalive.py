@@ -1,6 +1,6 @@
 """Sessions for watchers: interaction and a visible tab are activity; a notice before the session ends.
 
-Rules (issue 10, item 2):
+Rules:
 
 - A session ends SESSION_MAX_AGE_SECONDS after login, whatever happens, or SESSION_IDLE_SECONDS after the last
   activity (ui/auth.py checks both on every page request and on each open page's refresh tick).

@@ -39,8 +39,8 @@ from nicegui.persistence.persistent_dict import PersistentDict
 from nicegui.storage import Storage
 
 from .. import services
-from ..core import shared_state
 from ..core.config import Settings
+from ..runtime import shared_state
 
 SESSION_KEY = "session"
 """The user-storage entry that holds a signed-in session (ui/auth.py)."""

@@ -73,7 +73,7 @@ def worker_process(temporal_server: str) -> Iterator[subprocess.Popen]:
         log.close()
 
 
-# --- shared state in Redis (issue 11) ---
+# --- shared state in Redis ---
 @pytest.fixture(scope="session")
 def redis_server() -> Iterator[str]:
     """A real `redis-server` (Debian's package: scripts/setup.sh --test) on a free port, without persistence, for the
@@ -102,7 +102,7 @@ async def client(worker_process: subprocess.Popen, settings: Settings) -> AsyncI
     yield await connect(settings)
 
 
-# --- auth fixtures (issue 3) ---
+# --- auth fixtures ---
 
 
 @pytest.fixture
@@ -151,7 +151,7 @@ async def viewer_headers(api, admin_headers: dict[str, str]) -> dict[str, str]:
     return await login(api, username, password)
 
 
-# --- browser tests (issue 5) ---
+# --- browser tests ---
 @pytest.fixture(scope="session")
 def nicegui_chrome_options(nicegui_chrome_options):
     """NiceGUI's Chrome options plus the flags this machine needs (headless Debian chromium, no sandbox)."""

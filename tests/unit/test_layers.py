@@ -7,6 +7,7 @@
 - ``ui.components`` never import ``ui.pages`` (pages are made of components, not the other way round);
 - ``core`` is the ground: it imports no other part of the package (never ``services``, ``api``, ``ui``,
   ``readpath``, ``accounts`` …); what it needs from above is handed to it when the app is assembled (app.py);
+- ``runtime`` (the running server's parts) stands on ``core`` alone;
 - ``domain`` imports nothing from outside the standard library but pydantic (it runs inside workflows too).
 """
 
@@ -145,5 +146,17 @@ def test_core_imports_nothing_of_the_package_above_it() -> None:
         if name == core or name.startswith(f"{core}.")
         for target in targets
         if not (target == core or target.startswith(f"{core}."))
+    )
+    assert not wrong, "\n".join(wrong)
+
+
+def test_runtime_stands_on_core_alone() -> None:
+    runtime, core = f"{PACKAGE}.runtime", f"{PACKAGE}.core"
+    wrong = sorted(
+        f"{name} imports {target}"
+        for name, targets in graph().items()
+        if name == runtime or name.startswith(f"{runtime}.")
+        for target in targets
+        if not any(target == part or target.startswith(f"{part}.") for part in (runtime, core))
     )
     assert not wrong, "\n".join(wrong)

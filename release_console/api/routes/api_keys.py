@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from ...accounts.api_keys import KEY_TYPE, ApiKeyPublic, NewApiKey
 from ...accounts.errors import AccountError
 from ...accounts.service import normalize_username
-from ...core.audit import audit
+from ...runtime.audit import audit
 from ..deps import Caller, CurrentCaller, client_address, request_id, running_accounts
 
 router = APIRouter(prefix="/api-keys", tags=["api keys"])

@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from ...core.audit import read_entries
+from ...runtime.audit import read_entries
 from ..deps import AdminUser, running_services
 
 router = APIRouter(prefix="/audit", tags=["audit"])

@@ -8,7 +8,7 @@ the workflow closing or the data going stale; the stream ends after the release 
 
 The caller is checked again at every event and on a AUTH_CHECK_SECONDS tick (account disabled or removed, password
 changed, token expired: ``unauthorized``, then the stream ends), and a console shutting down (or draining after
-SIGTERM, core/drain.py) ends the stream with ``end``: reconnect, through the load balancer, to another instance.
+SIGTERM, runtime/drain.py) ends the stream with ``end``: reconnect, through the load balancer, to another instance.
 """
 
 from __future__ import annotations
@@ -24,11 +24,11 @@ from fastapi.responses import StreamingResponse
 
 from ...accounts.api_keys import KEY_TYPE
 from ...accounts.service import ACCOUNT_GONE, AccountsService
-from ...core import drain
 from ...domain.ids import EntityType
 from ...domain.tree import Change
 from ...readpath.mirror import ReleaseMirror
 from ...readpath.quotas import StreamSlot
+from ...runtime import drain
 from ..deps import Caller, CurrentCaller, running_accounts, running_mirrors
 from ..errors import invalid
 from ..reading import parse_id

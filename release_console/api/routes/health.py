@@ -6,8 +6,8 @@ from dataclasses import asdict
 
 from fastapi import APIRouter
 
-from ...core import drain
 from ...readpath.entity_index import IndexProgress
+from ...runtime import drain
 from ..deps import CurrentUser, running_services
 from ..errors import ApiError
 from ..schemas import (
@@ -39,7 +39,7 @@ async def health() -> HealthResponse:
 async def ready() -> ReadyResponse:
     """200 when Temporal answers a cheap call within the RPC timeout, else 503 with Retry-After (answer reused ~1 s).
 
-    503 ``draining`` from the moment this instance got SIGTERM (core/drain.py): send traffic elsewhere."""
+    503 ``draining`` from the moment this instance got SIGTERM (runtime/drain.py): send traffic elsewhere."""
     services = running_services()
     if drain.current().active:
         raise ApiError(503, "draining", "this instance is stopping", headers={"Retry-After": "1"})

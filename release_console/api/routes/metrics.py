@@ -10,7 +10,7 @@ import secrets
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from ...core.metrics import CONTENT_TYPE, METRICS_PATH, ConsoleMetrics
+from ...runtime.metrics import CONTENT_TYPE, METRICS_PATH, ConsoleMetrics
 from ..errors import error_response
 
 BEARER = b"bearer "

@@ -17,7 +17,6 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response, st
 from pydantic import BaseModel, ConfigDict, Field
 
 from ...accounts.api_keys import KEY_TYPE
-from ...core.audit import audit_repeated
 from ...notifications.channels import MAX_URL
 from ...notifications.deliveries import DeliveryLog
 from ...notifications.errors import NotificationError, NotificationsUnavailable
@@ -28,6 +27,7 @@ from ...notifications.service import (
     UNAVAILABLE,
     NotificationsService,
 )
+from ...runtime.audit import audit_repeated
 from ..deps import Caller, CurrentCaller, CurrentUser, client_address, request_id, running_services
 from ..schemas import ErrorResponse
 

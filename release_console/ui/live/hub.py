@@ -20,8 +20,8 @@ from loguru import logger
 from nicegui import Client, app
 
 from ...core.config import Settings
-from ...core.metrics import ConsoleMetrics, Figure
 from ...core.tasks import cancel_and_wait
+from ...runtime.metrics import ConsoleMetrics, Figure
 from . import transport
 from .channel import Channel
 from .guard import RefusedMessages, guard_socket_events

@@ -1,7 +1,7 @@
 """/admin/audit: the latest audit entries, filtered by user and action (admins only).
 
 The entries come from this instance's audit file in DATA_DIR and its rotated copies (the current file first, then the
-rotated ones newest first). ``core.audit.read_entries`` reads each file backwards, a 64 KiB block at a time from its
+rotated ones newest first). ``runtime.audit.read_entries`` reads each file backwards, a 64 KiB block at a time from its
 end, and stops once LIMIT entries matched: without a filter that is a block or two, but a filter that matches rarely
 reads every file to its start (up to the current file and RETENTION rotated files of ROTATION each, about 110 MB).
 So it runs in a worker thread (``run.io_bound``), never on the event loop that serves every other page.
@@ -12,8 +12,8 @@ from __future__ import annotations
 from nicegui import APIRouter, run, ui
 
 from ... import services
-from ...core.audit import read_entries
 from ...core.config import Settings
+from ...runtime.audit import read_entries
 from ..frame import frame
 from .admin_users import admin_only, still_admin
 

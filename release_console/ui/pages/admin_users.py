@@ -16,7 +16,7 @@ from ...accounts.admin import Actor
 from ...accounts.errors import AccountError, NotAllowed
 from ...accounts.models import Principal, UserPublic
 from ...accounts.service import AccountsService
-from ...core.audit import audit
+from ...runtime.audit import audit
 from .. import auth
 from ..frame import frame
 

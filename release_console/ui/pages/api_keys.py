@@ -8,7 +8,7 @@ from nicegui import APIRouter, ui
 from ... import services
 from ...accounts.api_keys import NewApiKey
 from ...accounts.errors import AccountError
-from ...core.audit import audit
+from ...runtime.audit import audit
 from .. import auth
 from ..frame import frame
 

@@ -13,9 +13,9 @@ from nicegui import APIRouter
 
 from ... import services
 from ...accounts.errors import AccountError, AccountsUnavailable, SignInRefused
-from ...core.audit import audit, audit_repeated
-from ...core.client_ip import connection_client
 from ...core.config import Settings, get_settings
+from ...runtime.audit import audit, audit_repeated
+from ...runtime.client_ip import connection_client
 from ...sso.errors import SsoError
 from ...sso.identity import identity_from_claims
 from ...sso.provider import CALLBACK_PATH, START_PATH, provider_for

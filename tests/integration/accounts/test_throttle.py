@@ -1,4 +1,4 @@
-"""Login throttling without lockout DoS (issue 9): failures count per (username, address) and per address, never
+"""Login throttling without lockout DoS: failures count per (username, address) and per address, never
 per username alone; X-Forwarded-For is believed only from TRUSTED_PROXIES. Real console, real Temporal."""
 
 from __future__ import annotations
@@ -14,9 +14,9 @@ from nicegui.testing import User
 
 from release_console import services as services_module
 from release_console.accounts.throttle import ADDRESS_FACTOR
-from release_console.core.audit import flush, read_entries
-from release_console.core.client_ip import resolve_client
 from release_console.core.config import get_settings
+from release_console.runtime.audit import flush, read_entries
+from release_console.runtime.client_ip import resolve_client
 from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, login
 from tests.integration.conftest import usable_console
 from tests.integration.ui.helpers import WAIT, log_in

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 
 from release_console import services
-from release_console.core import audit
 from release_console.notifications import service as service_module
 from release_console.notifications.deliveries import DeliveryKey
+from release_console.runtime import audit
 from release_console.temporal.releases import build_plan, start_release
 from release_console.workflows.delivery import Message
 from tests.conftest import TEST_DATA_DIR

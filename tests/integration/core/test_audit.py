@@ -9,8 +9,15 @@ import uuid
 import httpx
 from nicegui.testing import User
 
-from release_console.core.audit import REQUEST_ID, attempted_username, audit_path, flush, read_entries, safe_request_id
 from release_console.core.config import get_settings
+from release_console.runtime.audit import (
+    REQUEST_ID,
+    attempted_username,
+    audit_path,
+    flush,
+    read_entries,
+    safe_request_id,
+)
 from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, login
 from tests.integration.ui.helpers import WAIT, log_in
 

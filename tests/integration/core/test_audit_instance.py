@@ -1,4 +1,4 @@
-"""Audit lines name the console instance that wrote them (issue 11, item 5): INSTANCE_NAME, else <hostname>:<PORT>;
+"""Audit lines name the console instance that wrote them: INSTANCE_NAME, else <hostname>:<PORT>;
 the same line on stdout (what a log shipper reads) and in the file."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from release_console.core import audit as audit_module
 from release_console.core.config import Settings, get_settings
+from release_console.runtime import audit as audit_module
 
 
 def test_audit_lines_name_the_instance(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:

@@ -1,5 +1,5 @@
-"""The audit log keeps its record (issue 9): bounded values, aggregated refusals, rotated files read back, no
-secrets, nothing lost at a clean stop (issue 8: lines are written off the event loop). Real console, real Temporal."""
+"""The audit log keeps its record: bounded values, aggregated refusals, rotated files read back, no
+secrets, nothing lost at a clean stop (lines are written off the event loop). Real console, real Temporal."""
 
 from __future__ import annotations
 
@@ -16,8 +16,9 @@ from nicegui.testing import User
 from nicegui.testing.general_fixtures import get_path_to_main_file
 from nicegui.testing.user_simulation import user_simulation
 
-from release_console.core import audit as audit_module
-from release_console.core.audit import (
+from release_console.core.config import get_settings
+from release_console.runtime import audit as audit_module
+from release_console.runtime.audit import (
     MAX_VALUE,
     REPEAT_WINDOW_SECONDS,
     attempted_username,
@@ -27,7 +28,6 @@ from release_console.core.audit import (
     flush,
     read_entries,
 )
-from release_console.core.config import get_settings
 from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, login
 from tests.integration.ui.helpers import WAIT, accounts_ready, log_in
 from tests.unit.core.test_audit import entries

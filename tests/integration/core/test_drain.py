@@ -1,4 +1,4 @@
-"""SIGTERM drains a console before it stops (issue 11): not ready at once, new pages refused with 503 (a load
+"""SIGTERM drains a console before it stops: not ready at once, new pages refused with 503 (a load
 balancer retries them elsewhere), open SSE streams told to reconnect later, the audit log flushed, and the process
 gone within a bounded time. A real ``python main.py`` on the session's Temporal, over real HTTP."""
 
@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from release_console.core.drain import WATCHDOG_SLACK_SECONDS
+from release_console.runtime.drain import WATCHDOG_SLACK_SECONDS
 from release_console.temporal.releases import build_plan, start_release
 from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, REPO_ROOT, free_port
 from tests.integration.api.helpers import EventReader

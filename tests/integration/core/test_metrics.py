@@ -11,7 +11,7 @@ import pytest
 from nicegui.testing import User
 
 from release_console.core.config import get_settings
-from release_console.core.metrics import DURATION_BUCKETS, OTHER
+from release_console.runtime.metrics import DURATION_BUCKETS, OTHER
 from release_console.temporal.releases import build_plan, start_release
 from tests.integration.conftest import usable_console
 from tests.integration.ui.helpers import accounts_ready

@@ -1,4 +1,4 @@
-"""Secrets and inputs (issue 9): no local variables in logged tracebacks, an atomic signing-key file of a minimum
+"""Secrets and inputs: no local variables in logged tracebacks, an atomic signing-key file of a minimum
 length, a size cap on decompressed payloads, dependency floors and a constraints file of tested versions."""
 
 from __future__ import annotations

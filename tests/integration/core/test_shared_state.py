@@ -1,4 +1,4 @@
-"""Shared state in Redis (issue 11): the login throttle and user sessions seen by several console instances.
+"""Shared state in Redis: the login throttle and user sessions seen by several console instances.
 
 A real `redis-server` (the ``redis_server`` fixture). "Two instances" are two throttles, two AccountsService objects or
 two NiceGUI user storages, each with its own Redis connection, on the same Redis; the console under test (NiceGUI's
@@ -34,9 +34,9 @@ from release_console.accounts.bootstrap import ensure_first_admin
 from release_console.accounts.errors import LoginFailed, LoginThrottled
 from release_console.accounts.service import AccountsService
 from release_console.accounts.throttle import ADDRESS_FACTOR, LoginThrottle, RedisLoginThrottle, Throttle
-from release_console.core import shared_state
-from release_console.core.audit import flush, read_entries
 from release_console.core.config import Settings, get_settings
+from release_console.runtime import shared_state
+from release_console.runtime.audit import flush, read_entries
 from release_console.ui import auth, shared_storage
 from release_console.ui.shared_storage import SharedStorage
 from tests.conftest import TEST_DATA_DIR

@@ -1,4 +1,4 @@
-"""Several consoles behind a real nginx (issue 11), set up by running deploy/README.md's steps word for word.
+"""Several consoles behind a real nginx, set up by running deploy/README.md's steps word for word.
 
 Real processes: the session's Temporal dev server, a worker, ``redis-server``, two consoles and nginx with the
 ``deploy/`` configuration on a free port. Through nginx: a browser logs in and keeps its release page updating after
@@ -29,8 +29,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
-from release_console.core.drain import WATCHDOG_SLACK_SECONDS
-from release_console.core.security_headers import security_headers
+from release_console.runtime.drain import WATCHDOG_SLACK_SECONDS
+from release_console.runtime.security_headers import security_headers
 from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, REPO_ROOT, eventually_sync, free_port, port_open
 from tests.integration.notifications.receivers import Webhook
 from tests.integration.ui.browser.helpers import _report, _run, _start, page_text

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import secrets
 
-from release_console.core.audit import audit_path
+from release_console.runtime.audit import audit_path
 from release_console.temporal.releases import report
 from tests.helpers import ADMIN_PASSWORD, ADMIN_USERNAME, API, eventually, login
 from tests.integration.notifications.conftest import ADMIN, new_release, settled

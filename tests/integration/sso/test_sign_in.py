@@ -7,8 +7,8 @@ from urllib.parse import parse_qs, urlsplit
 from nicegui.testing import User
 
 from release_console import services as services_module
-from release_console.core.audit import read_entries
 from release_console.core.config import get_settings
+from release_console.runtime.audit import read_entries
 from tests.integration.sso.conftest import DISPLAY_NAME, Provider, provider_browser
 from tests.integration.sso.helpers import at_provider, enter, fresh, refusal, sign_in, signed_in, start
 

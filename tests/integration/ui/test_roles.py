@@ -9,8 +9,8 @@ from nicegui.testing import User
 from temporalio.client import Client
 
 from release_console import services as services_module
-from release_console.core.audit import read_entries
 from release_console.core.config import Settings
+from release_console.runtime.audit import read_entries
 from release_console.ui.frame import ADMIN_LINKS
 from tests.helpers import eventually
 from tests.integration.ui.helpers import list_ids, list_view, login, see, see_release, start

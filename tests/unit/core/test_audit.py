@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from release_console.core import audit as audit_module
-from release_console.core.audit import (
+from release_console.core.config import Settings, get_settings
+from release_console.runtime import audit as audit_module
+from release_console.runtime.audit import (
     MAX_VALUE,
     REPEAT_WINDOW_SECONDS,
     attempted_username,
@@ -15,7 +16,6 @@ from release_console.core.audit import (
     bounded,
     flush,
 )
-from release_console.core.config import Settings, get_settings
 
 
 def entries(settings: Settings | None = None) -> list[dict]:

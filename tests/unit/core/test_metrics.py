@@ -11,7 +11,7 @@ from starlette.routing import Mount, Route
 
 from release_console.api.routes.metrics import token_matches
 from release_console.core.config import get_settings
-from release_console.core.metrics import OTHER, HttpMetrics
+from release_console.runtime.metrics import OTHER, HttpMetrics
 
 TOKEN = "metrics-test-token-1"
 
@@ -92,7 +92,7 @@ def test_token_check():
 
 def test_a_scrape_before_start_up_shows_what_there_is():
     from release_console import services as services_module
-    from release_console.core.metrics import ConsoleMetrics
+    from release_console.runtime.metrics import ConsoleMetrics
 
     assert services_module._current is None  # no console running in this test
     scraped = samples(ConsoleMetrics(get_settings()).render().decode())

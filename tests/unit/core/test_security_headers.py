@@ -8,7 +8,7 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from release_console.core.security_headers import CONTENT_SECURITY_POLICY, SecurityHeaders
+from release_console.runtime.security_headers import CONTENT_SECURITY_POLICY, SecurityHeaders
 
 
 def _app(public_url: str | None) -> SecurityHeaders:

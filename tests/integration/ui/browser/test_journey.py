@@ -51,7 +51,7 @@ def test_ten_thousand_app_release_opens_fast(screen: Screen, unique: str) -> Non
       the test machine, not on the UI; the spec sets no bound for it, so it is only printed.
     - warm (a second open while the release is watched): the mirror is shared, the page renders from memory.
       This is what a user waits for when opening a release the console already follows, and it is the open the
-      issue asks to hold to SC-003's 3 s, so it is asserted.
+      spec's SC-003 holds to 3 s, so it is asserted.
     """
     key = f"big-{unique}"
     release_id = _run(_start(key, 10, 10, 100))  # 10 waves x 10 clusters x 1 bundle x 100 apps = 10,000 apps

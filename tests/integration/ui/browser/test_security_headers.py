@@ -11,7 +11,7 @@ import pytest
 from nicegui.testing import Screen
 from selenium.webdriver.common.by import By
 
-from release_console.core.security_headers import CONTENT_SECURITY_POLICY
+from release_console.runtime.security_headers import CONTENT_SECURITY_POLICY
 from tests.integration.ui.browser.helpers import _login, _report, _run, _start, _wait_text
 
 pytestmark = pytest.mark.browser

@@ -34,7 +34,7 @@ from typing import Any
 import orjson
 from loguru import logger
 
-from .config import Settings, get_settings
+from ..core.config import Settings, get_settings
 
 AUDIT_FILE = "audit.log"
 AUDIT_EXTRA = "audit_line"

@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from starlette.requests import HTTPConnection
 
-from .config import get_settings
+from ..core.config import get_settings
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 MAX_FORWARDED_HOPS = 32

@@ -7,7 +7,7 @@ Three sources, each as cheap as it can be:
   response has ended (for SSE and exports: until the stream ends). Per request it costs two dict look-ups, a
   counter increment and a histogram observation; label children and route labels are cached.
 - Counts kept where the events happen (login failures and throttles): plain integers in
-  :data:`tally`, bumped by the login routes, read at scrape time; open SSE streams come from core/drain.py.
+  :data:`tally`, bumped by the login routes, read at scrape time; open SSE streams come from runtime/drain.py.
 - Everything else is read at scrape time by :class:`ConsoleCollector` from the running services (Temporal calls from
   ``ReadPathStats``, mirrors, UI clients, event-loop lag, accounts), so nothing is added to the hot paths and data
   still flows one way. Before the services run, a scrape shows what there is; it never fails. The services are
@@ -41,8 +41,8 @@ from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamil
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from ..core.config import Settings
 from . import drain
-from .config import Settings
 
 METRICS_PATH = "/metrics"
 CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4

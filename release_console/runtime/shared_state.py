@@ -30,7 +30,7 @@ from loguru import logger
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from .config import Settings
+from ..core.config import Settings
 
 DEFAULT_KEY_PREFIX = "release-console:"
 CONNECT_TIMEOUT_SECONDS = 1.0

@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
-from .security import TokenPayload
+from ..core.security import TokenPayload
 
 P = TypeVar("P")
 """Whatever the caller resolves a token to (the API: an accounts Principal)."""
