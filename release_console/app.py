@@ -34,7 +34,8 @@ NICEGUI_INTERNALS = "/_nicegui"
 
 class HoldUntilStarted:
     """ASGI middleware: requests wait for start-up (NiceGUI runs it as a background task), else get 503; a
-    draining instance (SIGTERM, runtime/drain.py) answers new page requests 503 so the load balancer retries elsewhere."""
+    draining instance (SIGTERM, runtime/drain.py) answers new page requests 503 so the load balancer retries
+    elsewhere."""
 
     def __init__(self, inner: ASGIApp) -> None:
         self.inner = inner
@@ -72,7 +73,7 @@ def install_dispatch(api: ASGIApp, metrics: ConsoleMetrics | None = None, public
     build_pages = type(app).build_middleware_stack
 
     def build() -> ASGIApp:
-        stack = HoldUntilStarted(ApiDispatch(api, build_pages(app)))
+        stack: ASGIApp = HoldUntilStarted(ApiDispatch(api, build_pages(app)))
         stack = stack if metrics is None else metrics.middleware(stack)  # every HTTP request counted and timed
         return SecurityHeaders(stack, public_url)
 

@@ -56,7 +56,7 @@ from .runtime.token_cache import TokenCache
 from .temporal.client import connect
 from .temporal.embedded import EmbeddedServerError, EmbeddedTemporal, set_retention, start_embedded
 from .temporal.search_attributes import register_search_attributes
-from .temporal.worker import build_worker
+from .temporal.worker import WorkerGroup, build_worker
 
 CONNECT_FIRST_RETRY_SECONDS = 0.2
 CONNECT_MAX_RETRY_SECONDS = 2.0
@@ -106,7 +106,7 @@ class Services:
     settings: Settings
     client: Client | None = None
     embedded: EmbeddedTemporal | None = None
-    worker: Worker | None = None
+    worker: Worker | WorkerGroup | None = None
     tasks: list[asyncio.Task] = field(default_factory=list)
     started: asyncio.Event = field(default_factory=asyncio.Event)
     startup_error: str | None = None
@@ -244,9 +244,9 @@ class Services:
                 await asyncio.wait({asyncio.ensure_future(part.stop())}, timeout=STOP_PART_SECONDS)
         audit.shutdown()
         # --- read path stop ---
-        for part in (self.entity_index, self.release_list, self.mirrors, self.health):
-            if part is not None:  # bounded like the tasks below: a stop must never hang the console's exit
-                await asyncio.wait({asyncio.ensure_future(part.stop())}, timeout=STOP_PART_SECONDS)
+        for reader in (self.entity_index, self.release_list, self.mirrors, self.health):
+            if reader is not None:  # bounded like the tasks below: a stop must never hang the console's exit
+                await asyncio.wait({asyncio.ensure_future(reader.stop())}, timeout=STOP_PART_SECONDS)
         for task in self.tasks:
             if task.get_name() != "worker":
                 task.cancel()

@@ -78,7 +78,7 @@ async def change_user(accounts: AccountsService, actor: Actor, username: str, *,
         extra["enabled"] = enabled
     return await _audited(actor, CHANGE, target,
                           lambda: accounts.update_user(username, password=password, role=role, enabled=enabled),
-                          **extra)
+                          own=False, **extra)
 
 
 async def delete_user(accounts: AccountsService, actor: Actor, username: str) -> None:

@@ -44,10 +44,10 @@ class UserPublic(BaseModel):
     def of(cls, record: AccountRecord) -> UserPublic:
         return cls(
             username=record.username,
-            role=record.role,  # type: ignore[arg-type]
+            role=record.role,
             enabled=record.enabled,
             created_at=record.created_at,
             last_login_at=record.last_login_at,
             service_account=record.service_account,
-            source=record.source,  # type: ignore[arg-type]
+            source=record.source,
         )

@@ -381,9 +381,13 @@ class AccountsService:
         name = _check_username(username)
         _check_role(role)
 
+        if self._unusable_hash is None:
+            self._unusable_hash = await self._hash(secrets.token_urlsafe(32))  # nobody knows it; never checked
+        unusable_hash = self._unusable_hash
+
         def build(current: AccountRecord | None) -> AccountRecord:
             if current is None:
-                return AccountRecord(name, self._unusable_hash, role, True, password_changed_at=self._timestamp(),
+                return AccountRecord(name, unusable_hash, role, True, password_changed_at=self._timestamp(),
                                      source="oidc", subject=subject)
             if current.source != "oidc":
                 raise SignInRefused(f"the console has a local account named {name!r}; an admin must remove it "
@@ -397,8 +401,6 @@ class AccountsService:
                 return current
             return replace(current, role=role, sessions_valid_after=self._timestamp())
 
-        if self._unusable_hash is None:
-            self._unusable_hash = await self._hash(secrets.token_urlsafe(32))  # nobody knows it; never checked
         current = self.users.get(name)
         if build(current) is not current:  # refusals raise here; an account already up to date is not written
             await self._write(name, build)

@@ -21,7 +21,7 @@ from ..readpath.mirror import ReleaseMirror
 SLICE_NODES = 500
 
 
-def dumps(value: Any) -> bytes:
+def dumps(value: object) -> bytes:
     """JSON bytes (datetimes as RFC 3339 with ``Z``, like the response models)."""
     return orjson.dumps(value, option=orjson.OPT_UTC_Z)
 

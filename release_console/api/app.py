@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ..core.config import API_PREFIX
 from ..runtime.metrics import METRICS_PATH, ConsoleMetrics
-from .docs import install_api
+from .docs import api_schema, install_api
 from .main import RESOURCE_ROUTERS
 from .routes.metrics import metrics_router
 
@@ -28,6 +28,7 @@ def build_api_app(metrics: ConsoleMetrics | None = None) -> FastAPI:
     for router in RESOURCE_ROUTERS:
         api.include_router(router, prefix=API_PREFIX)
     install_api(api)
+    api.openapi = api_schema  # type: ignore[method-assign]  # the one document, as /api/v1/openapi.json serves it
     if metrics is not None:
         api.include_router(metrics_router(metrics))
     return api

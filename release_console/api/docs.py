@@ -18,6 +18,7 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Redirect
 from ..core.config import API_PREFIX
 from .errors import register_error_handlers
 from .main import api_router
+from .schemas import ErrorResponse
 
 ASSETS = Path(fastapi_offline.__file__).parent / "static"
 ASSET_NAMES = frozenset({"swagger-ui-bundle.js", "swagger-ui.css", "favicon.png"})
@@ -38,10 +39,51 @@ def api_schema() -> dict[str, Any]:
     """The OpenAPI schema of the /api/v1 routes (built once)."""
     global _schema
     if _schema is None:
-        _schema = get_openapi(
+        schema = get_openapi(
             title="Release Console API", version="1", description=DESCRIPTION, routes=api_router.routes
         )
+        _schema = with_one_error_model(schema)
     return _schema
+
+
+VALIDATION_REF = "#/components/schemas/HTTPValidationError"
+ERROR_REF = "#/components/schemas/ErrorResponse"
+INVALID_REQUEST = "Malformed id, parameter or body (`invalid_parameter`, `invalid_id`, `invalid_cursor`, …)"
+EVERY_CALL = {
+    "401": "Missing or invalid bearer token (`not_authenticated`)",
+    "503": "The console is starting or stopping, or Temporal cannot answer (`unavailable`, see Retry-After)",
+}
+"""What any call with a bearer token may answer, whatever the route: its token is checked against the accounts
+(401, 503 while they are not loaded), and every route reaches the running services (503 while starting)."""
+UNREADABLE_BODY = "A body that cannot be read at all (`bad_request`: not text, broken encoding)"
+
+
+def with_one_error_model(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with every 4xx answered by ErrorResponse: FastAPI documents its own validation-error body for
+    422, but the API's handler (api/errors.py) answers ``{"detail", "code", "errors"}`` like every other error;
+    and with what any route may answer documented on each (EVERY_CALL for calls with a token, 400 with a body)."""
+    error_content = {"application/json": {"schema": {"$ref": ERROR_REF}}}
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.setdefault("responses", {})
+            added = dict(EVERY_CALL) if operation.get("security") else {}
+            if "requestBody" in operation:
+                added["400"] = UNREADABLE_BODY
+            for status, description in added.items():
+                responses.setdefault(status, {"description": description, "content": error_content})
+            answer = responses.get("422")
+            if answer is None:
+                continue
+            media = answer.setdefault("content", {}).setdefault("application/json", {})
+            if media.get("schema", {}).get("$ref") in (None, VALIDATION_REF):
+                media["schema"] = {"$ref": ERROR_REF}
+            if answer.get("description") == "Validation Error":
+                answer["description"] = INVALID_REQUEST
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    components.setdefault("ErrorResponse", ErrorResponse.model_json_schema())
+    return schema
 
 
 @docs_router.get(OPENAPI_URL)

@@ -16,8 +16,10 @@ from fastapi import FastAPI, Request
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.routing import iter_route_contexts
 from loguru import logger
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from ..core.config import API_PREFIX
 from ..core.errors import ConsoleError
@@ -69,9 +71,28 @@ def _is_api(request: Request) -> bool:
     return request.url.path.startswith(API_PREFIX)
 
 
+def allowed_methods(request: Request) -> str | None:
+    """The ``Allow`` of a 405: every method of the path the request matched (the first route whose path matches,
+    as the router picks it, and every route with the same path template), not only the first route's own."""
+    routes = iter_route_contexts(getattr(request.app, "routes", ()))  # included routers' routes, as dispatched
+    template = None
+    methods: set[str] = set()
+    for route in routes:
+        path_format = getattr(route, "path_format", None)
+        if template is None and path_format is not None:
+            match, _ = route.matches(request.scope)
+            if match is not Match.NONE:
+                template = path_format
+        if template is not None and path_format == template:
+            methods |= set(getattr(route, "methods", None) or ())
+    order = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+    return ", ".join(sorted(methods, key=lambda m: (order.index(m) if m in order else len(order), m))) or None
+
+
 def register_error_handlers(app: FastAPI) -> None:
     """Install the API's exception handlers on the app (page requests fall through to NiceGUI's)."""
-    existing = app.exception_handlers.get(Exception)
+    # Any: Starlette types a handler as sync or async; NiceGUI's page handlers, kept here, are async
+    existing: Any = app.exception_handlers.get(Exception)
     # setup() runs again for every test on the same app: keep NiceGUI's page handler, not our previous one
     page_500: Callable[[Request, Exception], Awaitable[Response]] | None = getattr(existing, "page_500", existing)
 
@@ -95,7 +116,10 @@ def register_error_handlers(app: FastAPI) -> None:
         assert isinstance(exc, StarletteHTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
         code = HTTP_CODES.get(exc.status_code, "http_error")
-        return error_response(exc.status_code, code, detail, dict(exc.headers or {}) or None)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405 and _is_api(request):
+            headers["Allow"] = allowed_methods(request) or headers.get("Allow", "")
+        return error_response(exc.status_code, code, detail, headers or None)
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         if _is_api(request):
@@ -106,7 +130,7 @@ def register_error_handlers(app: FastAPI) -> None:
         raise exc
 
     on_unexpected.page_500 = page_500  # type: ignore[attr-defined]
-    existing_404 = app.exception_handlers.get(404)
+    existing_404: Any = app.exception_handlers.get(404)  # Any: as ``existing`` above
     page_404: Callable[[Request, Exception], Awaitable[Response]] | None
     page_404 = getattr(existing_404, "page_404", existing_404)
 

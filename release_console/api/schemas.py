@@ -20,12 +20,23 @@ def _examples(*examples: dict[str, Any]) -> ConfigDict:
     return ConfigDict(json_schema_extra={"examples": list(examples)})
 
 
+class RequestProblem(BaseModel):
+    """One problem of a request that could not be read: where (``["query", "limit"]``), what and its kind."""
+
+    loc: list[str]
+    msg: str
+    type: str | None = None
+
+
 class ErrorResponse(BaseModel):
     """Every error: a message for people and a stable code for programs."""
 
     model_config = _examples({"detail": "release release:rel-404 not found", "code": "release_not_found"})
     detail: str
     code: str
+    errors: list[RequestProblem] | None = Field(
+        None, description="A 422 `invalid_parameter` for a request FastAPI could not read: every problem found."
+    )
 
 
 class Freshness(BaseModel):
@@ -250,7 +261,7 @@ class LocatedEntity(EntityResponse, IndexCoverage):
     and the index's coverage."""
 
     model_config = _examples({
-        **EntityResponse.model_config["json_schema_extra"]["examples"][0],  # type: ignore[index]
+        **EntityResponse.model_config["json_schema_extra"]["examples"][0],  # type: ignore[index,dict-item]
         "holders": [_HOLDER_EXAMPLE], **_COVERAGE_EXAMPLE,
     })
     holders: list[EntityHolder] = Field(description="Every release holding the entity (here: the one).")

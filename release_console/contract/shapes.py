@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..domain.plan import PlanNode, plan_from_data
+from ..domain.timeline import Point
 from ..domain.tree import Counts
 
 
@@ -20,7 +21,8 @@ class EntityView:
 
     id: str
     type: str
-    state: str
+    state: str | None
+    """None only in a console's mirror, for a node it could not read (the workflow's own answers always have one)."""
     updated_at: str | None
     parent: str | None
     counts: Counts
@@ -141,7 +143,7 @@ class CarriedState:
     log_floor: int
     changes: list[list[str | int]]
     started_at: str | None = None
-    timeline: list[list[Any]] | None = None
+    timeline: list[Point] | None = None
 
 
 @dataclass
@@ -154,7 +156,11 @@ class ReleaseWorkflowInput:
     changes_kept: int = 5000
 
 
-def workflow_input_from_data(data: Mapping[str, Any]) -> ReleaseWorkflowInput:
+JsonObject = dict[str, Any]
+"""A JSON object as the SDK decodes it (a memo, a query answer): Any, since its readers check each value they use."""
+
+
+def workflow_input_from_data(data: Mapping[str, Any]) -> ReleaseWorkflowInput:  # Any: decoded JSON, checked here
     """ReleaseWorkflowInput from its JSON form, built directly (generic conversion takes seconds for big plans)."""
     plan = data.get("plan")
     carried = data.get("carried")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any
+from typing import TypedDict, TypeVar
 
 from ..domain.ids import EntityType
+from ..domain.plan import EntityRow
 from ..domain.summary import release_overview
 from ..domain.tree import Entity, ReleaseTree, last_updated, row_json_size
 from .cursors import offset_cursor, parse_offset_cursor
@@ -126,7 +127,16 @@ def snapshot_view(tree: ReleaseTree, request: SnapshotRequest) -> SnapshotPage:
     )
 
 
-def snapshot_result(tree: ReleaseTree, request: SnapshotRequest) -> dict[str, Any]:
+class SnapshotResult(TypedDict):
+    """A SnapshotPage as ``snapshot_result`` answers it: rows as tuples."""
+
+    version: int
+    total: int
+    rows: list[EntityRow]
+    next_cursor: str | None
+
+
+def snapshot_result(tree: ReleaseTree, request: SnapshotRequest) -> SnapshotResult:
     """The same page as a plain dict of tuples: what the query returns, so the SDK's JSON encoder does not deep-copy
     thousands of rows through ``dataclasses.asdict`` (a 4,000-row page encodes in ~1 ms instead of ~20 ms)."""
     limit = _check_limit(request.limit, MAX_SNAPSHOT_PAGE)
@@ -143,7 +153,10 @@ def _check_limit(limit: int, maximum: int) -> int:
     return limit
 
 
-def _within_budget(items: list, size_of: Callable[[Any], int], budget: int = RESULT_BYTES_BUDGET) -> list:
+T = TypeVar("T")
+
+
+def _within_budget(items: list[T], size_of: Callable[[T], int], budget: int = RESULT_BYTES_BUDGET) -> list[T]:
     """The longest prefix of ``items`` (at least one) whose JSON stays within ``budget``."""
     total = 0
     for index, item in enumerate(items):
@@ -156,4 +169,5 @@ def _within_budget(items: list, size_of: Callable[[Any], int], budget: int = RES
 def _entity_json_size(entity: Entity) -> int:
     """About how many bytes an entity's EntityView takes in JSON."""
     counts = sum(12 + len(t) + sum(12 + len(s) for s in by_state) for t, by_state in entity.counts.items())
-    return 110 + len(entity.id) + len(entity.parent or "") + len(entity.state) + len(entity.updated_at or "") + counts
+    state = entity.state or "null"
+    return 110 + len(entity.id) + len(entity.parent or "") + len(state) + len(entity.updated_at or "") + counts

@@ -8,8 +8,12 @@ from dataclasses import dataclass, field
 from .ids import EntityId, EntityType, InvalidEntityId, well_formed_type
 from .states import CANONICAL_STATES, MAX_DISTINCT_STATES, InvalidState, validate_state
 
-EntityRow = tuple[str, "str | None", str, "str | None"]
-"""(entity id, parent id, state, updated_at) — the flat form used for snapshots and continue-as-new."""
+EntityRow = tuple[str, "str | None", "str | None", "str | None"]
+"""(entity id, parent id, state, updated_at) — the flat form used for snapshots and continue-as-new. The state is
+None only in a row the console could not read (ReleaseTree's ``unreadable``)."""
+
+StatedRow = tuple[str, "str | None", str, "str | None"]
+"""An EntityRow whose state is known (the entity index's rows; plans flattened by the workflow)."""
 
 MAX_PLAN_ENTITIES = 120_000
 """The largest plan a release may have. The workflow builds its whole tree in its first workflow task, which must
@@ -93,24 +97,26 @@ def plan_from_data(data: object) -> PlanNode:
 
     Much faster than generic dataclass conversion for 100,000 entities. InvalidPlan for a malformed shape.
     """
-    root = _node_from_data(data, "root")
-    stack = [(root, data)]
+    root, raw_root = _node_from_data(data, "root")
+    stack = [(root, raw_root)]
     while stack:
         node, raw = stack.pop()
-        children = raw.get("children") or []  # type: ignore[union-attr]
+        children = raw.get("children") or []
         if not isinstance(children, list):
             raise InvalidPlan(f"{node.id}: 'children' must be a list")
         for child in children:
-            made = _node_from_data(child, f"child of {node.id}")
+            made, raw_child = _node_from_data(child, f"child of {node.id}")
             node.children.append(made)
-            stack.append((made, child))
+            stack.append((made, raw_child))
     return root
 
 
-def _node_from_data(data: object, where: str) -> PlanNode:
+def _node_from_data(data: object, where: str) -> tuple[PlanNode, dict[str, object]]:
+    """The node (its id and state as they came: validate_plan checks them) and its JSON object."""
     if not isinstance(data, dict):
         raise InvalidPlan(f"{where}: a plan node must be an object with 'id', 'state' and 'children'")
-    return PlanNode(data.get("id"), data.get("state", "pending"))  # type: ignore[arg-type]
+    # The values are unchecked here on purpose (validate_plan checks every node once): PlanNode holds them as given.
+    return PlanNode(data.get("id"), data.get("state", "pending")), data  # type: ignore[arg-type]
 
 
 def flatten_plan(plan: PlanNode) -> Iterator[EntityRow]:

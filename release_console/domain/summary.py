@@ -32,6 +32,7 @@ class ReleaseOverview:
 def release_overview(tree: ReleaseTree, updated_at: str | None) -> ReleaseOverview:
     """The summary figures of a tree; ``updated_at`` is the caller's notion of the release's last change."""
     root = tree.root
+    assert root.state is not None, "the release's own row is always readable (validation checks it)"
     done, total = tree.progress()
     return ReleaseOverview(
         release_id=root.id,

@@ -22,7 +22,7 @@ MAX_POINTS = 500
 MAX_ACCEPTED_POINTS = 2000
 """A foreign workflow's answer may hold up to this many points; more is refused as invalid."""
 
-Point = list[Any]
+Point = list[Any]  # Any: a JSON array of mixed items ([str, int, dict]) that callers index by position
 """``[at, version, {state: apps}]``."""
 
 
@@ -46,7 +46,7 @@ def add_point(points: list[Point], point: Point, max_points: int = MAX_POINTS) -
         points[:] = [first, *middle[1::2], last]
 
 
-def timeline_result(points: list[Point], version: int) -> dict[str, Any]:
+def timeline_result(points: list[Point], version: int) -> dict[str, object]:
     """The ``timeline`` query answer."""
     return {"version": version, "points": points, "max_points": MAX_POINTS}
 
@@ -55,7 +55,7 @@ class InvalidTimeline(ValueError):
     """A ``timeline`` answer that does not follow the contract."""
 
 
-def parse_timeline(raw: Any) -> tuple[int, list[Point]]:
+def parse_timeline(raw: object) -> tuple[int, list[Point]]:
     """``(version, points)`` from a ``timeline`` answer; InvalidTimeline saying what is wrong."""
     if not isinstance(raw, dict):
         raise InvalidTimeline("timeline answer is not an object")

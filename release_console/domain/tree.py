@@ -10,7 +10,6 @@ from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
 from .ids import EntityType, InvalidEntityId, entity_type_of
 from .plan import EntityRow, PlanNode, flatten_plan
@@ -93,9 +92,9 @@ class ReleaseTree:
         self.root_id = next(iter(entities), None)
 
     @classmethod
-    def from_plan(cls, plan: PlanNode, **kwargs: Any) -> ReleaseTree:
+    def from_plan(cls, plan: PlanNode, *, version: int = 0, changes_kept: int = 5000) -> ReleaseTree:
         """Build from a validated plan."""
-        return cls(flatten_plan(plan), **kwargs)
+        return cls(flatten_plan(plan), version=version, changes_kept=changes_kept)
 
     def _mark_unreadable(self, reasons: dict[str, str]) -> None:
         """Mark these nodes and their subtrees unreadable, in one pre-order pass (a parent is marked before its
@@ -136,11 +135,12 @@ class ReleaseTree:
         """
         entities = self.entities
         for entity in reversed(entities.values()):
-            if entity.parent is None or entity.error is not None:
+            state = entity.state
+            if entity.parent is None or entity.error is not None or state is None:
                 continue
             into = entities[entity.parent].counts
             own = into.setdefault(entity.type.value, {})
-            own[entity.state] = own.get(entity.state, 0) + 1
+            own[state] = own.get(state, 0) + 1
             for type_name, by_state in entity.counts.items():
                 target = into.setdefault(type_name, {})
                 for state, n in by_state.items():
@@ -207,6 +207,7 @@ class ReleaseTree:
     def states_in_use(self) -> set[str]:
         """Every state some entity of the release is in (read off the release's rollups: no scan)."""
         root = self.root
+        assert root.state is not None, "the release's own row is always readable (validation checks it)"
         return {root.state, *(state for by_state in root.counts.values() for state in by_state)}
 
     def progress(self, entity_id: str | None = None) -> tuple[int, int]:
@@ -237,11 +238,12 @@ class ReleaseTree:
         """Set one entity's state and time, moving its weight in every ancestor's rollup (an unreadable node stays
         unreadable: a change cannot vouch for the row the release listed)."""
         entity = self.get(entity_id)
-        if entity.error is not None:
+        old = entity.state
+        if entity.error is not None or old is None:
             return
-        if entity.state != state:
+        if old != state:
             for ancestor in self.ancestors(entity):
-                _bump(ancestor.counts, entity.type.value, entity.state, -1)
+                _bump(ancestor.counts, entity.type.value, old, -1)
                 _bump(ancestor.counts, entity.type.value, state, 1)
             entity.state = state
         entity.updated_at = at
@@ -294,7 +296,12 @@ def row_json_size(row: EntityRow) -> int:
     """At most how many bytes one ``[id, parent, state, updated_at]`` row takes in compact JSON (a separating comma,
     brackets, quotes and commas; ``null`` for a missing part; a non-ASCII state counted as ``\\uXXXX`` escapes)."""
     entity_id, parent, state, updated_at = row
-    state_size = len(state) if state.isascii() else 6 * len(state)
+    if state is None:
+        state_size = 4  # null
+    elif state.isascii():
+        state_size = len(state)
+    else:
+        state_size = 6 * len(state)
     return 14 + len(entity_id) + (len(parent) if parent else 4) + state_size + (len(updated_at) if updated_at else 4)
 
 

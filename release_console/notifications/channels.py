@@ -136,7 +136,7 @@ def internal_address(url: str) -> str | None:
     except (OSError, UnicodeError):
         return None  # unresolvable: the send fails on its own, and retries
     for address in addresses:
-        if not ipaddress.ip_address(address.split("%", 1)[0]).is_global:
+        if not ipaddress.ip_address(str(address).split("%", 1)[0]).is_global:
             return ("the channel's host is an internal address; personal channels may only reach public ones "
                     "(an admin can add a shared channel, or allow it with NOTIFY_PRIVATE_ADDRESSES)")
     return None

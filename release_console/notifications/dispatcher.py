@@ -77,8 +77,8 @@ class Notifier:
         self._readings: set[asyncio.Task] = set()
         """Failing nodes being read for a release event before it is told."""
         self._tasks: list[asyncio.Task] = []
-        self._unsubscribe = None
-        self._unsubscribe_records = None
+        self._unsubscribe: Callable[[], None] | None = None
+        self._unsubscribe_records: Callable[[], None] | None = None
         self._since: datetime | None = None
         """Events since then are told: NOTIFY_CATCH_UP_SECONDS before the first look at the list (see _window)."""
 

@@ -418,8 +418,7 @@ class NotificationsService:
                                                        rpc_timeout=self._rpc_timeout)
             except WorkflowUpdateFailedError as exc:
                 cause = exc.cause
-                error = REFUSALS.get(cause.type or "") if isinstance(cause, ApplicationError) else None
-                if error is not None:
+                if isinstance(cause, ApplicationError) and (error := REFUSALS.get(cause.type or "")) is not None:
                     raise error(cause.message) from None
                 # not refused by the store: the Update reached no worker that took it (a worker stopping)
                 if attempt + 1 < UPDATE_ATTEMPTS:

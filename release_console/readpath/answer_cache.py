@@ -9,8 +9,9 @@ cost one serialization. The cache belongs to its mirror: it goes with it, and is
 from __future__ import annotations
 
 import asyncio
+import functools
 import weakref
-from collections.abc import Callable, Generator, Hashable
+from collections.abc import Callable, Generator, Hashable, Sized
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
@@ -30,10 +31,17 @@ DataKey = tuple[int, int, str, bool]
 class Versioned(Protocol):
     """What an answer's cached part depends on (a ReleaseMirror; named here so this module needs no mirror)."""
 
-    release_id: str
-    tree: object
-    status: str
-    partial: bool
+    @property
+    def release_id(self) -> str: ...
+
+    @property
+    def tree(self) -> object: ...
+
+    @property
+    def status(self) -> str: ...
+
+    @property
+    def partial(self) -> bool: ...
 
     @property
     def version(self) -> int: ...
@@ -56,19 +64,21 @@ async def run_sliced(mirror: Versioned, make: Callable[[], Build[T]]) -> T:
                 if data_key(mirror) != key:
                     break
         except StopIteration as finished:
-            return finished.value
+            result: T = finished.value  # StopIteration.value is Any: the generator's return value, a T
+            return result
     build = make()
     try:
         while True:
             next(build)
     except StopIteration as finished:
-        return finished.value
+        last: T = finished.value
+        return last
 
 
 @dataclass
 class _Cached:
     key: DataKey
-    task: asyncio.Task[Any]
+    task: asyncio.Task[Any]  # Any: each entry's answer has the type its own ``make`` builds
     size: int = 0
 
 
@@ -93,7 +103,7 @@ class AnswerCache:
             self.builds += 1
             task = asyncio.create_task(run_sliced(mirror, make), name=f"answer {mirror.release_id}")
             cached = self.entries[params] = _Cached(key, task)
-            task.add_done_callback(lambda t, c=cached: _record_size(c, t))
+            task.add_done_callback(functools.partial(_record_size, cached))
         return await asyncio.shield(cached.task)
 
     def clear(self) -> None:
@@ -107,11 +117,11 @@ class AnswerCache:
             del self.entries[next(iter(self.entries))]
 
 
-def _failed(task: asyncio.Task[Any]) -> bool:
+def _failed(task: asyncio.Task[object]) -> bool:
     return task.done() and (task.cancelled() or task.exception() is not None)
 
 
-def _record_size(cached: _Cached, task: asyncio.Task[Any]) -> None:
+def _record_size(cached: _Cached, task: asyncio.Task[Sized]) -> None:
     if not task.cancelled() and task.exception() is None:
         result = task.result()
         cached.size = len(result)

@@ -33,7 +33,7 @@ from loguru import logger
 
 from ..core.config import Settings
 from ..core.tasks import cancel_and_wait
-from ..domain.plan import EntityRow
+from ..domain.plan import StatedRow
 from . import validation
 from .errors import InvalidReleaseData, ReadPathError, TemporalUnavailable, WorkerNotResponding
 from .gateway import TemporalGateway
@@ -322,10 +322,10 @@ class EntityIndex:
             return True
         return False
 
-    async def _read(self, release_id: str) -> list[list[EntityRow]]:
+    async def _read(self, release_id: str) -> list[list[StatedRow]]:
         """Every snapshot page of a release, checked (InvalidReleaseData when off the contract)."""
         checker = validation.SnapshotChecker(release_id)
-        pages: list[list[EntityRow]] = []
+        pages: list[list[StatedRow]] = []
         cursor: str | None = None
         total: int | None = None
         count = 0
@@ -396,7 +396,7 @@ class EntityIndex:
         return await asyncio.get_running_loop().run_in_executor(executor, lambda: call(*args, **kwargs))
 
 
-def _placed(checker: validation.SnapshotChecker, rows: list[Any]) -> list[EntityRow]:
+def _placed(checker: validation.SnapshotChecker, rows: list[Any]) -> list[StatedRow]:  # Any: rows as sent
     """A page's rows as the index keeps them (run in a thread): those the checker could place, with the state
     ``unknown`` for a row off the contract (its entity is still in the release)."""
     unreadable = checker.unreadable

@@ -24,7 +24,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from ..contract.limits import MAX_CHANGES_PAGE, MAX_SNAPSHOT_PAGE
 from ..contract.names import QUERY_CHANGES, QUERY_SNAPSHOT, QUERY_SUMMARY, SA_UPDATED_AT
-from ..contract.shapes import ChangesRequest, ChangesResult, SnapshotPage, SnapshotRequest
+from ..contract.shapes import ChangesRequest, ChangesResult, JsonObject, SnapshotPage, SnapshotRequest
 from ..core.config import Settings
 from . import validation
 from .errors import (
@@ -56,7 +56,7 @@ class ReleaseDescription:
     status: str
     start_time: datetime | None
     close_time: datetime | None
-    memo_summary: dict[str, Any] | None
+    memo_summary: JsonObject | None
 
     @property
     def closed(self) -> bool:
@@ -116,7 +116,7 @@ class TemporalGateway:
 
     async def _query(
         self, release_id: str, name: str, arg: object, origin: str, *, timeout: float | None = None, slack: float = 2.0
-    ) -> Any:
+    ) -> Any:  # Any: a query's answer as the SDK decodes JSON, for validation to check
         handle = self.client.get_workflow_handle(release_id)
         seconds = timeout or self.timeout
         call = handle.query(name, arg, rpc_timeout=timedelta(seconds=seconds))
@@ -126,7 +126,7 @@ class TemporalGateway:
             await self.check()  # a timed-out query may mean Temporal itself is gone: say so (TemporalUnavailable)
             raise
 
-    async def summary(self, release_id: str, *, origin: str = "list") -> dict[str, Any] | None:
+    async def summary(self, release_id: str, *, origin: str = "list") -> JsonObject | None:
         """The ``summary`` query's typed fields (state, version, rollups…); None when it answers no object."""
         raw = await self._query(release_id, QUERY_SUMMARY, None, origin, timeout=self.poll_timeout, slack=0.5)
         return typed_summary(raw)

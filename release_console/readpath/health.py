@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from loguru import logger
 from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
@@ -60,8 +60,9 @@ class TemporalHealth:
         self._listeners: Listeners[HealthListener] = Listeners("health")
         self._wake = asyncio.Event()
         self._changed = asyncio.Event()
-        self._inflight: set[asyncio.Future] = set()
-        self._cut: set[asyncio.Future] = set()
+        # Any: guarded calls of every result type
+        self._inflight: set[asyncio.Future[Any]] = set()
+        self._cut: set[asyncio.Future[Any]] = set()
         self._task: asyncio.Task[None] | None = None
 
     # ---- lifecycle ----------------------------------------------------------------------------------

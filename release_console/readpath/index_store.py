@@ -21,11 +21,12 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from loguru import logger
 
 from ..domain.ids import EntityType
-from ..domain.plan import EntityRow
+from ..domain.plan import StatedRow
 
 SCHEMA_VERSION = 1
 """Stored in the file: a file of another version is deleted and rebuilt."""
@@ -150,7 +151,7 @@ class IndexStore:
         return total
 
     # ---- writing (writer thread) ------------------------------------------------------------------------
-    def put(self, release: IndexedRelease, pages: Iterable[list[EntityRow]]) -> IndexedRelease:
+    def put(self, release: IndexedRelease, pages: Iterable[list[StatedRow]]) -> IndexedRelease:
         """Store a release's entities (checked snapshot rows ``(id, parent, state, updated_at)``) in one
         transaction, in place of whatever the file knew of that release id; the release with its new rid."""
         db = self._writer()
@@ -249,6 +250,6 @@ class IndexStore:
             (code, name)).fetchall()
 
 
-def _release(row: tuple) -> IndexedRelease:
+def _release(row: tuple[Any, ...]) -> IndexedRelease:  # Any: an SQLite row, its columns typed by the query
     rid, release_id, start_us, indexed_at, final, entities, attempts, retry_at, error = row
     return IndexedRelease(release_id, start_us, rid, indexed_at, bool(final), entities, attempts, retry_at, error)

@@ -29,7 +29,7 @@ from typing import Any
 from loguru import logger
 
 from ..contract.names import SA_UPDATED_AT
-from ..contract.shapes import ChangesResult
+from ..contract.shapes import ChangesResult, JsonObject
 from ..core.config import Settings
 from ..core.listeners import Listeners
 from ..core.tasks import cancel_and_wait
@@ -82,7 +82,7 @@ class ReleaseMirror:
         self.tree: ReleaseTree = ReleaseTree([(release_id, None, "unknown", None)])
         self.as_of: datetime = datetime.now(UTC)
         self.status = "running"
-        self.final_summary: dict[str, Any] | None = None
+        self.final_summary: JsonObject | None = None
         self.error: ReadPathError | None = None
         self.partial = False
         """True when only the memo summary could be served (closed release whose query failed)."""
@@ -96,12 +96,12 @@ class ReleaseMirror:
         self._listeners: Listeners[Listener] = Listeners(f"mirror {release_id}")
         self._changed = asyncio.Event()
         self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self._last_change = time.monotonic()
         self._followed_until = 0.0
         self._closing = False
         """Set when the release list saw the workflow closed, until the poller has confirmed it."""
-        self._existence: asyncio.Task | None = None
+        self._existence: asyncio.Task[None] | None = None
         self._existence_checked_at = 0.0
         self._status_changed = False
         """Set by a poll that changed status or reloaded: listeners hear ``[]`` after the poll's changes."""
@@ -219,7 +219,13 @@ class ReleaseMirror:
         if version is None and stamp is None:
             return  # nothing to follow it by: plain polling
         self._followed_until = time.monotonic() + FOLLOWED_FOR_SECONDS
-        if (version is not None and version > self.version) or (version is None and _newer(stamp, self.updated_at)):
+        if version is not None:
+            newer = version > self.version
+        elif stamp is not None:
+            newer = _newer(stamp, self.updated_at)
+        else:
+            return  # unreachable: nothing to follow it by was handled above
+        if newer:
             self._last_change = time.monotonic()
             self.wake()
 
@@ -269,7 +275,7 @@ class ReleaseMirror:
         """
         checker = validation.SnapshotChecker(self.release_id)
         first = page = await self.gateway.snapshot(self.release_id, None)
-        pages: list[list[Any]] = []
+        pages: list[list[Any]] = []  # Any: rows as the workflow sent them, checked in a thread
         checks: list[asyncio.Task[list[EntityRow]]] = []
         checked: asyncio.Task[list[EntityRow]] | None = None
         try:
@@ -320,7 +326,7 @@ class ReleaseMirror:
         tree.replay(changes, result.version)
         return changes
 
-    def _load_from_memo(self, memo: dict[str, Any] | None) -> bool:
+    def _load_from_memo(self, memo: JsonObject | None) -> bool:
         """Serve the release node alone, with the memo's rollups; False when the memo is unusable."""
         if not memo or not isinstance(memo.get("state"), str) or not isinstance(memo.get("version", 0), int):
             return False
@@ -448,7 +454,9 @@ class ReleaseMirror:
 
 
 async def _check_after(
-    previous: asyncio.Task[list[EntityRow]] | None, checker: validation.SnapshotChecker, rows: list
+    previous: asyncio.Task[list[EntityRow]] | None,
+    checker: validation.SnapshotChecker,
+    rows: list[Any],  # Any: a page's rows as the workflow sent them, checked here
 ) -> list[EntityRow]:
     """Check one page's rows in a thread, after the pages before it (the checker reads them in order); returns the
     rows as they go into the tree."""
@@ -519,13 +527,13 @@ class MirrorRegistry:
         self._mirrors: dict[str, ReleaseMirror] = {}
         self._loading: dict[str, asyncio.Task[ReleaseMirror]] = {}
         self._failures: dict[str, tuple[float, ReadPathError]] = {}
-        self._reaper: asyncio.Task | None = None
+        self._reaper: asyncio.Task[None] | None = None
         self._unsubscribe: list[Callable[[], None]] = []
         self.quotas = UserQuotas(settings)
         """What one user may make the console spend (new mirrors, lookups, streams)."""
         self.max_mirrors = settings.MAX_MIRRORS
         self.evict_grace = EVICT_GRACE_SECONDS
-        self._retiring: set[asyncio.Task] = set()
+        self._retiring: set[asyncio.Task[None]] = set()
         self.evicted = 0
         """Unwatched mirrors stopped early to make room under MAX_MIRRORS."""
 
@@ -662,7 +670,7 @@ class MirrorRegistry:
             await mirror.retire()
         finally:
             self.gateway.stats.forget(mirror.release_id)
-            self._retiring.discard(asyncio.current_task())  # type: ignore[arg-type]
+            self._retiring.discard(asyncio.current_task())
 
     async def _load(self, release_id: str) -> ReleaseMirror:
         try:

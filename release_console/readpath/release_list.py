@@ -19,11 +19,12 @@ import time
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TypeVar
 
 from loguru import logger
 
 from ..contract.names import SA_APPS_TOTAL, SA_PROGRESS, SA_STATE, SA_UPDATED_AT
+from ..contract.shapes import JsonObject
 from ..core.config import Settings
 from ..core.listeners import Listeners
 from ..core.tasks import cancel_and_wait
@@ -157,8 +158,8 @@ class ReleaseList:
         self._row_listeners: Listeners[RowsListener] = Listeners("release list rows")
         self._now = asyncio.Event()
         """Set when the list should be refreshed before the end of the current interval (Temporal is back)."""
-        self._refreshing: asyncio.Task | None = None
-        self._task: asyncio.Task | None = None
+        self._refreshing: asyncio.Task[None] | None = None
+        self._task: asyncio.Task[None] | None = None
         self._unsubscribe: Callable[[], None] | None = None
 
     # ---- lifecycle ----------------------------------------------------------------------------------
@@ -247,9 +248,10 @@ class ReleaseList:
     async def _refresh(self) -> None:
         started = datetime.now(UTC)
         full = self._full_due()
+        listed_from = self._listed_from  # None only when full (see _full_due)
         asked = None if full else list(self._watched())[:MAX_WATCHED_PER_LISTING]
         try:
-            rows = await self._list(None if full else self._listed_from - LAG_MARGIN, asked or ())
+            rows = await self._list(None if full or listed_from is None else listed_from - LAG_MARGIN, asked or ())
             latest = await asyncio.to_thread(_latest_runs, rows)
         except ReadPathError as exc:
             changed = self.error is None
@@ -412,7 +414,7 @@ def _latest_runs(rows: list[ListedRelease]) -> dict[str, ListedRelease]:
     return latest
 
 
-def _item(row: ListedRelease, summary: dict[str, Any] | None = None) -> ReleaseListItem:
+def _item(row: ListedRelease, summary: JsonObject | None = None) -> ReleaseListItem:
     """The list item of a row; ``summary`` stands in for the memo of a row that has none."""
     memo = row.memo_summary or summary or {}
     attrs = row.search_attributes
@@ -441,11 +443,14 @@ def _item(row: ListedRelease, summary: dict[str, Any] | None = None) -> ReleaseL
     )
 
 
-def _typed(value: Any, kind: type) -> Any:
+T = TypeVar("T")
+
+
+def _typed(value: object, kind: type[T]) -> T | None:
     return value if type(value) is kind else None
 
 
-def _counts(value: Any) -> Counts:
+def _counts(value: object) -> Counts:
     if not isinstance(value, dict):
         return {}
     return {

@@ -56,7 +56,10 @@ class ReadPathStats:
         ordered = sorted(seconds for when, seconds in self.poll_seconds if when >= since)
         if not ordered:
             return None
-        pick = lambda q: round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1)  # noqa: E731
+
+        def pick(q: float) -> float:
+            return round(ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000, 1)
+
         return {"p50_ms": pick(0.5), "p99_ms": pick(0.99), "max_ms": round(ordered[-1] * 1000, 1),
                 "samples": len(ordered)}
 

@@ -14,11 +14,11 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
 
 from loguru import logger
 
 from ..contract.names import SA_STATE
+from ..contract.shapes import JsonObject
 from .errors import ReadPathError
 from .gateway import TemporalGateway
 from .visibility import ListedRelease
@@ -38,7 +38,7 @@ class SummaryStates:
         self.gateway = gateway
         self.on_answer = on_answer
         """Called with the row whose summary just arrived (the list then rebuilds that row's item)."""
-        self._answers: dict[Key, dict[str, Any]] = {}
+        self._answers: dict[Key, JsonObject] = {}
         self._failures: dict[Key, tuple[float, int]] = {}
         """Key -> (retry not before, failures so far)."""
         self._asking: dict[Key, asyncio.Task[None]] = {}
@@ -50,7 +50,7 @@ class SummaryStates:
         """True when visibility gives no state for this row (no search attribute, no memo summary)."""
         return row.search_attributes.get(SA_STATE) is None and not (row.memo_summary or {}).get("state")
 
-    def get(self, row: ListedRelease) -> dict[str, Any] | None:
+    def get(self, row: ListedRelease) -> JsonObject | None:
         """The summary read for this row's run and status, if any (a plain lookup: safe in a worker thread)."""
         return self._answers.get(_key(row))
 

@@ -16,7 +16,7 @@ import time
 import weakref
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Protocol
 
 from loguru import logger
 from nicegui import background_tasks
@@ -26,6 +26,20 @@ from ..core.listeners import Listeners
 from ..core.tasks import cancel_and_wait
 from ..domain.timeline import InvalidTimeline, Point, parse_timeline
 from .errors import InvalidReleaseData, ReadPathError
+from .gateway import TemporalGateway
+
+
+class FollowedMirror(Protocol):
+    """What a feed reads of its mirror (a ReleaseMirror; named here: mirror.py imports this module)."""
+
+    @property
+    def release_id(self) -> str: ...
+
+    @property
+    def version(self) -> int: ...
+
+    @property
+    def gateway(self) -> TemporalGateway: ...
 
 TIMELINE_REFRESH_SECONDS = 3.0
 """At most one ``timeline`` query per release this often, and only when the release's version changed."""
@@ -43,7 +57,7 @@ def _unsupported(error: InvalidReleaseData) -> bool:
 class TimelineFeed:
     """The latest ``timeline`` answer of one release, shared by every reader."""
 
-    def __init__(self, mirror: Any, refresh_seconds: float = TIMELINE_REFRESH_SECONDS) -> None:
+    def __init__(self, mirror: FollowedMirror, refresh_seconds: float = TIMELINE_REFRESH_SECONDS) -> None:
         self._mirror = weakref.ref(mirror)
         self.release_id: str = mirror.release_id
         self.refresh_seconds = refresh_seconds
@@ -61,11 +75,11 @@ class TimelineFeed:
         self._asked_version: int | None = None
         self._asked_at = 0.0
         self._listeners: Listeners[TimelineListener] = Listeners("timeline")
-        self._fetching: asyncio.Task | None = None
-        self._task: asyncio.Task | None = None
+        self._fetching: asyncio.Task[None] | None = None
+        self._task: asyncio.Task[None] | None = None
 
     @property
-    def mirror(self) -> Any:
+    def mirror(self) -> FollowedMirror:
         mirror = self._mirror()
         if mirror is None:
             raise RuntimeError(f"the mirror of {self.release_id} is gone")

@@ -4,7 +4,7 @@ of order) raises InvalidReleaseData; a snapshot row off the contract only makes 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, NoReturn
+from typing import Any, NoReturn, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -20,10 +20,13 @@ class _Strict(BaseModel):
     model_config = ConfigDict(strict=True, extra="ignore")
 
 
+M = TypeVar("M", bound=_Strict)
+
+
 class _SnapshotModel(_Strict):
     version: int = Field(ge=0)
     total: int = Field(ge=0)
-    rows: list[Any]  # each row is checked by SnapshotChecker, in one pass with the hierarchy
+    rows: list[Any]  # Any: each row is checked by SnapshotChecker, in one pass with the hierarchy
     next_cursor: str | None = None
 
 
@@ -41,13 +44,13 @@ class _ChangesModel(_Strict):
     changes: list[_ChangeModel]
 
 
-def snapshot_page(release_id: str, raw: Any) -> SnapshotPage:
+def snapshot_page(release_id: str, raw: object) -> SnapshotPage:
     """A snapshot page's envelope (version, total, cursor, a list of rows); the rows are for SnapshotChecker."""
     model = _parse(release_id, "snapshot", _SnapshotModel, raw)
     return SnapshotPage(version=model.version, total=model.total, rows=model.rows, next_cursor=model.next_cursor)
 
 
-def changes_result(release_id: str, raw: Any, since: int) -> ChangesResult:
+def changes_result(release_id: str, raw: object, since: int) -> ChangesResult:
     """A validated changes result: versions ascending, above ``since`` and at most ``version``."""
     model = _parse(release_id, "changes", _ChangesModel, raw)
     previous = since
@@ -93,7 +96,7 @@ class SnapshotChecker:
         self._states: set[str] = set()
         self._times: set[str] = set()
 
-    def check(self, rows: list[Any]) -> list[EntityRow]:
+    def check(self, rows: list[Any]) -> list[EntityRow]:  # Any: rows as the workflow sent them, checked here
         """The next page's rows as they go into the tree (an unreadable row's state/time may be None)."""
         release_id, known, unreadable = self.release_id, self.known, self.unreadable
         states, times = self._states, self._times
@@ -144,6 +147,7 @@ class SnapshotChecker:
                 placed.append((entity_id, parent, state, updated_at))
         return placed
 
+    # Any (here and in _value_problem): a row's values as the workflow sent them, checked here
     def _check_root(self, entity_id: str, parent: Any, shape: str | None, state: Any, updated_at: Any) -> None:
         """The first row must be the release itself, readable: otherwise nothing of it can be shown."""
         release_id = self.release_id
@@ -175,7 +179,7 @@ class SnapshotChecker:
             self.problems.append(problem)
 
 
-def _loose_row(row: Any) -> tuple[Any, Any, Any, Any]:
+def _loose_row(row: Any) -> tuple[Any, Any, Any, Any]:  # Any: a row of unknown shape, and what is read of it
     """What can be read of a row of the wrong shape: its id and parent if it is a list or tuple at all."""
     if type(row) not in (list, tuple):
         return None, None, None, None
@@ -183,7 +187,7 @@ def _loose_row(row: Any) -> tuple[Any, Any, Any, Any]:
     return parts[0], parts[1], None, None
 
 
-def _parse(release_id: str, query: str, model: type[_Strict], raw: Any) -> Any:
+def _parse(release_id: str, query: str, model: type[M], raw: object) -> M:
     if not isinstance(raw, dict):
         _broken(release_id, f"{query}: expected an object, got {type(raw).__name__}")
     try:

@@ -19,6 +19,7 @@ from temporalio.common import TypedSearchAttributes
 from temporalio.converter import decode_typed_search_attributes
 
 from ..contract.names import MEMO_SUMMARY
+from ..contract.shapes import JsonObject
 from ..domain.ids import EntityType
 from ..domain.states import MAX_DISTINCT_STATES, InvalidState, validate_state
 from ..temporal.client import DATA_CONVERTER
@@ -46,7 +47,7 @@ class ListedRelease:
     start_time: datetime
     close_time: datetime | None
     search_attributes: TypedSearchAttributes
-    memo_summary: dict[str, Any] | None
+    memo_summary: JsonObject | None
 
 
 def decode_page(infos: Iterable[WorkflowExecutionInfo]) -> list[ListedRelease]:
@@ -71,7 +72,7 @@ def _listed(info: WorkflowExecutionInfo) -> ListedRelease:
     )
 
 
-def memo_summary(info: WorkflowExecutionInfo) -> dict[str, Any] | None:
+def memo_summary(info: WorkflowExecutionInfo) -> JsonObject | None:
     """The memo's summary object (through the console's codec and payload converter) with only its typed fields;
     None if absent, broken, or larger than MAX_MEMO_BYTES (packed or unpacked)."""
     payload = info.memo.fields.get(MEMO_SUMMARY)
@@ -84,7 +85,7 @@ def memo_summary(info: WorkflowExecutionInfo) -> dict[str, Any] | None:
     return typed_summary(value)
 
 
-def typed_summary(value: object) -> dict[str, Any] | None:
+def typed_summary(value: object) -> JsonObject | None:
     """The SUMMARY_FIELDS of a memo summary or a ``summary`` answer that have their type; None for a non-object."""
     if not isinstance(value, dict):
         return None
@@ -106,7 +107,7 @@ def _plain_state(state: str) -> bool:
     return True
 
 
-def _bounded_counts(counts: dict[Any, Any]) -> bool:
+def _bounded_counts(counts: dict[Any, Any]) -> bool:  # Any: decoded JSON, checked here
     """Rollups another team's workflow may hand the list: per entity type at most MAX_DISTINCT_STATES plain states."""
     return all(
         kind in ENTITY_TYPES and isinstance(by_state, dict) and len(by_state) <= MAX_DISTINCT_STATES

@@ -29,10 +29,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from loguru import logger
+
+if TYPE_CHECKING:
+    from loguru import Message, Record  # loguru's stub-only types
 
 from ..core.config import Settings, get_settings
 
@@ -77,11 +80,23 @@ def audit_path(settings: Settings) -> Path:
     return settings.DATA_DIR / AUDIT_FILE
 
 
-def _is_audit(record: dict) -> bool:
+def _is_audit(record: Record) -> bool:
     return AUDIT_EXTRA in record["extra"]
 
 
-def _line(record: dict) -> str:
+def _to_stdout(message: Message) -> None:
+    sys.stdout.write(message)
+
+
+def _to_stderr(message: Message) -> None:
+    sys.stderr.write(message)
+
+
+def _not_audit(record: Record) -> bool:
+    return not _is_audit(record)
+
+
+def _line(record: Record) -> str:
     return "{extra[" + AUDIT_EXTRA + "]}\n"
 
 
@@ -97,7 +112,7 @@ def configure(settings: Settings, *, rotation: str | int | None = None) -> None:
             audit_path(settings), filter=_is_audit, format=_line, rotation=rotation or ROTATION, retention=RETENTION,
             encoding="utf-8", **SINK_OPTIONS,
         ),
-        logger.add(lambda m: sys.stdout.write(m), filter=_is_audit, format=_line, **SINK_OPTIONS),
+        logger.add(_to_stdout, filter=_is_audit, format=_line, **SINK_OPTIONS),
     ]
     _state["writer"] = AuditWriter()
 
@@ -110,7 +125,7 @@ def install_stderr_sink() -> None:
         return
     with contextlib.suppress(ValueError):
         logger.remove(0)
-        logger.add(lambda m: sys.stderr.write(m), filter=lambda r: not _is_audit(r), level="INFO", **SINK_OPTIONS)
+        logger.add(_to_stderr, filter=_not_audit, level="INFO", **SINK_OPTIONS)
     _state["default_replaced"] = True
 
 
@@ -311,7 +326,8 @@ def audit_repeated(action: str, *, client: str | None, **fields: Any) -> None:
     count = _repeats.admit((action, str(client)), fields)
     if count is None:
         return
-    audit(action, **fields, **({"repeated": count} if count > 1 else {}))
+    repeated: dict[str, Any] = {"repeated": count} if count > 1 else {}
+    audit(action, **fields, **repeated)
 
 
 def audit_files(settings: Settings) -> list[Path]:

@@ -90,7 +90,7 @@ def install_sigterm_drain(grace_seconds: float) -> bool:
     if threading.current_thread() is not threading.main_thread():
         return False
     server_handler = signal.getsignal(signal.SIGTERM)
-    if not isinstance(getattr(server_handler, "__self__", None), uvicorn.Server):
+    if not callable(server_handler) or not isinstance(getattr(server_handler, "__self__", None), uvicorn.Server):
         return False  # not served by uvicorn (NiceGUI's test fixtures), or installed already
     loop = asyncio.get_running_loop()
     drain = current()
@@ -107,7 +107,7 @@ def install_sigterm_drain(grace_seconds: float) -> bool:
     return True
 
 
-_background: set[asyncio.Task] = set()
+_background: set[asyncio.Task[None]] = set()
 
 
 def _spawn(draining: Coroutine[Any, Any, None], then: Callable[[], None]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import timedelta
+from pathlib import Path
 
 from temporalio.client import Client, TLSConfig
 from temporalio.converter import DataConverter
@@ -17,7 +18,10 @@ DATA_CONVERTER = dataclasses.replace(DataConverter.default, payload_codec=LargeP
 def _tls(settings: Settings) -> TLSConfig | bool:
     if not settings.TEMPORAL_TLS:
         return False
-    read = lambda p: p.read_bytes() if p else None  # noqa: E731
+
+    def read(path: Path | None) -> bytes | None:
+        return path.read_bytes() if path else None
+
     return TLSConfig(
         server_root_ca_cert=read(settings.TEMPORAL_TLS_CA_CERT),
         client_cert=read(settings.TEMPORAL_TLS_CLIENT_CERT),
@@ -48,4 +52,6 @@ def for_namespace(client: Client, namespace: str) -> Client:
     """``client`` itself when it is on ``namespace``; otherwise a client for ``namespace`` on the same connection."""
     if client.namespace == namespace:
         return client
-    return Client(**{**client.config(), "namespace": namespace})
+    config = client.config()  # a shallow copy
+    config["namespace"] = namespace
+    return Client(**config)

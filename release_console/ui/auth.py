@@ -371,7 +371,7 @@ class PageGuard(BaseHTTPMiddleware):
         user = validate_session(session, accounts)
         wanted = path + (f"?{request.url.query}" if request.url.query else "")
         address = connection_client(request)
-        if user is None:
+        if user is None or session is None:  # a valid user always comes with its session
             if session:
                 storage.pop(SESSION_KEY, None)
                 audit("session.ended", user=session.get("username"), role=session.get("role"), target=wanted,

@@ -25,6 +25,7 @@ from collections.abc import Callable, MutableMapping
 from typing import Any
 
 from nicegui import Client, ui
+from nicegui.events import GenericEventArguments
 
 from ..core.config import Settings
 
@@ -99,10 +100,10 @@ class SessionKeepalive:
             ui.run_javascript(EVENT_HOOK)
 
     # ---- browser events ---------------------------------------------------------------------------------
-    def _on_visibility(self, event: Any) -> None:
+    def _on_visibility(self, event: GenericEventArguments) -> None:
         self.set_visible(event.args == "visible" or event.args == ["visible"])
 
-    def _on_activity(self, _event: Any = None) -> None:
+    def _on_activity(self, _event: GenericEventArguments | None = None) -> None:
         self.activity()
 
     def set_visible(self, visible: bool) -> None:

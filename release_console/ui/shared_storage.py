@@ -85,7 +85,8 @@ def install(settings: Settings) -> None:
     if not settings.redis_url:
         return
     configure(settings)
-    Storage._create_persistent_dict = staticmethod(_create)  # NiceGUI has no public hook for its storage class
+    # NiceGUI has no public hook for its storage class: its factory is replaced (mypy forbids assigning a method)
+    Storage._create_persistent_dict = staticmethod(_create)  # type: ignore[method-assign]
     app.on_startup(lambda: background_tasks.create(follow(), name="follow shared sessions"))
 
 
@@ -299,7 +300,9 @@ class SharedStorage(RedisPersistentDict):
         """Nothing to close: the connections are the process's shared pool."""
 
 
-def _float(value: Any) -> float | None:
+def _float(value: object) -> float | None:
+    if not isinstance(value, str | bytes | int | float):
+        return None
     try:
         return float(value)
     except (TypeError, ValueError):

@@ -173,7 +173,7 @@ class AccountsWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         carried = AccountsInput(users=list(self.users.values()), version=self.version,
                                 max_updates_per_run=input.max_updates_per_run, keys=list(self.keys.values()))
-        workflow.continue_as_new(carried, workflow=WORKFLOW_TYPE)  # this type, also from the first one
+        workflow.continue_as_new(args=[carried], workflow=WORKFLOW_TYPE)  # this type, also from the first one
 
     # ---- queries ---------------------------------------------------------------------------------
     @workflow.query(name=QUERY_VERSION)

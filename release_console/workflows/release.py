@@ -160,7 +160,7 @@ class ReleaseWorkflow:
         return views.changes_view(self._tree(), request)
 
     @workflow.query(name=QUERY_SNAPSHOT)
-    def snapshot(self, request: SnapshotRequest) -> dict[str, Any]:
+    def snapshot(self, request: SnapshotRequest) -> views.SnapshotResult:
         """A page of the whole tree as rows."""
         return views.snapshot_result(self._tree(), request)
 
@@ -233,9 +233,11 @@ class ReleaseWorkflow:
         _done, total = tree.progress()
         failed = tree.root.counts.get("app", {}).get("failed", 0)
         updated_at = last_updated(tree) or self.started_at
+        state = tree.root.state
+        assert state is not None, "the workflow's own tree has no unreadable node"
         workflow.upsert_search_attributes(
             [
-                SA_STATE.value_set(tree.root.state),
+                SA_STATE.value_set(state),
                 SA_PROGRESS.value_set(progress_percent(tree.root)),
                 SA_APPS_TOTAL.value_set(total),
                 SA_APPS_FAILED.value_set(failed),

@@ -13,8 +13,11 @@ from ...accounts.errors import AccountError
 from ...accounts.service import normalize_username
 from ...runtime.audit import audit
 from ..deps import Caller, CurrentCaller, client_address, request_id, running_accounts
+from ..schemas import ErrorResponse
 
-router = APIRouter(prefix="/api-keys", tags=["api keys"])
+FORBIDDEN = {403: {"model": ErrorResponse, "description": "Called with a key, or not allowed for this caller "
+                   "(`forbidden`: the admin scope, another user's key, too many keys)"}}
+router = APIRouter(prefix="/api-keys", tags=["api keys"], responses=FORBIDDEN)  # type: ignore[arg-type]
 
 
 class ApiKeyCreate(BaseModel):
@@ -45,7 +48,11 @@ def _audit(request: Request, caller: Caller, action: str, key_id: str, outcome: 
           client=client_address(request), request_id=request_id(request), **extra)
 
 
-@router.post("", response_model=NewApiKey, status_code=status.HTTP_201_CREATED)
+@router.post("", response_model=NewApiKey, status_code=status.HTTP_201_CREATED, responses={
+    404: {"model": ErrorResponse, "description": "No such owner (`not_found`)"},
+    409: {"model": ErrorResponse, "description": "The accounts changed meanwhile (`changed_meanwhile`)"},
+    422: {"model": ErrorResponse, "description": "Malformed body, or a lifetime past API_KEY_MAX_DAYS (`invalid`)"},
+})
 async def create_api_key(body: ApiKeyCreate, request: Request, caller: CurrentCaller) -> NewApiKey:
     """Create a key (the answer is the only time it is shown). ``scope: admin`` and ``owner`` are for admins."""
     not_with_a_key(caller)
@@ -73,7 +80,10 @@ async def list_api_keys(caller: CurrentCaller,
     return running_accounts().api_keys.of(None if all_users else caller.principal.username)
 
 
-@router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete("/{key_id}", status_code=status.HTTP_204_NO_CONTENT, responses={
+    404: {"model": ErrorResponse, "description": "No such key, or another user's (`not_found`)"},
+    409: {"model": ErrorResponse, "description": "The accounts changed meanwhile (`changed_meanwhile`)"},
+})
 async def revoke_api_key(key_id: str, request: Request, caller: CurrentCaller) -> Response:
     """Revoke one of the caller's keys (an admin: any key)."""
     not_with_a_key(caller)

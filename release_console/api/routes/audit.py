@@ -8,8 +8,10 @@ from fastapi import APIRouter, Query
 
 from ...runtime.audit import read_entries
 from ..deps import AdminUser, running_services
+from ..schemas import ErrorResponse
 
-router = APIRouter(prefix="/audit", tags=["audit"])
+router = APIRouter(prefix="/audit", tags=["audit"],
+                   responses={403: {"model": ErrorResponse, "description": "Not an admin (`forbidden`)"}})
 
 
 @router.get("")

@@ -14,7 +14,7 @@ from ...readpath.entity_index import IndexProgress
 from ...readpath.finder import Holder, find_holders, mirrored_holder
 from ..deps import CurrentUser, running_mirrors, running_services
 from ..errors import ApiError, invalid
-from ..reading import parse_id
+from ..reading import EntityIdPath, parse_id
 from ..responses import json_response
 from ..schemas import AmbiguousEntity, EntityNotLocated, ErrorResponse, LocatedEntity
 
@@ -26,13 +26,15 @@ router = APIRouter(
         404: {"model": EntityNotLocated, "description": "No indexed release holds this entity"},
         409: {"model": AmbiguousEntity, "description": "More than one release holds this id; see candidates"},
         422: {"model": ErrorResponse, "description": "Malformed id"},
+        429: {"model": ErrorResponse, "description": "This user passed a cap (`quota_exceeded`, see Retry-After)"},
+        502: {"model": ErrorResponse, "description": "The release workflow answered with invalid data"},
         503: {"model": ErrorResponse, "description": "Temporal or the worker cannot answer"},
     },
 )
 
 
 @router.get("/{entity_id}", response_model=LocatedEntity, summary="Find an entity in any release")
-async def locate_entity(entity_id: str, user: CurrentUser) -> Response:
+async def locate_entity(entity_id: EntityIdPath, user: CurrentUser) -> Response:
     """The entity with its release and parent; 409 with the candidate releases when the id is in several.
 
     Every release in visibility is searched through the entity index (no Temporal call per lookup). The release

@@ -31,7 +31,7 @@ from ...readpath.quotas import StreamSlot
 from ...runtime import drain
 from ..deps import Caller, CurrentCaller, running_accounts, running_mirrors
 from ..errors import invalid
-from ..reading import parse_id
+from ..reading import ReleaseIdPath, parse_id
 from .releases import ERRORS
 
 KEEPALIVE_SECONDS = 15.0
@@ -43,7 +43,7 @@ RELOADED = "the release changed faster than its change log keeps: fetch it again
 TICK = object()
 """No event within AUTH_CHECK_SECONDS: re-check the caller, maybe send a keepalive."""
 
-router = APIRouter(tags=["events"], responses=ERRORS)  # type: ignore[arg-type]
+router = APIRouter(tags=["events"], responses=ERRORS)
 
 
 @router.get(
@@ -53,7 +53,7 @@ router = APIRouter(tags=["events"], responses=ERRORS)  # type: ignore[arg-type]
     responses={200: {"content": {"text/event-stream": {"schema": {"type": "string"}}}}},
 )
 async def release_events(
-    release_id: str,
+    release_id: ReleaseIdPath,
     caller: CurrentCaller,
     since: Annotated[int | None, Query(ge=0, le=MAX_VERSION, description="Resume after this version.")] = None,
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)] = None,

@@ -53,7 +53,7 @@ async def stats(user: CurrentUser) -> StatsResponse:
     services = running_services()
     mirrors = services.mirrors.mirrors
     return StatsResponse(
-        **services.stats.snapshot(),  # type: ignore[arg-type]
+        **services.stats.snapshot(),
         mirrors=[
             MirrorStats(
                 release_id=m.release_id,

@@ -29,6 +29,7 @@ from ...notifications.service import (
 )
 from ...runtime.audit import audit_repeated
 from ..deps import Caller, CurrentCaller, CurrentUser, client_address, request_id, running_services
+from ..reading import RELEASE_ID_PATTERN
 from ..schemas import ErrorResponse
 
 T = TypeVar("T")
@@ -38,6 +39,8 @@ MAX_ID = 64
 """Channel and subscription ids are 16 hex characters."""
 MAX_DELIVERIES = 200
 DISABLED = "notifications are turned off on this console (NOTIFICATIONS_ENABLED=false)"
+RELEASE_PATTERN = rf"^(?:\*|release:[A-Za-z0-9._-]{{0,127}}\*|{RELEASE_ID_PATTERN[1:-1]})$"
+"""What the service takes as ``release`` (documented; the service checks it, answering 422 ``invalid``)."""
 
 ERRORS = {
     401: {"model": ErrorResponse, "description": "Missing or invalid bearer token"},
@@ -63,15 +66,17 @@ class SubscriptionCreate(BaseModel):
         {"release": "release:prod-*", "events": ["release.stalled"], "channel": "3f2a9c0d1b7e4a56",
          "stalled_after_seconds": 3600},
     ]})
-    release: str = Field(min_length=1, max_length=MAX_RELEASE,
+    release: str = Field(min_length=1, max_length=MAX_RELEASE, json_schema_extra={"pattern": RELEASE_PATTERN},
                          description='A release id ("release:x"), "*" for every release, or a prefix ending in "*" '
                                      '("release:prod-*")')
-    events: list[Annotated[str, Field(max_length=64)]] = Field(
+    events: list[Annotated[str, Field(max_length=64, json_schema_extra={"enum": list(EVENTS)})]] = Field(
         min_length=1, max_length=len(EVENTS), description=f"Any of: {', '.join(EVENTS)}")
     channel: str | None = Field(default=None, min_length=1, max_length=MAX_ID,
                                 description="A shared or personal channel id; null: only the console's open pages")
     stalled_after_seconds: int | None = Field(
         default=None, strict=True,
+        json_schema_extra={"anyOf": [{"type": "integer", "minimum": MIN_STALLED_AFTER_SECONDS,
+                                      "maximum": MAX_STALLED_AFTER_SECONDS}, {"type": "null"}]},
         description=f"release.stalled after this long without a change ({MIN_STALLED_AFTER_SECONDS}–"
                     f"{MAX_STALLED_AFTER_SECONDS}; the console's default when null)")
 
@@ -192,7 +197,7 @@ async def test_channel(channel_id: ChannelId, request: Request, caller: CurrentC
 
 # ---- deliveries ----------------------------------------------------------------------------------------------------
 @router.get("/notification-deliveries", response_model=list[DeliveryPublic],
-            responses={422: {"model": ErrorResponse, "description": "limit out of range"}})  # type: ignore[dict-item]
+            responses={422: {"model": ErrorResponse, "description": "limit out of range"}})
 async def list_deliveries(
     user: CurrentUser,
     limit: int = Query(50, ge=1, le=MAX_DELIVERIES, description="At most this many, newest first"),

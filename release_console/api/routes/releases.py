@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response, StreamingResponse
@@ -19,7 +19,10 @@ from ..reading import (
     MAX_NODES,
     MAX_PAGE,
     Cursor,
+    EntityIdPath,
     Limit,
+    OffsetCursor,
+    ReleaseIdPath,
     StateFilter,
     StatusFilter,
     parse_id,
@@ -38,16 +41,17 @@ from ..schemas import (
     ReleaseListResponse,
 )
 
-ERRORS = {
+ERRORS: dict[int | str, dict[str, Any]] = {  # FastAPI's ``responses`` type
     401: {"model": ErrorResponse, "description": "Missing or invalid bearer token"},
     404: {"model": ErrorResponse, "description": "Unknown release or entity"},
     422: {"model": ErrorResponse, "description": "Malformed id, limit, cursor, state or status"},
+    429: {"model": ErrorResponse, "description": "This user passed a cap (`quota_exceeded`, see Retry-After)"},
     502: {"model": ErrorResponse, "description": "The release workflow answered with invalid data"},
     503: {"model": ErrorResponse, "description": "Temporal or the worker cannot answer (see Retry-After)"},
 }
 DEFAULT_LIMIT = 100
 """Children per node of a release answer with an explicit ``depth`` and no ``limit``."""
-router = APIRouter(prefix="/releases", tags=["releases"], responses=ERRORS)  # type: ignore[arg-type]
+router = APIRouter(prefix="/releases", tags=["releases"], responses=ERRORS)
 
 
 @router.get("", response_model=ReleaseListResponse, summary="List releases, newest first")
@@ -98,7 +102,7 @@ async def list_releases(
     ),
 )
 async def get_release(
-    release_id: str,
+    release_id: ReleaseIdPath,
     user: CurrentUser,
     depth: Annotated[
         int | None,
@@ -130,7 +134,7 @@ async def get_release(
 
 
 @router.get("/{release_id}/entities/{entity_id}", response_model=EntityResponse, summary="One entity of a release")
-async def get_entity(release_id: str, entity_id: str, user: CurrentUser) -> Response:
+async def get_entity(release_id: ReleaseIdPath, entity_id: EntityIdPath, user: CurrentUser) -> Response:
     """The entity's state, rollups, parent and path from the release."""
     rid = parse_id(release_id, EntityType.RELEASE)
     eid = parse_id(entity_id)
@@ -142,11 +146,11 @@ async def get_entity(release_id: str, entity_id: str, user: CurrentUser) -> Resp
     "/{release_id}/entities/{entity_id}/children", response_model=ChildrenResponse, summary="A page of children"
 )
 async def get_children(
-    release_id: str,
-    entity_id: str,
+    release_id: ReleaseIdPath,
+    entity_id: EntityIdPath,
     user: CurrentUser,
     limit: Limit = 100,
-    cursor: Cursor = None,
+    cursor: OffsetCursor = None,
     state: StateFilter = None,
 ) -> Response:
     """Children in plan order, optionally only those in one state."""
@@ -168,7 +172,7 @@ async def get_children(
     responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}}},
 )
 async def export_release(
-    release_id: str,
+    release_id: ReleaseIdPath,
     user: CurrentUser,
     format: Annotated[Literal["json", "csv"], Query(description="json (default) or csv")] = "json",
 ) -> StreamingResponse:

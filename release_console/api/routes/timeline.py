@@ -12,7 +12,7 @@ from ...domain.ids import EntityType
 from ...domain.timeline import MAX_POINTS, burn_up
 from ..deps import CurrentUser, running_mirrors
 from ..errors import ApiError
-from ..reading import parse_id
+from ..reading import ReleaseIdPath, parse_id
 from ..schemas import ErrorResponse
 from .releases import ERRORS
 
@@ -62,7 +62,7 @@ class TimelineResponse(BaseModel):
         "seconds, and only when the release changed). 404 `timeline_not_supported` for a workflow without it."
     ),
 )
-async def get_timeline(release_id: str, user: CurrentUser) -> dict[str, Any]:
+async def get_timeline(release_id: ReleaseIdPath, user: CurrentUser) -> dict[str, Any]:
     """The burn-up timeline of one release."""
     rid = parse_id(release_id, EntityType.RELEASE)
     mirror = await running_mirrors().get(rid, user=user.username)

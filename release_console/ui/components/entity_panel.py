@@ -7,7 +7,8 @@ live store keeps current: a tab's panel costs nothing when the release changes.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+
+from nicegui.events import GenericEventArguments
 
 from ..live.element import LiveElement
 from ..live.release_model import LiveRelease
@@ -25,7 +26,7 @@ class EntityPanel(LiveElement, component="entity_panel.js"):
         self.classes("w-full").mark("entity-panel")
         self.on("select", self._on_select)
 
-    def _on_select(self, event: Any) -> None:
+    def _on_select(self, event: GenericEventArguments) -> None:
         parent = event.args.get("id") if isinstance(event.args, dict) else None
         if isinstance(parent, str) and parent in self.live.tree.entities:
             self.on_select(parent)

@@ -18,7 +18,7 @@ MAX_TYPES = 8
 MAX_STATES = 20
 
 
-def _int(value: Any) -> int | None:
+def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 

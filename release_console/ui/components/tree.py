@@ -19,6 +19,7 @@ from itertools import pairwise
 from typing import Any
 
 from nicegui import ui
+from nicegui.events import GenericEventArguments
 
 from ...domain.states import StateKind
 from ...domain.tree import Entity, ReleaseTree
@@ -79,7 +80,7 @@ class TreeShape:
     def reset(self, selected: str | None = None) -> None:
         """From the root: root expanded, troubled branches opened, settled ones closed; ``selected`` revealed."""
         self.expanded.clear()
-        self._auto_expand(self.tree.root_id, [AUTO_EXPAND_BUDGET])
+        self._auto_expand(self.tree.root.id, [AUTO_EXPAND_BUDGET])
         if selected is not None and selected in self.tree.entities:
             self.reveal(selected)
 
@@ -204,7 +205,7 @@ class TreeShape:
             if left > 0:
                 rows.append(["", depth + 1, "more", entity_id, min(left, self.page_size), left, len(page.child_ids)])
 
-        visit(self.tree.root_id, 0, 1, 1)
+        visit(self.tree.root.id, 0, 1, 1)
         return rows
 
 
@@ -249,7 +250,7 @@ class ReleaseTreeView(LiveElement, component="release_tree.js"):
         if (entity_id := self._node_id(args)) is not None:
             action(entity_id)
 
-    def _on_chip(self, event: Any) -> None:
+    def _on_chip(self, event: GenericEventArguments) -> None:
         entity_id = self._node_id(event.args)
         state = event.args.get("state") if isinstance(event.args, dict) else None
         if entity_id is not None and isinstance(state, str) and self.on_chip is not None:

@@ -152,7 +152,7 @@ class Channel:
             return False
         sent = False
         for eio_sid in transport.engine_sockets(subscriber.client_id):
-            sent = await transport.send(eio_sid, packet) or sent  # type: ignore[arg-type]
+            sent = await transport.send(eio_sid, packet) or sent
         if sent and count:
             self.counters.sent += 1
         return sent

@@ -30,6 +30,7 @@ from .ticker import Ticker
 
 if TYPE_CHECKING:
     from ...readpath.mirror import ReleaseMirror
+    from ...readpath.release_list import ReleaseList
     from .list_model import LiveReleaseList
     from .release_model import LiveRelease
 
@@ -125,7 +126,7 @@ class LiveHub:
         self.retired.update(vars(channel.counters))
 
     def list_model(
-        self, source: Any, temporal_url: Callable[[str], str | None], show_types: bool = False
+        self, source: ReleaseList, temporal_url: Callable[[str], str | None], show_types: bool = False
     ) -> LiveReleaseList:
         """The shared model of the release list page (``show_types``: rows name their workflow type)."""
         from .list_model import LiveReleaseList
@@ -136,7 +137,7 @@ class LiveHub:
             self.release_list = LiveReleaseList(source, temporal_url, on_closed=self.retire, show_types=show_types)
         return self.release_list
 
-    def channels(self) -> Iterator[tuple[Channel, Any]]:
+    def channels(self) -> Iterator[tuple[Channel, LiveRelease | LiveReleaseList]]:
         """Every channel with the model that feeds it."""
         for model in list(self.releases.values()):
             yield model.channel, model

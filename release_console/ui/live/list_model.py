@@ -198,8 +198,7 @@ class LiveReleaseList:
             if page is None:
                 self._follow_source()
                 seq = _now_ms()
-                page = ListPage(view, Channel(view.name, lambda since, name=view.name: self._catch_up(name), seq=seq),
-                                seq=seq)
+                page = ListPage(view, Channel(view.name, self._catch_up_of(view.name), seq=seq), seq=seq)
                 self.pages[view.name] = page
                 self._fill(page, found[view.name])
                 page.page["seq"] = page.seq
@@ -327,6 +326,10 @@ class LiveReleaseList:
         views = {i: page.views[i] for i in rows if i in page.views}
         return orjson.dumps({"ch": page.channel.name, "seq": page.seq, "now": _now_ms(), "page": page.page,
                              "views": views, "meta": self.meta})
+
+    def _catch_up_of(self, name: str) -> Callable[[int], tuple[int, bytes]]:
+        """The catch-up of the page ``name`` (whatever message a tab has: a list page's catch-up is always whole)."""
+        return lambda _since: self._catch_up(name)
 
     def _catch_up(self, name: str) -> tuple[int, bytes]:
         """Everything a page shows: a list page is small, so a catch-up is always whole."""

@@ -189,7 +189,7 @@ class LiveRelease:
     @property
     def root(self) -> View:
         """The release's own view (the page header); always kept."""
-        return self.view(self.tree.root_id)
+        return self.view(self.tree.root.id)
 
     def view(self, entity_id: str) -> View:
         """The shared view of an entity (computed on first use)."""

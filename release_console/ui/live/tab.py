@@ -8,10 +8,10 @@ shown again, or resumed, it gets one catch-up per channel.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from loguru import logger
 from nicegui import Client, background_tasks, ui
+from nicegui.events import GenericEventArguments
 
 from .channel import UNKNOWN, Channel
 
@@ -52,7 +52,7 @@ class LiveTab:
             channel.unsubscribe(self.id)
 
     # ---- page events ----------------------------------------------------------------------------------------------
-    def _on_visibility(self, event: Any) -> None:
+    def _on_visibility(self, event: GenericEventArguments) -> None:
         args = event.args
         visible = args == "visible" or args == ["visible"]
         if visible == self.visible:
@@ -65,7 +65,7 @@ class LiveTab:
                 if visible:
                     background_tasks.create(channel.catch_up_one(self.id), name=f"catch up {channel.name}")
 
-    def _on_resume(self, event: Any) -> None:
+    def _on_resume(self, event: GenericEventArguments) -> None:
         """After a reconnect the page says which message of each channel it has: catch up from there."""
         seqs = event.args
         if not isinstance(seqs, dict) or len(seqs) > MAX_RESUMED_CHANNELS:

@@ -22,7 +22,7 @@ from ..frame import frame
 
 router = APIRouter()
 
-COLUMNS = [
+COLUMNS: list[dict[str, str | bool]] = [
     {"name": "username", "label": "Username", "field": "username", "sortable": True, "align": "left"},
     {"name": "role", "label": "Role", "field": "role", "sortable": True, "align": "left"},
     {"name": "source", "label": "Signs in with", "field": "source", "sortable": True, "align": "left"},

@@ -70,7 +70,8 @@ async def release_page(
             status = ui.column().classes("w-full gap-1")
         node_id, node_note = entity_param(node)
         if node_id is not None and node_id not in mirror.tree.entities:
-            node_id, node_note = None, f"Ignored node “{shown(node_id)}”: it is not part of {release_id}."
+            node_note = f"Ignored node “{shown(node_id)}”: it is not part of {release_id}."
+            node_id = None
         state_filter, state_note = state_param(state)
         for note in (node_note, state_note):
             if note:
@@ -163,7 +164,7 @@ class ReleaseView:
 
     # ---- layout --------------------------------------------------------------------------------------------------
     def _header(self, seq: int) -> None:
-        root_id = self.mirror.tree.root_id
+        root_id = self.mirror.tree.root.id
         with ui.row().classes("w-full items-center gap-3"):
             ui.label(root_id).classes("text-2xl font-bold font-mono break-all").mark("release-title")
             self.status = ReleaseStatus(self.live)
@@ -179,8 +180,8 @@ class ReleaseView:
 
     def _toolbar(self) -> None:
         tree = self.mirror.tree
-        present = {s for by_state in tree.root.counts.values() for s in by_state} | {tree.root.state}
-        options = {None: "all states", **{s: s for s in sorted(present | set(CANONICAL_STATES))}}
+        present = tree.states_in_use()
+        options: dict[str | None, str] = {None: "all states", **{s: s for s in sorted(present | set(CANONICAL_STATES))}}
         if self.state_filter and self.state_filter not in options:
             options[self.state_filter] = self.state_filter
         with ui.row().classes("w-full items-center gap-2"):

@@ -61,11 +61,11 @@ async def releases_page(
             show_types=len(settings.release_workflow_types) > 1,
         )
         client = ui.context.client
-        page = await model.join(view, client.id)
+        list_page = await model.join(view, client.id)
         if client.is_deleted:  # the tab went away while its view was computed
-            model.leave(page, client.id)
+            model.leave(list_page, client.id)
             return
-        ReleaseListView(live_banner, model, page)
+        ReleaseListView(live_banner, model, list_page)
 
 
 class ReleaseListView:
@@ -105,7 +105,12 @@ class ReleaseListView:
         live_tab = hub().tab(self.client)
         live_tab.join(self.page.channel, self.page.seq)
         remove_options = self.model.options.add(self._on_options)
-        self.client.on_delete(lambda: (remove_options(), self.model.leave(self.page, self.client.id)))
+
+        def on_delete() -> None:
+            remove_options()
+            self.model.leave(self.page, self.client.id)
+
+        self.client.on_delete(on_delete)
         self._update_url()
 
     def _state_options(self, states: list[str]) -> dict[str | None, str]:

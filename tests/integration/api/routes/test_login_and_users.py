@@ -118,12 +118,14 @@ async def test_user_crud(api: httpx.AsyncClient, admin_headers: dict) -> None:
     assert_401(await api.get("/api/v1/users/me", headers=user_headers))  # the next request is refused
     assert (await api.post(LOGIN, data={"username": username, "password": "new-password-2"})).status_code == 401
 
-    assert (await api.patch(f"/api/v1/users/{username}", json={}, headers=admin_headers)).status_code == 422
+    unchanged = await api.patch(f"/api/v1/users/{username}", json={}, headers=admin_headers)  # nothing to change
+    assert unchanged.status_code == 200 and unchanged.json() == disabled.json()
     assert (await api.patch(f"/api/v1/users/{username}", json={"role": "owner"}, headers=admin_headers)).status_code \
         == 422
     assert (await api.delete(f"/api/v1/users/{username}", headers=admin_headers)).status_code == 204
     assert (await api.get(f"/api/v1/users/{username}", headers=admin_headers)).status_code == 404
     assert (await api.delete(f"/api/v1/users/{username}", headers=admin_headers)).status_code == 404
+    assert (await api.patch(f"/api/v1/users/{username}", json={}, headers=admin_headers)).status_code == 404
     names = [u["username"] for u in (await api.get("/api/v1/users", headers=admin_headers)).json()]
     assert username not in names and ADMIN_USERNAME in names
 
