@@ -32,9 +32,10 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from ..core.config import Settings
 from ..core.security import password_problem
-from ..core.tasks import cancel_and_wait
+from ..core.tasks import cancel_and_wait, cancelling
 from ..runtime import shared_state
 from ..temporal.client import accounts_namespace, for_namespace
+from ..temporal.versioned import snapshot_if_changed
 from ..workflows.accounts import (
     ENSURE_CREATED,
     ENSURE_EXISTS,
@@ -208,7 +209,7 @@ class AccountsService:
                     logger.info("accounts reachable again")
                 failing = False
             except AccountError as exc:
-                if _cancelling():  # the error is a cancelled call: this task is being stopped
+                if cancelling():  # the error is a cancelled call: this task is being stopped
                     raise asyncio.CancelledError from None
                 if not failing:
                     logger.warning("accounts refresh failed: {}", exc.message)
@@ -218,16 +219,16 @@ class AccountsService:
         """Reload the users if the workflow's version changed (one small query; a second one only on change)."""
         handle = self.client.get_workflow_handle(self.settings.ACCOUNTS_WORKFLOW_ID)
         try:
-            self.queries += 1
-            version = await handle.query(QUERY_VERSION, result_type=int, rpc_timeout=self._rpc_timeout)
-            if force or version != self.version:
-                self.queries += 1
-                snapshot = await handle.query(
-                    QUERY_SNAPSHOT, result_type=AccountsSnapshot, rpc_timeout=self._rpc_timeout
-                )
+            snapshot = await snapshot_if_changed(handle, QUERY_VERSION, QUERY_SNAPSHOT, AccountsSnapshot,
+                                             self.version, force=force, rpc_timeout=self._rpc_timeout,
+                                             on_query=self._count_query)
+            if snapshot is not None:
                 self._apply(snapshot, force=True)
         except Exception as exc:  # query failures of every kind (no worker, RPC timeout, not found)
             raise AccountsUnavailable(UNAVAILABLE) from exc
+
+    def _count_query(self) -> None:
+        self.queries += 1
 
     def _apply(self, snapshot: AccountsSnapshot, *, force: bool = False) -> None:
         if not force and snapshot.version < self.version:
@@ -532,12 +533,6 @@ def _check_username(username: str) -> str:
 def _check_role(role: str) -> None:
     if role not in ROLES:
         raise InvalidAccountData(f"role must be one of {', '.join(ROLES)}")
-
-
-def _cancelling() -> bool:
-    """True when the current task has been asked to stop."""
-    task = asyncio.current_task()
-    return task is not None and task.cancelling() > 0
 
 
 async def _call(callback: Callable[[], Any]) -> None:

@@ -26,3 +26,9 @@ async def cancel_and_wait(*tasks: asyncio.Task | None, timeout: float = STOP_WAI
     for task in pending:
         if task.done() and not task.cancelled():
             task.exception()  # retrieved: no "exception was never retrieved" at exit
+
+
+def cancelling() -> bool:
+    """True when the current task has been asked to stop (an error it catches may be a cancelled call)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0

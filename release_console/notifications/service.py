@@ -27,10 +27,11 @@ from temporalio.service import RPCError
 from ..accounts.models import Principal
 from ..core.config import Settings
 from ..core.listeners import Listeners
-from ..core.tasks import cancel_and_wait
+from ..core.tasks import cancel_and_wait, cancelling
 from ..domain.ids import EntityId, EntityType, InvalidEntityId
 from ..runtime.audit import audit
 from ..temporal.client import accounts_namespace, for_namespace
+from ..temporal.versioned import snapshot_if_changed
 from ..workflows import notifications as store
 from ..workflows.delivery import Message
 from ..workflows.notifications import (
@@ -181,8 +182,7 @@ class NotificationsService:
                 await self.refresh()
                 failing = False
             except NotificationsUnavailable as exc:
-                task = asyncio.current_task()
-                if task is not None and task.cancelling():
+                if cancelling():  # the error is a cancelled call: this task is being stopped
                     raise asyncio.CancelledError from None
                 if not failing:
                     logger.warning("notification settings refresh failed: {}", exc.message)
@@ -192,15 +192,17 @@ class NotificationsService:
         """Reload the records if the workflow's version changed (one small query; a second one only on change)."""
         handle = self.client.get_workflow_handle(self.settings.NOTIFICATIONS_WORKFLOW_ID)
         try:
-            self.queries += 1
-            version = await handle.query(store.QUERY_VERSION, result_type=int, rpc_timeout=self._rpc_timeout)
-            if force or version != self.version:
-                self.queries += 1
-                snapshot = await handle.query(store.QUERY_SNAPSHOT, result_type=NotificationsSnapshot,
-                                              rpc_timeout=self._rpc_timeout)
+            snapshot = await snapshot_if_changed(handle, store.QUERY_VERSION, store.QUERY_SNAPSHOT,
+                                             NotificationsSnapshot, self.version, force=force,
+                                             rpc_timeout=self._rpc_timeout,
+                                             on_query=self._count_query)
+            if snapshot is not None:
                 self._apply(snapshot)
         except Exception as exc:  # query failures of every kind (no worker, RPC timeout, not found)
             raise NotificationsUnavailable(UNAVAILABLE) from exc
+
+    def _count_query(self) -> None:
+        self.queries += 1
 
     def _apply(self, snapshot: NotificationsSnapshot) -> None:
         if snapshot.version < self.version:
