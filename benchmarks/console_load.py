@@ -34,19 +34,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
-import shutil
 import sys
-import tempfile
-import time
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from harness import ROOT, git_revision, run_to_the_end, save_log_tails, stop_on_sigterm
+from harness import ROOT, Benchmark, Processes, run_benchmark
 from load import latency, throughput
 from load.naive import naive_main
 from load.report import print_report
@@ -55,37 +49,39 @@ from load.stack import LoadRun, LoadStack
 SCRIPT = Path(__file__).resolve()
 
 
-class Bench:
-    """One run: the stack, then every section in order; ``results`` is what the JSON file holds."""
+class Bench(Benchmark):
+    """One run: the stack, then every section in order."""
+
+    name = "console_load"
 
     def __init__(self, args: argparse.Namespace, tmp: Path) -> None:
-        self.args = args
+        super().__init__(args, tmp, {
+            "connections": args.connections,
+            "duration_s": args.duration,
+            "naive_duration_s": args.naive_duration,
+            "timeout_s": args.timeout,
+            "wrk_threads": args.wrk_threads,
+            "list_releases": args.list_releases,
+            "quick": args.quick,
+            "cpus": os.cpu_count(),
+        })
         self.stack = LoadStack(tmp)
-        self.problems: list[str] = []
-        self.results: dict[str, Any] = {
-            "started_at": datetime.now(UTC).isoformat(),
-            "code": {"root": str(ROOT), "revision": git_revision(ROOT)},
-            "settings": {
-                "connections": args.connections,
-                "duration_s": args.duration,
-                "naive_duration_s": args.naive_duration,
-                "timeout_s": args.timeout,
-                "wrk_threads": args.wrk_threads,
-                "list_releases": args.list_releases,
-                "quick": args.quick,
-                "cpus": os.cpu_count(),
-            },
-            "rows": [],
-            "problems": self.problems,
-        }
+        self.results["rows"] = []
         self.run_state = LoadRun(args, self.stack, self.results, self.problems)
 
-    def start_processes(self) -> None:
+    @property
+    def procs(self) -> Processes:
+        return self.stack.procs
+
+    def start(self) -> None:
         """Temporal dev server, worker, console and the bare FastAPI app; returns once the console is ready."""
         where = self.stack.console.check_code_under_test()
         self.results["code"]["subprocess_package"] = where
-        print(f"code under test: {ROOT} ({self.results['code']['revision']}); subprocesses import {where}")
+        print(f"subprocesses import {where}")
         self.stack.start()
+
+    def report(self) -> None:
+        print_report(self.results)
 
     async def run(self) -> None:
         run, stack, args, results = self.run_state, self.stack, self.args, self.results
@@ -164,37 +160,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
-    sys.path.insert(0, str(ROOT))  # this checkout's release_console, not whatever the venv installed
     if args.naive_worker:
+        sys.path.insert(0, str(ROOT))
         asyncio.run(naive_main(args))
         return
-    if shutil.which("wrk") is None:
-        raise SystemExit("console_load: wrk is not installed (Debian: apt-get install wrk; scripts/setup.sh --test)")
-    json_path = args.json or Path(f"/tmp/console_load-{datetime.now().strftime('%Y%m%d-%H%M%S')}.json")
-    stop_on_sigterm()
-    tmp = Path(tempfile.mkdtemp(prefix="console-load-"))
-    bench = Bench(args, tmp)
-    started = time.monotonic()
-
-    def stop() -> None:
-        try:
-            bench.stack.procs.stop_all()
-            if bench.problems:
-                logs = json_path.with_name(json_path.stem + "-logs")
-                save_log_tails(tmp, logs)
-                bench.results["logs"] = str(logs)
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-
-    interrupted = run_to_the_end(bench.start_processes, bench.run, stop, bench.problems)
-    bench.results["elapsed_s"] = time.monotonic() - started
-    bench.results["interrupted"] = interrupted
-    print_report(bench.results)
-    json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(json.dumps(bench.results, indent=2, default=str))
-    print(f"JSON: {json_path}")
-    if interrupted:
-        raise SystemExit(130)
+    run_benchmark(Bench, args, needs_wrk=True)
 
 
 if __name__ == "__main__":

@@ -38,14 +38,11 @@ import contextlib
 import json
 import os
 import secrets
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,21 +52,18 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import (
     API,
-    ROOT,
+    Benchmark,
     ConsoleStack,
+    Processes,
     cpu_seconds,
     fmt,
-    git_revision,
     latency_summary,
-    machine,
     ms,
     percentile,
-    run_section,
-    run_to_the_end,
+    run_benchmark,
     run_wrk,
     sse_events,
     stats_delta,
-    stop_on_sigterm,
 )
 
 LIST_PATH = f"{API}/releases?limit=50"
@@ -134,14 +128,18 @@ class CpuWindow:
 # the benchmark
 
 
-class Fleet:
-    """Runs every section; ``results`` is what the JSON file holds."""
+class Fleet(Benchmark):
+    """Runs every section."""
+
+    name = "fleet"
 
     def __init__(self, args: argparse.Namespace, tmp: Path) -> None:
-        self.args = args
         console_env = dict(QUOTAS)
         if args.index_rate is not None:
             console_env["ENTITY_INDEX_QUERIES_PER_SECOND"] = str(args.index_rate)
+        super().__init__(args, tmp, {
+            "releases": args.releases, "duration_s": args.duration, "watched": args.watched, "lookups": args.lookups,
+            "index_wait_s": args.index_wait, "quick": args.quick, "console_env": console_env})
         self.stack = ConsoleStack(tmp, console_env=console_env, task_queue="fleet")
         self.tag = secrets.token_hex(2)
         self.tiny: list[str] = []
@@ -150,17 +148,22 @@ class Fleet:
         self.token = ""
         self.token_at = 0.0
         self.http: httpx.AsyncClient | None = None
-        self.problems: list[str] = []
-        self.results: dict[str, Any] = {
-            "started_at": datetime.now(UTC).isoformat(),
-            "code": {"root": str(ROOT), "revision": git_revision(ROOT)},
-            "machine": machine(),
-            "settings": {"releases": args.releases, "duration_s": args.duration, "watched": args.watched,
-                         "lookups": args.lookups, "index_wait_s": args.index_wait, "quick": args.quick,
-                         "console_env": console_env},
-            "sizes": [],
-            "problems": self.problems,
-        }
+        self.results["sizes"] = []
+
+    @property
+    def procs(self) -> Processes:
+        return self.stack.procs
+
+    def start(self) -> None:
+        self.results["code"]["subprocess_package"] = self.stack.check_code_under_test()
+        self.stack.start()
+        self.results["console_pid"] = self.stack.console.pid if self.stack.console else None
+
+    def stop(self) -> None:
+        self.stack.stop()
+
+    def report(self) -> None:
+        print_report(self.results)
 
     # ---- plumbing ---------------------------------------------------------------------------------------------------
     @property
@@ -179,15 +182,6 @@ class Fleet:
     async def stats(self) -> dict[str, Any]:
         assert self.http is not None
         return await self.stack.stats(self.http, timeout=120)
-
-    def save(self) -> None:
-        """Write the JSON as it stands."""
-        self.args.json.parent.mkdir(parents=True, exist_ok=True)
-        self.args.json.write_text(json.dumps(self.results, indent=2, default=str))
-
-    async def section(self, name: str, body: Callable[[], Awaitable[None]]) -> None:
-        await run_section(name, body, self.stack.procs, self.problems)
-        self.save()
 
     async def window(self, seconds: float, during: Callable[[], Awaitable[None]] | None = None) -> dict[str, Any]:
         """Stats and CPU over ``seconds`` (``during`` runs meanwhile and is cancelled at the end)."""
@@ -735,42 +729,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--releases: increasing sizes of at least 101")
     if args.watched < CHANGES or args.duration <= 0 or args.lookups < 1:
         parser.error(f"--watched must be at least {CHANGES}; --duration and --lookups positive")
-    args.json = args.json or Path(f"/tmp/fleet-{datetime.now().strftime('%Y%m%d-%H%M%S')}.json")
     return args
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    sys.path.insert(0, str(ROOT))  # this checkout's release_console, not whatever the venv installed
-    if shutil.which("wrk") is None:
-        raise SystemExit("fleet: wrk is not installed (Debian: apt-get install wrk; scripts/setup.sh --test)")
-    stop_on_sigterm()
-    tmp = Path(tempfile.mkdtemp(prefix="fleet-"))
-    bench = Fleet(args, tmp)
-    m = bench.results["machine"]
-    print(f"code under test: {ROOT} ({bench.results['code']['revision']}); {m['cores']} cores ({m['cpu']}), "
-          f"load average {', '.join(f'{x:.2f}' for x in m['loadavg'])}", flush=True)
-    started = time.monotonic()
-
-    def start() -> None:
-        bench.results["code"]["subprocess_package"] = bench.stack.check_code_under_test()
-        bench.stack.start()
-        bench.results["console_pid"] = bench.stack.console.pid if bench.stack.console else None
-
-    def stop() -> None:
-        try:
-            bench.stack.stop()
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-
-    interrupted = run_to_the_end(start, bench.run, stop, bench.problems)
-    bench.results["elapsed_s"] = time.monotonic() - started
-    bench.results["interrupted"] = interrupted
-    print_report(bench.results)
-    bench.save()
-    print(f"JSON: {args.json}")
-    if interrupted:
-        raise SystemExit(130)
+    run_benchmark(Fleet, parse_args(argv), needs_wrk=True)
 
 
 if __name__ == "__main__":

@@ -8,20 +8,24 @@ stops all of them (also on Ctrl-C or SIGTERM). The code measured is the checkout
 
 from __future__ import annotations
 
+import abc
+import argparse
 import asyncio
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -373,6 +377,94 @@ def run_to_the_end(start: Callable[[], None], body: Callable[[], Awaitable[None]
     finally:
         stop()
     return interrupted
+
+
+class Benchmark(abc.ABC):
+    """One benchmark run, driven by :func:`run_benchmark`: :meth:`start` its processes, :meth:`run` the sections in
+    an event loop of their own, :meth:`stop` everything, :meth:`report` the figures. ``results`` is what the JSON file
+    holds (written by :meth:`save`, also after each :meth:`section`), ``problems`` what went wrong on the way."""
+
+    name = "benchmark"
+    """The prefix of the JSON file's default name and of the temp dir."""
+
+    def __init__(self, args: argparse.Namespace, tmp: Path, settings: dict[str, Any]) -> None:
+        self.args = args
+        self.tmp = tmp
+        self.problems: list[str] = []
+        self.results: dict[str, Any] = {
+            "started_at": datetime.now(UTC).isoformat(),
+            "code": {"root": str(ROOT), "revision": git_revision(ROOT)},
+            "machine": machine(),
+            "settings": settings,
+            "problems": self.problems,
+        }
+        self.json_path = Path(args.json or f"/tmp/{self.name}-{datetime.now():%Y%m%d-%H%M%S}.json")
+
+    @property
+    @abc.abstractmethod
+    def procs(self) -> Processes:
+        """The processes this run started (checked before each section)."""
+
+    @abc.abstractmethod
+    def start(self) -> None:
+        """Start the processes; returns once they are ready."""
+
+    @abc.abstractmethod
+    async def run(self) -> None:
+        """Every section, in order."""
+
+    def stop(self) -> None:
+        """Stop every process this run started."""
+        self.procs.stop_all()
+
+    @abc.abstractmethod
+    def report(self) -> None:
+        """Print the figures."""
+
+    def save(self) -> None:
+        """Write the JSON as it stands."""
+        self.json_path.parent.mkdir(parents=True, exist_ok=True)
+        self.json_path.write_text(json.dumps(self.results, indent=2, default=str))
+
+    async def section(self, name: str, body: Callable[[], Awaitable[None]]) -> None:
+        """One part of the run (a failure is a problem, and the run goes on); the JSON is saved after it."""
+        await run_section(name, body, self.procs, self.problems)
+        self.save()
+
+
+def run_benchmark(kind: Callable[[argparse.Namespace, Path], Benchmark], args: argparse.Namespace, *,
+                  needs_wrk: bool = False) -> None:
+    """Run one benchmark from start to end: every process it started is stopped and its temp dir removed whatever
+    happens (Ctrl-C and SIGTERM too); log tails are kept beside the JSON when there were problems."""
+    sys.path.insert(0, str(ROOT))  # this checkout's release_console, not whatever the venv installed
+    if needs_wrk and shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed (Debian: apt-get install wrk; scripts/setup.sh --test)")
+    stop_on_sigterm()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-"))
+    bench = kind(args, tmp)
+    m = bench.results["machine"]
+    print(f"code under test: {ROOT} ({bench.results['code']['revision']}); {m['cores']} cores ({m['cpu']}), "
+          f"load average {', '.join(f'{x:.2f}' for x in m['loadavg'])}", flush=True)
+    started = time.monotonic()
+
+    def stop() -> None:
+        try:
+            bench.stop()
+            if bench.problems:
+                logs = bench.json_path.with_name(bench.json_path.stem + "-logs")
+                save_log_tails(tmp, logs)
+                bench.results["logs"] = str(logs)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    interrupted = run_to_the_end(bench.start, bench.run, stop, bench.problems)
+    bench.results["elapsed_s"] = round(time.monotonic() - started, 1)
+    bench.results["interrupted"] = interrupted
+    bench.report()
+    bench.save()
+    print(f"JSON: {bench.json_path}")
+    if interrupted:
+        raise SystemExit(130)
 
 
 async def run_section(name: str, body: Callable[[], Awaitable[None]], procs: Processes, problems: list[str]) -> None:

@@ -37,13 +37,11 @@ import asyncio
 import json
 import re
 import secrets
-import shutil
 import sys
-import tempfile
 import threading
 import time
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -56,17 +54,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import (
     API,
     ROOT,
+    Benchmark,
     ConsoleStack,
     Proc,
+    Processes,
     fmt,
     free_port,
-    git_revision,
-    machine,
     percentile,
-    run_section,
-    run_to_the_end,
+    run_benchmark,
     stats_delta,
-    stop_on_sigterm,
     wait_for_port,
     wait_until_ready,
 )
@@ -211,30 +207,33 @@ def delivery_lines(log: Path) -> tuple[set[str], set[str]]:
 # the benchmark
 
 
-class Bench:
+class Bench(Benchmark):
+    """Every section: event → delivered, exactly once over two consoles, a receiver that is down, the cost at rest."""
+
+    name = "notifications"
+
     def __init__(self, args: argparse.Namespace, tmp: Path) -> None:
-        self.args = args
+        super().__init__(args, tmp, {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()})
         self.tag = secrets.token_hex(2)
         env = {"SECRET_KEY": secrets.token_urlsafe(48)}  # both consoles open each other's channels
         self.stack = TwoConsoles(tmp, env)
         self.webhook = Webhook()
         self.http = httpx.AsyncClient(timeout=60)
         self.admin: dict[str, str] = {}
-        self.problems: list[str] = []
-        self.results: dict[str, Any] = {
-            "started_at": datetime.now(UTC).isoformat(),
-            "code": {"root": str(ROOT), "revision": git_revision(ROOT)},
-            "machine": machine(),
-            "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-            "problems": self.problems,
-        }
 
-    def save(self) -> None:
-        self.args.json.write_text(json.dumps(self.results, indent=2, default=str))
+    @property
+    def procs(self) -> Processes:
+        return self.stack.procs
 
-    async def section(self, name: str, body: Any) -> None:
-        await run_section(name, body, self.stack.procs, self.problems)
-        self.save()
+    def start(self) -> None:
+        self.stack.check_code_under_test()
+        self.stack.start()
+
+    def stop(self) -> None:
+        self.stack.stop()
+
+    def report(self) -> None:
+        print(f"\n{len(self.problems)} problem(s)" + "".join(f"\n  - {p}" for p in self.problems))
 
     async def run(self) -> None:
         await self.stack.connect()
@@ -502,38 +501,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.releases, args.subscriptions, args.rest_seconds = 50, 200, 20.0
     if min(args.failures, args.down_failures, args.releases, args.subscriptions) < 1 or args.rate <= 0:
         parser.error("counts and --rate must be positive")
-    args.json = args.json or Path(f"/tmp/notifications-{datetime.now().strftime('%Y%m%d-%H%M%S')}.json")
     return args
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    sys.path.insert(0, str(ROOT))
-    stop_on_sigterm()
-    tmp = Path(tempfile.mkdtemp(prefix="bench-notify-"))
-    bench = Bench(args, tmp)
-    m = bench.results["machine"]
-    print(f"code under test: {ROOT} ({bench.results['code']['revision']}); {m['cores']} cores, load average "
-          f"{', '.join(f'{x:.2f}' for x in m['loadavg'])}", flush=True)
-    started = time.monotonic()
-
-    def start() -> None:
-        bench.stack.check_code_under_test()
-        bench.stack.start()
-
-    def stop() -> None:
-        try:
-            bench.stack.stop()
-        finally:
-            shutil.rmtree(tmp, ignore_errors=True)
-
-    interrupted = run_to_the_end(start, bench.run, stop, bench.problems)
-    bench.results["elapsed_s"] = round(time.monotonic() - started, 1)
-    bench.save()
-    print(f"\n{len(bench.problems)} problem(s)" + "".join(f"\n  - {p}" for p in bench.problems))
-    print(f"elapsed {bench.results['elapsed_s']:.0f} s; JSON: {args.json}")
-    if interrupted:
-        raise SystemExit(130)
+    run_benchmark(Bench, parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -34,7 +34,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import os
 import random
 import secrets
@@ -42,11 +41,8 @@ import shutil
 import signal
 import subprocess
 import sys
-import tempfile
 import time
-import traceback
 from collections.abc import Awaitable, Callable, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -55,7 +51,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from emulated_tabs import Browser, Tab
-from harness import API, ROOT, ConsoleStack, fmt, git_revision, ms, percentile, run_section, stop_on_sigterm
+from harness import API, Benchmark, ConsoleStack, Processes, fmt, ms, percentile, run_benchmark
 
 USERS = 10
 OPEN_BATCH = 10
@@ -173,31 +169,36 @@ class Chromium:
             self.driver.quit()
 
 
-class CrowdBench:
-    """Runs every scenario; ``results`` is what the JSON file holds."""
+class CrowdBench(Benchmark):
+    """Runs every scenario."""
+
+    name = "ui_crowd"
 
     def __init__(self, args: argparse.Namespace, tmp: Path) -> None:
-        self.args = args
-        self.tmp = tmp
+        super().__init__(args, tmp, {k: v for k, v in vars(args).items() if k != "json"})
         self.stack = ConsoleStack(tmp, task_queue="ui-crowd")
         self.http: httpx.AsyncClient | None = None
         self.browsers: list[Browser] = []
         self.token = ""
         self.chromium: Chromium | None = None
-        self.results: dict[str, Any] = {
-            "started_at": datetime.now(UTC).isoformat(),
-            "code": {"root": str(ROOT), "revision": git_revision()},
-            "settings": {k: v for k, v in vars(args).items() if k != "json"},
-            "cpus": os.cpu_count(),
-            "release_page": [],
-            "release_list": None,
-            "problems": [],
-        }
+        self.results.update({"cpus": os.cpu_count(), "release_page": [], "release_list": None})
+
+    @property
+    def procs(self) -> Processes:
+        return self.stack.procs
+
+    def start(self) -> None:
+        self.stack.check_code_under_test()
+        self.stack.start()
+
+    def stop(self) -> None:
+        self.stack.stop()
+
+    def report(self) -> None:
+        print_report(self.results)
 
     # ---- set-up ---------------------------------------------------------------------------------------------------
     async def setup(self) -> None:
-        self.stack.check_code_under_test()
-        self.stack.start()
         await self.stack.connect()
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=100)
         self.http = httpx.AsyncClient(timeout=60, limits=limits)
@@ -256,7 +257,7 @@ class CrowdBench:
                 tabs.append(tab)
             except Exception as exc:
                 failures += 1
-                self.results["problems"].append(f"opening {path}: {type(exc).__name__}: {exc}")
+                self.problems.append(f"opening {path}: {type(exc).__name__}: {exc}")
                 await tab.close()
 
         for start in range(0, count, OPEN_BATCH):
@@ -491,9 +492,6 @@ class CrowdBench:
             if self.http is not None:
                 await self.http.aclose()
 
-    async def section(self, name: str, body: Callable[[], Awaitable[None]]) -> None:
-        await run_section(name, body, self.stack.procs, self.results["problems"])
-
     @contextlib.contextmanager
     def profiled(self, name: str) -> Iterator[None]:
         """py-spy records the console meanwhile (``--py-spy DIR``), sampling without pausing it (speedscope file)."""
@@ -559,30 +557,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = parse_args(argv)
-    stop_on_sigterm()
-    tmp = Path(tempfile.mkdtemp(prefix="ui-crowd-"))
-    bench = CrowdBench(args, tmp)
-    failed = False
-    try:
-        asyncio.run(bench.run())
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        failed = True
-    except Exception:
-        traceback.print_exc()
-        failed = True
-    finally:
-        bench.stack.stop()
-    print_report(bench.results)
-    path = Path(args.json or f"/tmp/ui_crowd-{datetime.now(UTC):%Y%m%d-%H%M%S}.json")
-    path.write_text(json.dumps(bench.results, indent=2, default=str))
-    print(f"figures written to {path}")
-    if failed or bench.results["problems"]:
-        keep = Path(f"/tmp/ui_crowd-logs-{datetime.now(UTC):%Y%m%d-%H%M%S}")
-        shutil.copytree(tmp, keep, ignore=shutil.ignore_patterns("*.sqlite*", "console-data"))
-        print(f"logs kept in {keep}")
-    shutil.rmtree(tmp, ignore_errors=True)
+    run_benchmark(CrowdBench, parse_args(argv))
 
 
 if __name__ == "__main__":
