@@ -295,10 +295,13 @@ class ReleaseList:
 
     async def _replace(self, latest: dict[str, ListedRelease]) -> bool:
         """Adopt a full listing; True when it differs from the list as it was."""
-        before = self.items
+        before, before_by_id = self.items, self._by_id
 
         def build() -> tuple[dict[str, ReleaseListItem], list[ReleaseListItem], bool, list[ListedRelease]]:
-            by_id, items = self._built(self._items(latest), {})
+            # an unchanged row keeps its item object, so listeners can skip it by identity
+            listed = {release_id: old if (old := before_by_id.get(release_id)) == item else item
+                      for release_id, item in self._items(latest).items()}
+            by_id, items = self._built(listed, {})
             stateless = [row for row in latest.values() if SummaryStates.needed(row)]
             return by_id, items, items != before, stateless  # all in the thread: thousands of items
 

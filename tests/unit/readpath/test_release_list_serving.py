@@ -7,9 +7,13 @@ The gateway here is a stand-in whose listing waits on a gate, so "a refresh that
 from __future__ import annotations
 
 import asyncio
+from datetime import UTC, datetime
+
+from temporalio.common import TypedSearchAttributes
 
 from release_console.core.config import Settings
 from release_console.readpath.release_list import ReleaseList
+from release_console.readpath.visibility import ListedRelease
 
 
 class GatedGateway:
@@ -57,3 +61,34 @@ async def test_a_due_list_is_answered_at_once_and_an_old_one_waits_for_its_refre
     finally:
         gateway.gate.set()
         await releases.stop()
+
+
+class ListingGateway:
+    """Lists the rows it holds (the test changes them between listings)."""
+
+    health = None
+
+    def __init__(self, rows: list[ListedRelease]) -> None:
+        self.rows = rows
+
+    async def list_releases(self, **_listing: object) -> list[ListedRelease]:
+        return list(self.rows)
+
+
+def _row(release_id: str, state: str) -> ListedRelease:
+    return ListedRelease(id=release_id, workflow_type="ReleaseWorkflow", status="running",
+                         start_time=datetime(2026, 1, 1, tzinfo=UTC), close_time=None,
+                         search_attributes=TypedSearchAttributes.empty,
+                         memo_summary={"state": state, "version": 1, "apps_total": 3, "apps_done": 0})
+
+
+async def test_a_full_listing_keeps_the_items_of_unchanged_rows() -> None:
+    gateway = ListingGateway([_row("release:a", "deploying"), _row("release:b", "deploying")])
+    releases = ReleaseList(gateway, Settings())  # type: ignore[arg-type]
+    await releases.refresh(full=True)
+    a, b = releases.get("release:a"), releases.get("release:b")
+    gateway.rows = [_row("release:a", "deploying"), _row("release:b", "failed")]
+    await releases.refresh(full=True)
+    assert releases.get("release:a") is a, "an unchanged row keeps its item: listeners skip it by identity"
+    changed = releases.get("release:b")
+    assert changed is not b and changed is not None and changed.state == "failed"
