@@ -65,14 +65,17 @@ def serve() -> None:
 
 
 def _run(settings: Settings) -> None:
-    from nicegui import ui
+    from nicegui import app, ui
 
     from .ui.auth import session_middleware_kwargs
 
+    # Quasar's thin bar at the top while a request runs is a progress bar too: screen readers get a name for it
+    app.config.quasar_config.setdefault("loadingBar", {})["aria-label"] = "Loading"
     ui.run(
         host=settings.HOST,
         port=settings.PORT,
         title="Release Console",
+        language="en-US",  # Quasar's texts and the pages' <html lang>, which screen readers speak by
         favicon="🚀",
         reload=False,
         show=False,

@@ -19,16 +19,19 @@ import re
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 from pydantic import BaseModel
 
+from ..core.config import Settings
 from ..core.security import TokenPayload
 from ..workflows.accounts import (
     MAX_KEY_NAME,
     MAX_KEYS_PER_OWNER,
     UPDATE_DELETE_KEY,
     UPDATE_PUT_KEY,
+    AccountRecord,
+    AccountsSnapshot,
     ApiKeyRecord,
     KeyRef,
 )
@@ -39,15 +42,15 @@ from .models import Principal
 class Accounts(Protocol):
     """What the keys need of the accounts service (service.py)."""
 
-    settings: Any
-    users: dict[str, Any]
+    settings: Settings
+    users: dict[str, AccountRecord]
     clock: Callable[[], float]
 
     def check(self, username: str | None, issued_at: float) -> Principal | None: ...
 
     def issue_time(self, username: str) -> float: ...
 
-    async def _update(self, name: str, arg: Any) -> Any: ...
+    async def _update(self, name: str, arg: object) -> AccountsSnapshot: ...
 
 KEY_PREFIX = "rck_"
 KEY_PATTERN = re.compile(r"^rck_[A-Za-z0-9_-]{43}$")

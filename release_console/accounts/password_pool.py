@@ -12,12 +12,13 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import TypeVar, TypeVarTuple
 
 from ..core.security import hash_password, verify_password
 from .errors import LoginBusy
 
 T = TypeVar("T")
+Ts = TypeVarTuple("Ts")
 BUSY = "Too many logins are being checked right now; try again in a second"
 BUSY_WAIT_SECONDS = 1.0
 """How long a login waits for a place before it is refused."""
@@ -54,7 +55,7 @@ class PasswordPool:
         """A new bcrypt hash (admin actions: waits for a thread, never refused)."""
         return await self._run(lambda p: hash_password(p, rounds=rounds), plain)
 
-    async def _run(self, function: Callable[..., T], *args: Any) -> T:
+    async def _run(self, function: Callable[[*Ts], T], *args: *Ts) -> T:
         self.in_flight += 1
         try:
             return await asyncio.get_running_loop().run_in_executor(self._executor, function, *args)

@@ -14,11 +14,10 @@ import asyncio
 import contextlib
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from functools import cached_property
-from typing import Any
 
 from loguru import logger
 from temporalio.client import (
@@ -118,7 +117,7 @@ class AccountsService:
         self._tasks: set[asyncio.Task] = set()
         self._dummy_hash: str | None = None
         self._unusable_hash: str | None = None
-        self._on_first_load: Callable[[], Any] | None = None
+        self._on_first_load: Callable[[], object] | None = None
 
     def _now(self) -> float:
         return self.clock()
@@ -133,7 +132,7 @@ class AccountsService:
         return TrustFilter(RecordSigner(self.settings.secret_key()))
 
     # ---- lifecycle -------------------------------------------------------------------------------
-    async def start(self, on_first_load: Callable[[], Any] | None = None) -> None:
+    async def start(self, on_first_load: Callable[[], object] | None = None) -> None:
         """Start (or attach to) the workflow and load the users, then run ``on_first_load`` (its errors propagate).
 
         When Temporal or its worker does not answer, start-up goes on: loading (and ``on_first_load``) is retried in
@@ -166,7 +165,7 @@ class AccountsService:
             with contextlib.suppress(*shared_state.ERRORS):
                 await self.redis.aclose()
 
-    def _spawn(self, coro: Any, name: str) -> None:
+    def _spawn(self, coro: Coroutine[object, object, object], name: str) -> None:
         task = asyncio.create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -499,7 +498,7 @@ class AccountsService:
             raise InvalidAccountData(problem)
         return await self.passwords.hash(password, self.settings.BCRYPT_ROUNDS)
 
-    async def _update(self, name: str, arg: Any) -> AccountsSnapshot:
+    async def _update(self, name: str, arg: object) -> AccountsSnapshot:
         handle = self.client.get_workflow_handle(self.settings.ACCOUNTS_WORKFLOW_ID)
         for attempt in (1, 2):
             try:
@@ -535,7 +534,7 @@ def _check_role(role: str) -> None:
         raise InvalidAccountData(f"role must be one of {', '.join(ROLES)}")
 
 
-async def _call(callback: Callable[[], Any]) -> None:
+async def _call(callback: Callable[[], object]) -> None:
     result = callback()
     if asyncio.iscoroutine(result):
         await result

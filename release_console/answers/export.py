@@ -8,7 +8,7 @@ import csv
 import io
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Literal
 
 from fastapi.responses import StreamingResponse
 
@@ -80,7 +80,7 @@ def export_json_head(mirror: ReleaseMirror, version: int) -> bytes:
     return dumps(head)[:-1] + b',"entities":['
 
 
-def _export_row(entity: Entity) -> dict[str, Any]:
+def _export_row(entity: Entity) -> dict[str, object]:
     return {
         "id": entity.id,
         "type": entity.type.value,

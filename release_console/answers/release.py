@@ -7,7 +7,6 @@ per request (``freshness_tail``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import orjson
 
@@ -27,10 +26,10 @@ def dumps(value: object) -> bytes:
 
 
 # ---- building blocks -------------------------------------------------------------------------------
-def node_fields(entity: Entity) -> dict[str, Any]:
+def node_fields(entity: Entity) -> dict[str, object]:
     """An entity's fields as in ``EntityNode``, without ``children``/``next_cursor``; ``error`` only on an unreadable
     node (whose ``state`` is null)."""
-    fields = {
+    fields: dict[str, object] = {
         "id": entity.id,
         "type": entity.type.value,
         "state": entity.state,
@@ -58,7 +57,7 @@ def _unexpanded(entity: Entity) -> bytes:
     return b'"children":null,"next_cursor":' + dumps(offset_cursor(0, len(entity.children)))
 
 
-def problems_fields(tree: ReleaseTree) -> dict[str, Any]:
+def problems_fields(tree: ReleaseTree) -> dict[str, object]:
     """What a release answer says about data the console could not read: ``unreadable`` nodes (in the tree, state
     null, with their ``error``), ``unplaced`` rows (no valid id: not in the tree) and the first ``problems``."""
     return {"unreadable": tree.unreadable, "unplaced": tree.unplaced, "problems": tree.problems}
@@ -69,7 +68,7 @@ def freshness_tail(mirror: ReleaseMirror) -> bytes:
     return b"," + dumps(freshness(mirror))[1:]
 
 
-def freshness(mirror: ReleaseMirror) -> dict[str, Any]:
+def freshness(mirror: ReleaseMirror) -> dict[str, object]:
     """``as_of``, ``stale`` and ``stale_reason`` of an answer from this mirror now."""
     reason = mirror.error.message if mirror.error else None
     return {"as_of": mirror.as_of, "stale": mirror.stale, "stale_reason": reason}

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Generic, TypeVar
 
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import OAuth2PasswordBearer, OAuth2PasswordRequestForm
@@ -139,16 +139,19 @@ def authenticated(request: Request, token: str | None) -> tuple[TokenPayload, Pr
     return payload, principal
 
 
-class BearerCaller(OAuth2PasswordBearer):
+T = TypeVar("T")
+
+
+class BearerCaller(OAuth2PasswordBearer, Generic[T]):
     """A dependency that is also the API's OAuth2 security scheme: it reads the bearer token and resolves it to
     the caller with ``resolve`` in one step (a separate token dependency below the user one costs a second
     resolution on every request). Every instance is the same scheme in OpenAPI (``OAuth2PasswordBearer``)."""
 
-    def __init__(self, resolve: Callable[[Request, str | None], Any]) -> None:
+    def __init__(self, resolve: Callable[[Request, str | None], T]) -> None:
         super().__init__(tokenUrl=TOKEN_URL, scheme_name="OAuth2PasswordBearer", auto_error=False)
         self.resolve = resolve
 
-    async def __call__(self, request: Request) -> Any:  # type: ignore[override]
+    async def __call__(self, request: Request) -> T:  # type: ignore[override]
         """The caller of the request (401, 403 or 503 as ``resolve`` decides)."""
         return self.resolve(request, await super().__call__(request))
 

@@ -7,7 +7,6 @@ Swagger UI's files (a 5.x Swagger UI, which reads the OpenAPI 3.1 that FastAPI w
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import fastapi_offline
 from fastapi import APIRouter, FastAPI, HTTPException
@@ -15,6 +14,7 @@ from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, RedirectResponse
 
+from ..contract.shapes import JsonObject
 from ..core.config import API_PREFIX
 from .errors import register_error_handlers
 from .main import api_router
@@ -32,10 +32,10 @@ Errors are `{"detail": ..., "code": ...}`; 503 answers carry `Retry-After`.
 """
 
 docs_router = APIRouter(include_in_schema=False)
-_schema: dict[str, Any] | None = None
+_schema: JsonObject | None = None
 
 
-def api_schema() -> dict[str, Any]:
+def api_schema() -> JsonObject:
     """The OpenAPI schema of the /api/v1 routes (built once)."""
     global _schema
     if _schema is None:
@@ -58,7 +58,7 @@ EVERY_CALL = {
 UNREADABLE_BODY = "A body that cannot be read at all (`bad_request`: not text, broken encoding)"
 
 
-def with_one_error_model(schema: dict[str, Any]) -> dict[str, Any]:
+def with_one_error_model(schema: JsonObject) -> JsonObject:
     """``schema`` with every 4xx answered by ErrorResponse: FastAPI documents its own validation-error body for
     422, but the API's handler (api/errors.py) answers ``{"detail", "code", "errors"}`` like every other error;
     and with what any route may answer documented on each (EVERY_CALL for calls with a token, 400 with a body)."""

@@ -41,7 +41,8 @@ HTTP_CODES = {
 class ApiError(ConsoleError):
     """An error a route raises on purpose: status, stable code, message, its own headers and optional extra fields."""
 
-    def __init__(self, status: int, code: str, detail: str, *, headers: dict[str, str] | None = None, **extra: Any):
+    def __init__(self, status: int, code: str, detail: str, *, headers: dict[str, str] | None = None,
+                 **extra: object):
         super().__init__(detail)
         self.status, self.code, self.detail, self.headers, self.extra = status, code, detail, headers, extra
 
@@ -56,7 +57,7 @@ def invalid(detail: str, code: str = "invalid_parameter") -> ApiError:
 
 
 def error_response(
-    status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+    status: int, code: str, detail: str, headers: dict[str, str] | None = None, **extra: object
 ) -> Response:
     """The JSON error body used by every API error."""
     return JSONResponse({"detail": detail, "code": code, **extra}, status_code=status, headers=headers)

@@ -7,7 +7,10 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..contract.shapes import JsonObject
 from ..domain.tree import Counts
+
+Responses = dict[int | str, dict[str, Any]]  # Any: FastAPI's type of a route's ``responses``
 
 _COUNTS_EXAMPLE = {
     "wave": {"deploying": 1},
@@ -16,7 +19,7 @@ _COUNTS_EXAMPLE = {
 }
 
 
-def _examples(*examples: dict[str, Any]) -> ConfigDict:
+def _examples(*examples: dict[str, Any]) -> ConfigDict:  # Any: pydantic's JsonDict, nested literals don't infer as it
     return ConfigDict(json_schema_extra={"examples": list(examples)})
 
 
@@ -181,7 +184,7 @@ class ReleaseDetail(Freshness):
         False, description="True when a bound (60 KiB without `depth`, else 5,000 nodes) stopped the expansion early."
     )
     partial: bool = Field(False, description="True when only the memo's summary of a closed release could be read.")
-    final_summary: dict[str, Any] | None = Field(None, description="The memo summary of a closed release.")
+    final_summary: JsonObject | None = Field(None, description="The memo summary of a closed release.")
     unreadable: int = Field(
         0, description="Nodes that could not be read (in the tree with `state: null` and `error`; in no rollup)."
     )

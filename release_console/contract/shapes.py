@@ -156,8 +156,9 @@ class ReleaseWorkflowInput:
     changes_kept: int = 5000
 
 
-JsonObject = dict[str, Any]
-"""A JSON object as the SDK decodes it (a memo, a query answer): Any, since its readers check each value they use."""
+JsonObject = dict[str, Any]  # Any: decoded JSON, each value checked where it is used (see below)
+"""A JSON object as decoded (a memo, a query answer; also an audit line, ID token claims, a session record, the
+OpenAPI document): Any, since its readers check each value they use."""
 
 
 def workflow_input_from_data(data: Mapping[str, Any]) -> ReleaseWorkflowInput:  # Any: decoded JSON, checked here

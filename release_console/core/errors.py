@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
 
 
 class ConsoleError(Exception):
@@ -19,7 +18,7 @@ class ConsoleError(Exception):
 
     code: str = "error"
     status: int = 500
-    extra: Mapping[str, Any] = MappingProxyType({})
+    extra: Mapping[str, object] = MappingProxyType({})
     """More fields of the JSON answer."""
 
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:

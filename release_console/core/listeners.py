@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 from loguru import logger
 
-Callback = TypeVar("Callback", bound=Callable[..., Any])
+Callback = TypeVar("Callback", bound=Callable[..., object])
 
 
 class Listeners(Generic[Callback]):
@@ -31,7 +31,7 @@ class Listeners(Generic[Callback]):
     def __len__(self) -> int:
         return len(self._callbacks)
 
-    def notify(self, *args: Any) -> None:
+    def notify(self, *args: object) -> None:
         """Call every callback with ``args`` (a callback may unsubscribe itself meanwhile)."""
         for callback in list(self._callbacks):
             try:

@@ -3,8 +3,7 @@ e-mail, the same content as a JSON document for webhooks."""
 
 from __future__ import annotations
 
-from typing import Any
-
+from ..contract.shapes import JsonObject
 from ..core.config import Settings
 from ..core.links import release_path, temporal_workflow_url
 from ..readpath.release_list import ReleaseListItem
@@ -28,7 +27,7 @@ def compose(event: Event, item: ReleaseListItem | None, settings: Settings) -> M
         more = len(event.failing) - len(failing)
         lines.append("Failing: " + ", ".join(failing) + (f" and {more} more" if more > 0 else "") + ".")
     lines.extend(link for link in (console and f"Console: {console}", temporal and f"Temporal: {temporal}") if link)
-    document: dict[str, Any] = {
+    document: JsonObject = {
         "event": event.name, "meaning": EVENT_MEANINGS.get(event.name, ""), "release": event.release_id,
         "summary": event.headline, "state": item.state if item else None, "status": item.status if item else None,
         "counts": counts, "failing": failing, "failing_total": len(event.failing), "scope": event.scope,

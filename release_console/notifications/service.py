@@ -75,19 +75,19 @@ ChangeListener = Callable[["NotificationsService"], None]
 ReleaseExists = Callable[[str], Awaitable[bool]]
 
 
-def _channel_fields(record: ChannelRecord) -> dict[str, Any]:
+def _channel_fields(record: ChannelRecord) -> dict[str, object]:
     """What a channel's seal is bound to: every field but the sealed URL."""
     fields = asdict(record)
     del fields["sealed_url"]
     return fields
 
 
-def _delivery_fields(channel_id: str, message: Message) -> dict[str, Any]:
+def _delivery_fields(channel_id: str, message: Message) -> dict[str, object]:
     return {"channel": channel_id, "title": message.title, "text": message.text, "document": message.document,
             "failure": message.failure}
 
 
-def _subscription_fields(record: SubscriptionRecord) -> dict[str, Any]:
+def _subscription_fields(record: SubscriptionRecord) -> dict[str, object]:
     fields = asdict(record)
     del fields["signature"]
     return fields
@@ -410,7 +410,7 @@ class NotificationsService:
             raise NotificationNotFound(f"release {release_id} not found")
         return release_id
 
-    async def _update(self, name: str, arg: Any, update_id: str) -> None:
+    async def _update(self, name: str, arg: object, update_id: str) -> None:
         """Apply one change; ``update_id`` makes a retried change (after a timeout, or an Update no worker took)
         apply at most once."""
         handle = self.client.get_workflow_handle(self.settings.NOTIFICATIONS_WORKFLOW_ID)
@@ -433,7 +433,7 @@ class NotificationsService:
             return
 
 
-def _audit(principal: Principal, action: str, target: str, **fields: Any) -> None:
+def _audit(principal: Principal, action: str, target: str, **fields: Any) -> None:  # Any: as audit.AuditFields
     audit(action, user=principal.username, role=principal.role, target=target, **fields)
 
 

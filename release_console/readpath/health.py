@@ -62,7 +62,7 @@ class TemporalHealth:
         self._changed = asyncio.Event()
         # Any: guarded calls of every result type
         self._inflight: set[asyncio.Future[Any]] = set()
-        self._cut: set[asyncio.Future[Any]] = set()
+        self._cut: set[asyncio.Future[Any]] = set()  # Any: as _inflight
         self._task: asyncio.Task[None] | None = None
 
     # ---- lifecycle ----------------------------------------------------------------------------------

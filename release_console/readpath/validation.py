@@ -147,7 +147,7 @@ class SnapshotChecker:
                 placed.append((entity_id, parent, state, updated_at))
         return placed
 
-    # Any (here and in _value_problem): a row's values as the workflow sent them, checked here
+    # Any: (here and in _value_problem) a row's values as the workflow sent them, checked here
     def _check_root(self, entity_id: str, parent: Any, shape: str | None, state: Any, updated_at: Any) -> None:
         """The first row must be the release itself, readable: otherwise nothing of it can be shown."""
         release_id = self.release_id
@@ -157,7 +157,7 @@ class SnapshotChecker:
         if reason is not None:
             _broken(release_id, f"snapshot: the release's own row cannot be read: {reason}")
 
-    def _value_problem(self, state: Any, updated_at: Any) -> str | None:
+    def _value_problem(self, state: Any, updated_at: Any) -> str | None:  # Any: as in _check_root
         """Why a row's state or time is off the contract, or None (each distinct value is checked once)."""
         if type(state) is not str:
             return f"state {str(state)[:40]} is not a string"

@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict, TypeVar, overload
 
 import orjson
 from loguru import logger
@@ -38,6 +38,9 @@ if TYPE_CHECKING:
     from loguru import Message, Record  # loguru's stub-only types
 
 from ..core.config import Settings, get_settings
+
+T = TypeVar("T")
+AuditFields = dict[str, Any]  # Any: keywords re-passed to audit(), where they may fill user, role (str | None) …
 
 AUDIT_FILE = "audit.log"
 AUDIT_EXTRA = "audit_line"
@@ -49,12 +52,26 @@ MAX_VALUE = 256
 REPEAT_WINDOW_SECONDS = 60.0
 MAX_REPEAT_KEYS = 10_000
 UNKNOWN_USER_PREFIX = 2
-SINK_OPTIONS: dict[str, Any] = {"diagnose": False, "backtrace": False}
+
+
+class _SinkOptions(TypedDict):
+    diagnose: bool
+    backtrace: bool
+
+
+class _AuditState(TypedDict):
+    handlers: list[int]
+    default_replaced: bool
+    writer: NotRequired[AuditWriter]
+    instance: NotRequired[str]
+
+
+SINK_OPTIONS: _SinkOptions = {"diagnose": False, "backtrace": False}
 ORJSON_LIKE_STDLIB = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 """Datetimes and dataclasses go through ``default=str`` as with ``json.dumps``."""
 WRITE_BATCH = 500
 """The writer hands at most this many queued lines to the sinks at once."""
-_state: dict[str, Any] = {"handlers": [], "default_replaced": False}
+_state: _AuditState = {"handlers": [], "default_replaced": False}
 
 
 _REQUEST_ID_PREFIX = uuid.uuid4().hex[:12]
@@ -196,11 +213,15 @@ def shutdown() -> None:
     _state["handlers"] = []
 
 
-def _scrub(extra: dict[str, Any]) -> dict[str, Any]:
+def _scrub(extra: dict[str, object]) -> dict[str, object]:
     return {k: ("***" if any(w in k.lower() for w in SECRET_WORDS) else v) for k, v in extra.items()}
 
 
-def bounded(value: Any, limit: int = MAX_VALUE) -> Any:
+@overload
+def bounded(value: str, limit: int = MAX_VALUE) -> str: ...
+@overload
+def bounded(value: T, limit: int = MAX_VALUE) -> T | str: ...
+def bounded(value: object, limit: int = MAX_VALUE) -> object:
     """A string cut to ``limit`` characters (saying how long it was); other values as they are."""
     if not isinstance(value, str) or len(value) <= limit:
         return value
@@ -228,7 +249,7 @@ def _instance() -> str:
     return name
 
 
-def _encode(fields: dict[str, Any]) -> str:
+def _encode(fields: dict[str, object]) -> str:
     """One line of JSON, ASCII only (non-ASCII escaped, so no reader splits a line at U+2028 and the like), values
     JSON cannot hold as ``str(value)``: orjson (~1 µs), or the standard library (~10 µs) for a line orjson cannot
     encode or that is not ASCII."""
@@ -250,7 +271,7 @@ def audit(
     outcome: str = "ok",
     client: str | None = None,
     request_id: str | None = None,
-    **extra: Any,
+    **extra: object,
 ) -> None:
     """Write one audit event as a JSON line (an event with no request id of its own, such as a click in an open
     page, gets a fresh one, so every line can be referred to)."""
@@ -278,7 +299,7 @@ def audit(
 class _Repeat:
     since: float
     suppressed: int = 0
-    last: dict[str, Any] = field(default_factory=dict)
+    last: AuditFields = field(default_factory=dict)
 
 
 class RepeatLimiter:
@@ -290,7 +311,7 @@ class RepeatLimiter:
         self.clock = clock
         self._keys: dict[tuple[str, str], _Repeat] = {}
 
-    def admit(self, key: tuple[str, str], fields: dict[str, Any]) -> int | None:
+    def admit(self, key: tuple[str, str], fields: AuditFields) -> int | None:
         """The number of events a line written now stands for (1 + those held back), or None to hold it back."""
         now = self.clock()
         seen = self._keys.get(key)
@@ -319,14 +340,14 @@ class RepeatLimiter:
 _repeats = RepeatLimiter()
 
 
-def audit_repeated(action: str, *, client: str | None, **fields: Any) -> None:
+def audit_repeated(action: str, *, client: str | None, **fields: Any) -> None:  # Any: as AuditFields
     """Audit an event a client can repeat at will (e.g. refused API calls): at most one line per client and action
     per REPEAT_WINDOW_SECONDS; a line standing for more than one event carries ``repeated``."""
     fields = {"client": client, **fields}
     count = _repeats.admit((action, str(client)), fields)
     if count is None:
         return
-    repeated: dict[str, Any] = {"repeated": count} if count > 1 else {}
+    repeated: AuditFields = {"repeated": count} if count > 1 else {}
     audit(action, **fields, **repeated)
 
 
@@ -366,7 +387,7 @@ def _lines_backwards(path: Path, block: int = 1 << 16) -> Iterator[bytes]:
 
 def read_entries(
     settings: Settings, *, limit: int = 200, user: str | None = None, action: str | None = None
-) -> list[dict[str, Any]]:
+) -> list[dict[str, object]]:
     """The latest entries, newest first, of the current and the rotated audit files, optionally filtered by user
     (exactly) and action (by prefix). Queued lines are written first, so an event audited just before is found."""
     flush()
@@ -375,7 +396,7 @@ def read_entries(
         *([json.dumps({"user": user}, separators=(",", ":"))[1:-1].encode()] if user else []),
         *([json.dumps({"action": action}, separators=(",", ":"))[1:-2].encode()] if action else []),
     ]
-    kept: list[dict[str, Any]] = []
+    kept: list[dict[str, object]] = []
     for path in audit_files(settings):
         for raw in _lines_backwards(path):
             if not raw.strip() or any(n not in raw for n in needles):

@@ -25,7 +25,6 @@ import threading
 import time
 from collections.abc import Callable, Coroutine
 from types import FrameType
-from typing import Any
 
 import uvicorn
 from loguru import logger
@@ -110,7 +109,7 @@ def install_sigterm_drain(grace_seconds: float) -> bool:
 _background: set[asyncio.Task[None]] = set()
 
 
-def _spawn(draining: Coroutine[Any, Any, None], then: Callable[[], None]) -> None:
+def _spawn(draining: Coroutine[object, object, None], then: Callable[[], None]) -> None:
     async def drain_then_stop() -> None:
         try:
             await draining

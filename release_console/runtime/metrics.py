@@ -110,8 +110,8 @@ class HttpMetrics:
         self.requests = requests
         self.durations = durations
         self._routes: dict[int, tuple[object, str]] = {}
-        self._counted: dict[tuple[str, str, int], Any] = {}
-        self._timed: dict[tuple[str, str], Any] = {}
+        self._counted: dict[tuple[str, str, int], Counter] = {}
+        self._timed: dict[tuple[str, str], Histogram] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -171,7 +171,8 @@ def _seconds(ms: float) -> float:
     return ms / 1000.0
 
 
-ServiceParts = Callable[[], Any]
+Services = Any  # Any: services.Services, which runtime/ may not import (tests/unit/test_layers.py), read by name
+ServiceParts = Callable[[], Services]
 """What the collector reads at scrape time: the console's services as far as they have started (attributes
 ``stats``, ``loop_lag``, and ``gateway``, ``health``, ``accounts``, ``mirrors``, ``entity_index``, each None until
 started), or None before there are any."""
@@ -236,7 +237,7 @@ class ConsoleCollector(Collector):
         yield GaugeMetricFamily(f"{PREFIX}ui_clients_connected", "UI clients with a live socket connection.",
                                 value=connected)
 
-    def _temporal(self, services: Any) -> Iterator[Metric]:
+    def _temporal(self, services: Services) -> Iterator[Metric]:
         stats = services.stats
         calls = CounterMetricFamily(f"{PREFIX}temporal_calls", "Temporal calls of the read path by kind and outcome.",
                                     labels=["kind", "outcome"])
@@ -255,7 +256,7 @@ class ConsoleCollector(Collector):
             yield CounterMetricFamily(f"{PREFIX}accounts_queries", "Queries sent to the accounts workflow.",
                                       value=services.accounts.queries)
 
-    def _mirrors(self, services: Any) -> Iterator[Metric]:
+    def _mirrors(self, services: Services) -> Iterator[Metric]:
         if services.mirrors is None:
             return
         mirrors = services.mirrors.mirrors
@@ -281,7 +282,7 @@ class ConsoleCollector(Collector):
             refusals.add_metric([kind], quotas.refused[kind])
         yield refusals
 
-    def _entity_index(self, services: Any) -> Iterator[Metric]:
+    def _entity_index(self, services: Services) -> Iterator[Metric]:
         if services.entity_index is None:
             return
         progress = services.entity_index.progress()
@@ -299,7 +300,7 @@ class ConsoleCollector(Collector):
         yield CounterMetricFamily(f"{PREFIX}entity_index_query_failures", "Snapshot pages the entity index asked "
                                   "for that failed.", value=progress.query_failures)
 
-    def _loop_lag(self, services: Any) -> Iterator[Metric]:
+    def _loop_lag(self, services: Services) -> Iterator[Metric]:
         figures = services.loop_lag.figures()
         for name, value, text in (
             ("p50", figures.p50_ms, "median"),
@@ -313,7 +314,7 @@ class ConsoleCollector(Collector):
         yield CounterMetricFamily(f"{PREFIX}gc_full_collections", "Full garbage collections since start.",
                                   value=figures.gc_full_collections)
 
-    def _accounts(self, services: Any) -> Iterator[Metric]:
+    def _accounts(self, services: Services) -> Iterator[Metric]:
         accounts = services.accounts
         if accounts is None:
             return

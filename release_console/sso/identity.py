@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from ..core.config import Settings
 from ..workflows.accounts import MAX_SUBJECT, USERNAME_PATTERN
@@ -23,7 +22,7 @@ class ExternalIdentity:
     groups: tuple[str, ...]
 
 
-def identity_from_claims(claims: Mapping[str, Any], settings: Settings) -> ExternalIdentity:
+def identity_from_claims(claims: Mapping[str, object], settings: Settings) -> ExternalIdentity:
     """The identity of verified ID token ``claims`` under the OIDC_* settings; SsoError when the console may not let
     them in (no usable name, no groups claim while groups decide, not in OIDC_ALLOWED_GROUPS)."""
     subject = claims.get("sub")

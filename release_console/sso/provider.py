@@ -11,7 +11,6 @@ provider rotated them), and an ``iss`` in the redirect (RFC 9207) must be the is
 from __future__ import annotations
 
 import time
-from typing import Any
 
 import httpx
 from authlib.integrations.base_client import OAuthError
@@ -24,6 +23,7 @@ from joserfc.jws import JWSRegistry
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
+from ..contract.shapes import JsonObject
 from ..core.config import Settings
 from .errors import SsoError
 
@@ -60,7 +60,7 @@ class OidcProvider:
         except UNREACHABLE as exc:
             raise SsoError("unavailable", f"provider unavailable ({type(exc).__name__})") from None
 
-    async def finish(self, request: Request) -> tuple[dict[str, Any], str]:
+    async def finish(self, request: Request) -> tuple[JsonObject, str]:
         """The verified ID token claims of the callback ``request``, and the ID token itself; SsoError otherwise.
 
         The state is used up whatever happens next, so a callback URL works once."""
@@ -89,7 +89,7 @@ class OidcProvider:
         return claims, str(id_token)
 
     async def verify_id_token(self, id_token: object, *, nonce: object, access_token: object = None,
-                              now: float | None = None) -> dict[str, Any]:
+                              now: float | None = None) -> JsonObject:
         """The claims of ``id_token`` when it is genuine and meant for this console at ``now`` (default: the current
         time); SsoError("token") naming what failed otherwise."""
         if not isinstance(id_token, str) or not id_token:
@@ -129,7 +129,7 @@ class OidcProvider:
             return None
         return str(result["url"])
 
-    async def _metadata(self) -> dict[str, Any]:
+    async def _metadata(self) -> JsonObject:
         """The provider's discovery document (loaded once, then cached by Authlib); its issuer must be OIDC_ISSUER."""
         metadata = await self.app.load_server_metadata()
         if not isinstance(metadata, dict) or metadata.get("issuer") != self.issuer:
@@ -137,7 +137,7 @@ class OidcProvider:
             raise ValueError("the discovery document names another issuer")
         return metadata
 
-    async def _decode(self, id_token: str, algorithms: list[str]) -> Any:
+    async def _decode(self, id_token: str, algorithms: list[str]) -> jwt.Token:
         registry = JWSRegistry(algorithms=algorithms)
         try:
             return jwt.decode(id_token, await self._keys(), registry=registry)
@@ -157,7 +157,7 @@ class OidcProvider:
             raise ValueError("the provider's key set is unusable") from None
 
 
-_providers: dict[tuple[Any, ...], OidcProvider] = {}
+_providers: dict[tuple[object, ...], OidcProvider] = {}
 
 
 def provider_for(settings: Settings) -> OidcProvider | None:

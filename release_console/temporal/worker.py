@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from types import TracebackType
 
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -39,9 +39,10 @@ class WorkerGroup:
             await worker.__aenter__()
         return self
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                        tb: TracebackType | None) -> None:
         for worker in reversed(self.workers):
-            await worker.__aexit__(*exc)
+            await worker.__aexit__(exc_type, exc, tb)
 
 
 def build_worker(client: Client, settings: Settings) -> Worker | WorkerGroup:

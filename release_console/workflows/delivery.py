@@ -32,6 +32,7 @@ class Message:
 
     title: str
     text: str
+    # Any: JSON the Temporal converter rebuilds by this hint (no contract import in this sandboxed workflow)
     document: dict[str, Any] = field(default_factory=dict)
     failure: bool = False
 

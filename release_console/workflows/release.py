@@ -7,7 +7,6 @@ the run continues-as-new when Temporal suggests it or after ``max_updates_per_ru
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
@@ -38,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         ChildrenPage,
         ChildrenRequest,
         EntityView,
+        JsonObject,
         ReleaseSummary,
         ReleaseWorkflowInput,
         SnapshotRequest,
@@ -57,7 +57,7 @@ class ReleaseWorkflow:
     """One release: Release → Waves → Clusters → one Bundle each → Apps."""
 
     @workflow.init
-    def __init__(self, input: dict[str, Any]) -> None:
+    def __init__(self, input: JsonObject) -> None:
         """Load the state before any handler runs (updates may arrive with the first task of a run).
 
         The argument is a ReleaseWorkflowInput in JSON form; it is converted here by hand because generic
@@ -79,7 +79,7 @@ class ReleaseWorkflow:
             self.tree = self._load(self.input)
 
     @workflow.run
-    async def run(self, input: dict[str, Any]) -> ReleaseSummary:
+    async def run(self, input: JsonObject) -> ReleaseSummary:
         self._publish()
         await workflow.wait_condition(lambda: self._finished() or self._should_continue_as_new())
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -165,7 +165,7 @@ class ReleaseWorkflow:
         return views.snapshot_result(self._tree(), request)
 
     @workflow.query(name=QUERY_TIMELINE)
-    def timeline_query(self) -> dict[str, Any]:
+    def timeline_query(self) -> JsonObject:
         """The compact progress timeline: points of (time, version, apps per state), at most MAX_POINTS."""
         return timeline_result(self.timeline, self._tree().version)
 

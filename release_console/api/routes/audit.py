@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from ...contract.shapes import JsonObject
 from ...runtime.audit import read_entries
 from ..deps import AdminUser, running_services
 from ..schemas import ErrorResponse
@@ -20,6 +21,6 @@ def list_audit_entries(
     user: Annotated[str | None, Query(max_length=64)] = None,
     action: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-) -> list[dict[str, Any]]:
+) -> list[JsonObject]:
     """Newest first; ``user`` matches exactly, ``action`` by prefix (e.g. ``login``)."""
     return read_entries(running_services().settings, limit=limit, user=user or None, action=action or None)

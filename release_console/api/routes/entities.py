@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC
-from typing import Any
+from typing import TypedDict
 
 from fastapi import APIRouter
 from fastapi.responses import Response
@@ -70,13 +70,20 @@ def is_release_id(entity_id: str) -> bool:
     return entity_id.startswith(f"{EntityType.RELEASE.value}:")
 
 
-def _coverage(progress: IndexProgress) -> dict[str, Any]:
+class _Coverage(TypedDict):
+    complete: bool
+    indexed: int
+    total: int
+    unreadable: int
+
+
+def _coverage(progress: IndexProgress) -> _Coverage:
     """The IndexCoverage fields."""
     return {"complete": progress.complete, "indexed": progress.indexed, "total": progress.total,
             "unreadable": progress.unreadable}
 
 
-def _holder_json(holder: Holder) -> dict[str, Any]:
+def _holder_json(holder: Holder) -> dict[str, object]:
     as_of = holder.as_of.astimezone(UTC).isoformat().replace("+00:00", "Z")
     return {"release_id": holder.release_id, "state": holder.state, "as_of": as_of,
             "current": holder.current, "source": holder.source}

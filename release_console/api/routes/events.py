@@ -17,7 +17,7 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
@@ -190,7 +190,7 @@ def _changes(changes: list[Change]) -> list[str]:
     return out
 
 
-def _status(mirror: ReleaseMirror) -> dict[str, Any]:
+def _status(mirror: ReleaseMirror) -> dict[str, object]:
     return {
         "release_id": mirror.release_id,
         "version": mirror.version,
@@ -201,6 +201,6 @@ def _status(mirror: ReleaseMirror) -> dict[str, Any]:
     }
 
 
-def _event(name: str, data: dict[str, Any], event_id: int | None = None) -> str:
+def _event(name: str, data: dict[str, object], event_id: int | None = None) -> str:
     head = f"id: {event_id}\n" if event_id is not None else ""
     return f"{head}event: {name}\ndata: {json.dumps(data)}\n\n"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response, StreamingResponse
@@ -39,9 +39,10 @@ from ..schemas import (
     ReleaseDetail,
     ReleaseListItemOut,
     ReleaseListResponse,
+    Responses,
 )
 
-ERRORS: dict[int | str, dict[str, Any]] = {  # FastAPI's ``responses`` type
+ERRORS: Responses = {  # FastAPI's ``responses`` type
     401: {"model": ErrorResponse, "description": "Missing or invalid bearer token"},
     404: {"model": ErrorResponse, "description": "Unknown release or entity"},
     422: {"model": ErrorResponse, "description": "Malformed id, limit, cursor, state or status"},

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
+from ...contract.shapes import JsonObject
 from ...domain.ids import EntityType
 from ...domain.timeline import MAX_POINTS, burn_up
 from ..deps import CurrentUser, running_mirrors
@@ -62,7 +62,7 @@ class TimelineResponse(BaseModel):
         "seconds, and only when the release changed). 404 `timeline_not_supported` for a workflow without it."
     ),
 )
-async def get_timeline(release_id: ReleaseIdPath, user: CurrentUser) -> dict[str, Any]:
+async def get_timeline(release_id: ReleaseIdPath, user: CurrentUser) -> JsonObject:
     """The burn-up timeline of one release."""
     rid = parse_id(release_id, EntityType.RELEASE)
     mirror = await running_mirrors().get(rid, user=user.username)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
@@ -13,13 +13,13 @@ from ...accounts.api_keys import KEY_TYPE
 from ...accounts.models import Principal, Role, UserPublic
 from ...core.security import BCRYPT_MAX_BYTES, PASSWORD_MIN_LENGTH
 from ..deps import AdminUser, CurrentCaller, CurrentUser, client_address, request_id, running_accounts
-from ..schemas import ErrorResponse
+from ..schemas import ErrorResponse, Responses
 
-ERRORS: dict[int | str, dict[str, Any]] = {
+ERRORS: Responses = {
     401: {"model": ErrorResponse, "description": "Missing or invalid bearer token"},
     503: {"model": ErrorResponse, "description": "Accounts cannot be read or written now (see Retry-After)"},
 }
-Responses = dict[int | str, dict[str, Any]]  # FastAPI's ``responses``
+
 ADMINS: Responses = {403: {"model": ErrorResponse, "description": "Not an admin (`forbidden`)"}}
 NOT_FOUND: Responses = {404: {"model": ErrorResponse, "description": "No such user (`not_found`)"}}
 INVALID: Responses = {
