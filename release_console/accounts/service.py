@@ -81,6 +81,8 @@ MAX_USERNAME_INPUT = 64
 MAX_PASSWORD_INPUT = 1024
 STOP_WAIT_SECONDS = 5.0
 ACCOUNT_GONE = "account disabled or removed"
+FIRST_LOAD_WAIT_SECONDS = 3.0
+"""How long a login waits for the users' first load (a console just started) before answering unavailable."""
 UNAVAILABLE = "accounts are unavailable: Temporal or its worker did not answer in time; try again shortly"
 
 
@@ -291,6 +293,9 @@ class AccountsService:
             wait = attempt.retry_after
             raise LoginThrottled(f"Too many failed logins; try again in {wait} seconds", retry_after=wait)
         try:
+            if not self.loaded.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self.loaded.wait(), FIRST_LOAD_WAIT_SECONDS)
             if not self.loaded.is_set():
                 raise AccountsUnavailable(UNAVAILABLE)
             record = self.users.get(name)

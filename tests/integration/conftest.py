@@ -171,9 +171,21 @@ def user(worker_process: subprocess.Popen, user):
     return user
 
 
+SERVER_START_SECONDS = 30.0
+"""How long a test's first page may wait for the console to listen (NiceGUI gives it 3 s: too short on a busy
+2-core machine, where the console's start-up connects to Temporal and loads the accounts first)."""
+
+
 @pytest.fixture
 def screen(worker_process: subprocess.Popen, screen):
-    """NiceGUI's ``screen`` fixture (Debian's chromium), once the session's Temporal and worker run."""
+    """NiceGUI's ``screen`` fixture (Debian's chromium), once the session's Temporal and worker run; opening a page
+    waits up to SERVER_START_SECONDS for the console to start."""
+    open_page = screen.open
+
+    def open_waiting(path: str, timeout: float = SERVER_START_SECONDS) -> None:
+        open_page(path, timeout)
+
+    screen.open = open_waiting
     return screen
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from pathlib import Path
 
@@ -51,6 +52,20 @@ async def test_unknown_user_login_still_runs_one_bcrypt_check(
         assert ghost_hash.startswith(f"$2b${local.BCRYPT_ROUNDS:02d}$")  # same cost as real hashes
         assert admin_hash == accounts.users[local.FIRST_ADMIN_USERNAME].password_hash
     finally:
+        await accounts.stop()
+
+
+async def test_a_login_during_the_first_load_waits_for_it(
+    client: Client, settings: Settings, unique: str, tmp_path: Path
+) -> None:
+    accounts = AccountsService(client, isolated(settings, unique, tmp_path))
+    starting = asyncio.create_task(accounts.start())
+    try:
+        with pytest.raises(LoginFailed):  # answered from the loaded users (a wrong password), not "unavailable"
+            await accounts.authenticate(f"ghost-{unique}", "wrong-password-1", None)
+        assert accounts.loaded.is_set()
+    finally:
+        await starting
         await accounts.stop()
 
 
