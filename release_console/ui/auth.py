@@ -30,7 +30,6 @@ import secrets
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
 from urllib.parse import quote, urlsplit
 
 from fastapi import Request
@@ -38,6 +37,8 @@ from fastapi.responses import RedirectResponse
 from loguru import logger
 from nicegui import Client, app, background_tasks, context, core, ui
 from nicegui import storage as nicegui_storage
+from nicegui.persistence import PersistentDict
+from redis.asyncio import Redis
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 from starlette.responses import Response
 
@@ -46,6 +47,7 @@ from ..accounts import admin as account_admin
 from ..accounts.errors import AccountError
 from ..accounts.models import Principal
 from ..accounts.service import AccountsService
+from ..contract.shapes import JsonObject
 from ..core.config import Settings
 from ..runtime import shared_state
 from ..runtime.audit import audit, audit_repeated, safe_request_id
@@ -53,7 +55,7 @@ from ..runtime.client_ip import connection_client
 from ..runtime.metrics import METRICS_PATH
 from ..sso.provider import CALLBACK_PATH, START_PATH
 from .live.hub import hub
-from .session_keepalive import SessionKeepalive
+from .session_keepalive import PageStorage, SessionKeepalive
 from .shared_storage import SESSION_COOKIE, SharedStorage, signed, verified
 
 SESSION_KEY = "session"
@@ -70,7 +72,7 @@ MAX_REDIRECT_LENGTH = 2048
 DISCONNECT_GRACE_SECONDS = 1.0
 
 
-def session_middleware_kwargs(settings: Settings) -> dict[str, Any]:
+def session_middleware_kwargs(settings: Settings) -> dict[str, str | bool]:
     """Cookie options for ``ui.run(session_middleware_kwargs=...)``: SameSite=Lax, Secure when served over HTTPS."""
     https = bool(settings.PUBLIC_URL and settings.PUBLIC_URL.lower().startswith("https://"))
     return {"same_site": "lax", "https_only": https}
@@ -105,7 +107,7 @@ def _accounts() -> AccountsService | None:
         return None
 
 
-def validate_session(session: dict[str, Any] | None, accounts: AccountsService | None) -> Principal | None:
+def validate_session(session: JsonObject | None, accounts: AccountsService | None) -> Principal | None:
     """The session's user while the session is valid; None once it expired (age, idle time: session rules) or the
     account lost access (the accounts' one rule, :meth:`AccountsService.check`, with the login time)."""
     if not session or accounts is None:
@@ -121,7 +123,7 @@ def validate_session(session: dict[str, Any] | None, accounts: AccountsService |
     return accounts.check(username, login_at)
 
 
-def _page_storage() -> Any:
+def _page_storage() -> PersistentDict:
     """``app.storage.user`` of the page in context: the storage of its own request's session id.
 
     NiceGUI runs an event handler with its page's request in context; saying so here keeps any handler (also those
@@ -138,7 +140,7 @@ def current_user() -> Principal | None:
     return validate_session(_page_storage().get(SESSION_KEY), _accounts())
 
 
-def current_session() -> dict[str, Any] | None:
+def current_session() -> JsonObject | None:
     """The page's session record (username, role, login_at, seen_at), or None."""
     session = _page_storage().get(SESSION_KEY)
     return session if isinstance(session, dict) else None
@@ -198,7 +200,7 @@ def begin_session(principal: Principal, target: str, *, request: Request | None 
     return f"{SESSION_PATH}?ticket={ticket}"
 
 
-def _shared_redis() -> Any:
+def _shared_redis() -> Redis | None:
     """The Redis shared by the instances (accounts/service.py owns the client), or None without REDIS_URL."""
     accounts = _accounts()
     return accounts.redis if accounts is not None else None
@@ -209,7 +211,7 @@ def _ticket_key(ticket: str) -> str:
     return f"{shared_state.key_prefix()}login-ticket:{digest}"
 
 
-async def _store_ticket(redis: Any, ticket: str, pending: _Ticket) -> None:
+async def _store_ticket(redis: Redis, ticket: str, pending: _Ticket) -> None:
     data = json.dumps({"session_id": pending.session_id, "username": pending.username, "role": pending.role,
                        "target": pending.target, "authenticated_at": pending.authenticated_at,
                        "method": pending.method, "end_session_url": pending.end_session_url})
@@ -263,8 +265,10 @@ async def _use_ticket(ticket: str, from_redis: bool) -> bool:
     _memory_only.discard(ticket)
     if not from_redis:
         return True
+    redis = _shared_redis()
+    assert redis is not None  # the ticket came from it (accounts keep their client until they stop)
     try:
-        return bool(await _shared_redis().delete(_ticket_key(ticket)))
+        return bool(await redis.delete(_ticket_key(ticket)))
     except shared_state.ERRORS:
         return False
 
@@ -421,7 +425,7 @@ def _watch_session(client: Client) -> None:
     stop = hub().ticker.add(client, check)
 
 
-def _keepalive(client: Client, storage: Any) -> SessionKeepalive | None:
+def _keepalive(client: Client, storage: PageStorage) -> SessionKeepalive | None:
     """The page's visibility/interaction tracking and end-of-session notice (None without accounts)."""
     accounts = _accounts()
     if accounts is None:

@@ -17,7 +17,7 @@ from .. import services
 from ..accounts.models import Principal
 from ..readpath.health import TemporalHealth
 from . import auth
-from .components.search_box import SearchBox
+from .components.search_box import SHORTCUT_SCRIPT, SearchBox
 from .components.time_ago import exact_time
 from .live import live_css
 from .theme import apply_theme
@@ -58,10 +58,21 @@ def _dark_mode_toggle() -> None:
         dark.value = not dark.value
         if storage is not None:
             storage[DARK_MODE_KEY] = dark.value
+        button.props["aria-pressed"] = "true" if dark.value else "false"
         button.props(f"icon={'light_mode' if dark.value else 'dark_mode'}")
 
     button = ui.button(icon="light_mode" if dark.value else "dark_mode", on_click=toggle)
-    button.props("flat round dense color=white").tooltip("Dark mode").mark("dark-mode-toggle")
+    button.props('flat round dense color=white aria-label="Dark mode"').tooltip("Dark mode").mark("dark-mode-toggle")
+    button.props["aria-pressed"] = "true" if dark.value else "false"  # a toggle: whether dark mode is on
+
+
+def page_heading(title: str) -> ui.label:
+    """The page's one ``h1``: its title in the header, as text (escaped), cut with an ellipsis on screen with the
+    whole title on hover and for screen readers (which alone get it on narrow windows)."""
+    heading = ui.label(title).classes("rc-page-title truncate max-sm:sr-only")
+    heading.tag = "h1"
+    heading.props["title"] = title
+    return heading
 
 
 @contextmanager
@@ -73,10 +84,11 @@ def frame(title: str, *, outage_banner: bool = True) -> Iterator[Frame]:
     user = signed_in_user()
     with ui.header(elevated=True).classes("items-center gap-3 px-4 py-2 bg-primary"):
         ui.link(PRODUCT_NAME, "/").classes("text-lg font-bold text-white no-underline").mark("product-link")
-        ui.label(title).classes("text-white opacity-80 max-sm:hidden")
+        page_heading(title)
         ui.space()
         if user is not None:
             SearchBox()  # release or entity id → its page
+            ui.add_body_html(SHORTCUT_SCRIPT)  # "/" focuses it
         if user is not None and user.is_admin:
             for text, target in ADMIN_LINKS:
                 ui.link(text, target).classes("text-white no-underline")
@@ -86,8 +98,10 @@ def frame(title: str, *, outage_banner: bool = True) -> Iterator[Frame]:
             with ui.row().classes("items-center gap-1 no-wrap"):
                 ui.icon("person").classes("text-white")
                 ui.label(str(user.username)).classes("text-white").mark("current-user")
-                ui.badge(str(user.role), color="white", text_color="primary").mark("current-role")
-            with ui.button(icon="more_vert").props("flat dense round color=white").mark("user-menu"), ui.menu():
+                ui.badge(str(user.role), color="white", text_color="primary").classes("rc-on-light") \
+                    .mark("current-role")
+            menu_button = ui.button(icon="more_vert").props('flat dense round color=white aria-label="Account menu"')
+            with menu_button.mark("user-menu"), ui.menu():
                 ui.menu_item("API keys", on_click=lambda: ui.navigate.to("/api-keys")).mark("api-keys-link")
                 ui.menu_item("Notifications", on_click=lambda: ui.navigate.to("/notifications")) \
                     .mark("notifications-link")

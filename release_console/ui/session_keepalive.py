@@ -27,6 +27,7 @@ from typing import Any
 from nicegui import Client, ui
 from nicegui.events import GenericEventArguments
 
+from ..contract.shapes import JsonObject
 from ..core.config import Settings
 
 VISIBLE_KEY = "page_visible"
@@ -48,14 +49,17 @@ def touch_seconds(settings: Settings) -> float:
     return max(0.5, min(30.0, settings.SESSION_IDLE_SECONDS / 4))
 
 
-def session_end(session: dict[str, Any], settings: Settings) -> tuple[float, str]:
+PageStorage = MutableMapping[str, Any]  # Any: a NiceGUI storage of JSON values (a dict[Any, Any] to NiceGUI)
+
+
+def session_end(session: JsonObject, settings: Settings) -> tuple[float, str]:
     """When the session ends and why: ``("idle" | "max_age")``."""
     idle_end = float(session["seen_at"]) + settings.SESSION_IDLE_SECONDS
     max_end = float(session["login_at"]) + settings.SESSION_MAX_AGE_SECONDS
     return (idle_end, "idle") if idle_end < max_end else (max_end, "max_age")
 
 
-def record_activity(storage: MutableMapping[str, Any], key: str, now: float, settings: Settings) -> bool:
+def record_activity(storage: PageStorage, key: str, now: float, settings: Settings) -> bool:
     """Mark the session as active at ``now`` (at most every touch_seconds); True when written.
 
     Only a live session is touched: an ended one is never brought back (the caller validated it)."""
@@ -78,7 +82,7 @@ class SessionKeepalive:
     def __init__(
         self,
         client: Client,
-        storage: MutableMapping[str, Any],
+        storage: PageStorage,
         key: str,
         is_valid: Callable[[], bool],
         settings: Callable[[], Settings],

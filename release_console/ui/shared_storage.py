@@ -29,7 +29,7 @@ import hmac
 import json
 import math
 import time
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from loguru import logger
 from nicegui import Client, app, background_tasks
@@ -37,6 +37,7 @@ from nicegui import storage as nicegui_storage
 from nicegui.persistence import RedisPersistentDict
 from nicegui.persistence.persistent_dict import PersistentDict
 from nicegui.storage import Storage
+from redis.asyncio import Redis
 
 from .. import services
 from ..core.config import Settings
@@ -94,7 +95,7 @@ def _create(id: str) -> PersistentDict:
     return SharedStorage(id=id, key_prefix=Storage.redis_key_prefix)
 
 
-def _redis() -> Any:
+def _redis() -> Redis | None:
     """The process's one Redis client (owned by the accounts service), or None before start-up."""
     try:
         return services.running().accounts.redis
@@ -142,7 +143,7 @@ def reference_of(key: str) -> str:
 class SharedStorage(RedisPersistentDict):
     """One NiceGUI storage in Redis as described in the module docstring."""
 
-    def __init__(self, *, id: str, key_prefix: str, redis: Any = None) -> None:
+    def __init__(self, *, id: str, key_prefix: str, redis: Redis | None = None) -> None:
         PersistentDict.__init__(self, data={}, on_change=self.publish)
         self._client = redis
         """A Redis client of its own (tests play a second instance with one), else the process's."""
@@ -199,7 +200,7 @@ class SharedStorage(RedisPersistentDict):
         return [self.key, self.seen_key, self.revoked_key]
 
     @property
-    def redis(self) -> Any:
+    def redis(self) -> Redis | None:
         return self._client if self._client is not None else _redis()
 
     @property
@@ -207,7 +208,8 @@ class SharedStorage(RedisPersistentDict):
         """A local change is not in Redis yet (being written, or refused and waiting for a retry)."""
         return self.dirty or f"redis-{self.key}" in background_tasks.lazy_tasks_running
 
-    def apply(self, raw: bytes | None, seen: bytes | None, revoked: bytes | None, *, changes: int) -> None:
+    def apply(self, raw: bytes | str | None, seen: bytes | str | None, revoked: bytes | str | None, *,
+              changes: int) -> None:
         """Take what Redis holds as this storage's content, unless the storage changed since ``changes`` (read
         before the values were asked for). A forged or broken record counts as none; a session is dropped when
         its revocation marker exists (an old record put back cannot sign anyone in again); the activity key is

@@ -15,7 +15,7 @@ class StateBadge(ui.badge):
 
     def __init__(self, state: str) -> None:
         super().__init__(state, color=state_color(state))
-        self.classes("text-xs")
+        self.classes("text-xs rc-isolate")
         self.state = state
         self.tip = ui.tooltip(state_meaning(state))  # beside the badge, aimed at it (as ``Element.tooltip`` does)
         self.tip.props["target"] = f"#{self.html_id}"
@@ -42,7 +42,7 @@ def count_chips(
     with ui.row().classes("gap-1 items-center no-wrap"):
         for state, number in ordered_states(counts):
             chip = ui.chip(f"{number} {state}", color=state_color(state), text_color="white").props("dense square")
-            chip.classes("text-xs m-0")
+            chip.classes("text-xs m-0 rc-isolate")
             if marker:
                 chip.mark(f"{marker} {state}")
             if on_click is not None:

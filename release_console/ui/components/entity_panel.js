@@ -1,11 +1,12 @@
 // The details panel of the selected node: its view and details from the live store (rc_live.js), so a change of
-// the node shows at once in every tab that has it selected, without a message per tab.
+// the node shows at once in every tab that has it selected, without a message per tab. Its count chips are buttons
+// (what a click on a tree row's chip does, reachable by Tab: the tree's rows have one tab stop, their chips none).
 import { channelMember, view, live, timeAgo, exactTime, percent } from "rc_live";
 
 export default {
   mixins: [channelMember],
   props: { base: Object, detail: Object },
-  emits: ["select"],
+  emits: ["select", "chip"],
   computed: {
     v() {
       return this.base ? view(this.ch, this.base.id, this.base) : null;
@@ -26,10 +27,10 @@ export default {
     <div class="rc-panel" aria-label="Details of the selected node" role="region">
       <div v-if="!v" class="opacity-70">Select a node to see its details.</div>
       <template v-else>
-        <div class="rc-panel-id" data-testid="panel-id">{{ v.id }}</div>
+        <bdi class="rc-panel-id" data-testid="panel-id">{{ v.id }}</bdi>
         <div class="rc-line">
           <span class="rc-type-name">{{ v.t }}</span>
-          <span class="rc-badge" :class="'bg-' + v.c" data-testid="panel-state">{{ v.s }}</span>
+          <bdi class="rc-badge" :class="'bg-' + v.c" data-testid="panel-state">{{ v.s }}</bdi>
         </div>
         <div class="text-sm opacity-80">{{ v.m }}</div>
         <dl class="rc-facts">
@@ -50,7 +51,9 @@ export default {
         </dl>
         <div v-for="[typeName, chips] in (d ? d.counts : [])" :key="typeName" class="rc-line">
           <span class="rc-type-name rc-w14">{{ typeName }}</span>
-          <span class="rc-chips"><span v-for="k in chips" :key="k[0]" class="rc-chip" :class="'bg-' + k[2]">{{ k[1] }} {{ k[0] }}</span></span>
+          <span class="rc-chips rc-wrap"><button v-for="k in chips" :key="k[0]" type="button" class="rc-chip"
+                :class="'bg-' + k[2]" :title="'show only ' + k[0] + ' below ' + v.id"
+                @click="$emit('chip', { id: v.id, state: k[0] })">{{ k[1] }} <bdi>{{ k[0] }}</bdi></button></span>
         </div>
         <div v-if="d" class="rc-history" data-testid="entity-history">
           <div class="text-sm font-bold">Recent transitions</div>

@@ -17,19 +17,30 @@ from ..live.release_model import LiveRelease
 class EntityPanel(LiveElement, component="entity_panel.js"):
     """Shows one entity of the release (or the placeholder)."""
 
-    def __init__(self, live: LiveRelease, on_select: Callable[[str], None]) -> None:
+    def __init__(self, live: LiveRelease, on_select: Callable[[str], None],
+                 on_chip: Callable[[str, str], None] | None = None) -> None:
         super().__init__(live.channel, live.seq)
         self.live = live
         self.on_select = on_select
+        self.on_chip = on_chip
+        """Called with (entity id, state) when a count chip is pressed: filter that subtree to the state."""
         self.entity_id: str | None = None
         self.share(base=None, detail=None)
         self.classes("w-full").mark("entity-panel")
         self.on("select", self._on_select)
+        self.on("chip", self._on_chip)
 
     def _on_select(self, event: GenericEventArguments) -> None:
         parent = event.args.get("id") if isinstance(event.args, dict) else None
         if isinstance(parent, str) and parent in self.live.tree.entities:
             self.on_select(parent)
+
+    def _on_chip(self, event: GenericEventArguments) -> None:
+        args = event.args if isinstance(event.args, dict) else {}
+        entity_id, state = args.get("id"), args.get("state")
+        if self.on_chip is not None and isinstance(state, str) and self.entity_id is not None \
+                and entity_id == self.entity_id:
+            self.on_chip(self.entity_id, state[:64])
 
     def show(self, entity_id: str | None) -> None:
         """Show ``entity_id`` (the placeholder when None or unknown)."""

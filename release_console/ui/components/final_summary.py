@@ -6,7 +6,6 @@ The memo comes from Temporal, so every field is checked before use; fields of th
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from nicegui import ui
 
@@ -22,7 +21,7 @@ def _int(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def memo_counts(summary: Mapping[str, Any]) -> dict[str, dict[str, int]]:
+def memo_counts(summary: Mapping[str, object]) -> dict[str, dict[str, int]]:
     """``{type: {state: n}}`` from the memo, keeping only well-formed entries."""
     counts = summary.get("counts")
     if not isinstance(counts, Mapping):
@@ -36,7 +35,7 @@ def memo_counts(summary: Mapping[str, Any]) -> dict[str, dict[str, int]]:
     return result
 
 
-def final_summary_card(summary: Mapping[str, Any], status: str) -> ui.card:
+def final_summary_card(summary: Mapping[str, object], status: str) -> ui.card:
     """A card with the release's last state, apps done, entity count, last change and counts per type."""
     with ui.card().classes("w-full gap-2").mark("final-summary") as card:
         with ui.row().classes("items-center gap-2"):

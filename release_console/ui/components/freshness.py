@@ -7,8 +7,6 @@ server sees its data turn stale by itself.
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..live.channel import Channel
 from ..live.element import LiveElement
 
@@ -24,7 +22,7 @@ def stale_after(interval: float) -> float:
 class Freshness(LiveElement, component="freshness.js"):
     """The chip; ``meta`` is the channel's shared freshness (``asOf`` ms, ``version``, ``status``, ``staleAfter``)."""
 
-    def __init__(self, channel: Channel, seq: int, meta: dict[str, Any]) -> None:
+    def __init__(self, channel: Channel, seq: int, meta: dict[str, object]) -> None:
         super().__init__(channel, seq)
         self.share(meta=meta)
         self.mark("freshness")

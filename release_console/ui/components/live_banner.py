@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..live.channel import Channel
 from ..live.element import LiveElement
 
@@ -11,7 +9,7 @@ from ..live.element import LiveElement
 class LiveBanner(LiveElement, component="live_banner.js"):
     """The ``banner`` lines (``[[kind, text], …]``) of the channel's shared meta."""
 
-    def __init__(self, channel: Channel, seq: int, meta: dict[str, Any]) -> None:
+    def __init__(self, channel: Channel, seq: int, meta: dict[str, object]) -> None:
         super().__init__(channel, seq)
         self.share(meta=meta)
         self.classes("w-full").mark("live-banner")

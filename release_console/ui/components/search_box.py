@@ -19,6 +19,24 @@ from ..auth import current_username
 from .url_params import shown
 
 MAX_LENGTH = 200
+INPUT_ID = "rc-find"
+"""The id of the box's text field: the frame's ``/`` shortcut focuses it."""
+SHORTCUT_SCRIPT = f"""<script>
+/* "/" anywhere but in a text field focuses the header's search box (installed once per page). */
+if (!window.rcFindShortcut) {{
+  window.rcFindShortcut = true;
+  document.addEventListener("keydown", (event) => {{
+    if (event.key !== "/" || event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
+    const target = event.target;
+    if (target instanceof Element && (target.isContentEditable || target.closest("input, textarea, select"))) return;
+    const box = document.getElementById("{INPUT_ID}");
+    if (!box) return;
+    event.preventDefault();
+    box.focus();
+    box.select();
+  }});
+}}
+</script>"""
 MAX_CANDIDATES_SHOWN = 50
 """An id held by more releases lists the first this many (by id) in the dialog."""
 
@@ -87,12 +105,14 @@ def coverage_note(progress: IndexProgress) -> str | None:
 
 
 class SearchBox:
-    """An input in the header; Enter searches; candidates and messages appear in a small dialog."""
+    """An input in the header; Enter searches; candidates and messages appear in a small dialog. ``/`` focuses it
+    (the frame adds :data:`SHORTCUT_SCRIPT`)."""
 
     def __init__(self) -> None:
         self.input = (
-            ui.input(placeholder="Find release or entity id")
-            .props("dense dark standout clearable")
+            ui.input(placeholder="Find release or entity id (/)")
+            .props(f'dense dark standout clearable for={INPUT_ID} aria-keyshortcuts="/" '
+                   'aria-label="Find release or entity id"')
             .classes("w-64 max-md:w-40")
             .mark("find")
         )

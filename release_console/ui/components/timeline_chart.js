@@ -34,12 +34,18 @@ export default {
     this.chart?.dispose();
   },
   methods: {
+    description(points) {
+      // what screen readers say of the chart: short, whatever the number of points (echarts' own lists them)
+      const last = points[points.length - 1];
+      if (!last) return "Apps over time: no points yet.";
+      return `Apps over time, ${points.length} points; latest: ${last[1]} done, ${last[2]} failed, ${last[3]} in progress.`;
+    },
     draw() {
       if (!this.chart) return;
       const points = this.t.points || [];
       this.chart.setOption({
         animation: false,
-        aria: { enabled: true },
+        aria: { enabled: true, label: { description: this.description(points) } },
         tooltip: { trigger: "axis" },
         legend: { top: 0, data: SERIES.map((s) => s[0]), textStyle: { color: "gray" } },
         grid: { left: 40, right: 16, top: 32, bottom: 28 },

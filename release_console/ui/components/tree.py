@@ -6,9 +6,9 @@ the shared view objects of :class:`LiveRelease`, the same for every tab); releas
 store keeps them current. The browser never receives the whole hierarchy. Branches with failures sort first and
 open on their own; settled branches stay collapsed.
 
-Row shapes in ``rows``: a node ``[id, depth, has_children, expanded, position, siblings]``; a "show more" row
-``["", depth, "more", parent_id, next_count, not_shown, children]``; an empty filter result ``["", depth, "none",
-parent_id]``.
+Row shapes in ``rows``: a node ``[id, depth, has_children, expanded, position, siblings]`` (its 1-based place among
+all the parent's children, for aria-posinset/aria-setsize); a "show more" row ``["", depth, "more", parent_id,
+next_count, not_shown, children]``; an empty filter result ``["", depth, "none", parent_id]``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import pairwise
-from typing import Any
 
 from nicegui import ui
 from nicegui.events import GenericEventArguments
@@ -43,6 +42,11 @@ def branch_rank(entity: Entity) -> int:
     ranks = [state_rank(entity.state)]
     ranks.extend(state_rank(s) for by_state in entity.counts.values() for s, n in by_state.items() if n)
     return min(ranks)
+
+
+def _row_id(row: list[str | int]) -> str:
+    """The entity a row shows ("" for the "none" and "more" rows); always a string."""
+    return row[0] if isinstance(row[0], str) else ""
 
 
 def matches_filter(entity: Entity, state: str | None) -> bool:
@@ -152,7 +156,7 @@ class TreeShape:
     def expand_all(self) -> None:
         """Expand every visible node level by level until MAX_RENDERED_ROWS rows."""
         entities = self.tree.entities
-        frontier = [row[0] for row in self.rows() if row[0] and row[2] and not row[3]]
+        frontier = [_row_id(row) for row in self.rows() if _row_id(row) and row[2] and not row[3]]
         while frontier and self.row_count() < MAX_RENDERED_ROWS:
             next_frontier: list[str] = []
             for entity_id in frontier:
@@ -185,9 +189,9 @@ class TreeShape:
                 page.revealed.append(child_id)
         return True
 
-    def rows(self) -> list[list[Any]]:
+    def rows(self) -> list[list[str | int]]:
         """The visible rows in order (see the module docstring)."""
-        rows: list[list[Any]] = []
+        rows: list[list[str | int]] = []
         entities = self.tree.entities
 
         def visit(entity_id: str, depth: int, position: int, siblings: int) -> None:
@@ -198,9 +202,10 @@ class TreeShape:
                 return
             if not page.child_ids:
                 rows.append(["", depth + 1, "none", entity_id])
-            shown = [*page.child_ids[: page.shown], *page.revealed]
-            for index, child_id in enumerate(shown):
+            for index, child_id in enumerate(page.child_ids[: page.shown]):
                 visit(child_id, depth + 1, index + 1, len(page.child_ids))
+            for child_id in page.revealed:  # beyond the page: its place among all the children (few are revealed)
+                visit(child_id, depth + 1, page.child_ids.index(child_id) + 1, len(page.child_ids))
             left = len(page.child_ids) - page.shown
             if left > 0:
                 rows.append(["", depth + 1, "more", entity_id, min(left, self.page_size), left, len(page.child_ids)])
@@ -241,12 +246,12 @@ class ReleaseTreeView(LiveElement, component="release_tree.js"):
         self.on("chip", self._on_chip)
 
     # ---- browser events -------------------------------------------------------------------------------------------
-    def _node_id(self, args: Any) -> str | None:
+    def _node_id(self, args: object) -> str | None:
         """The node an event names, if it is in the release (anything else is ignored)."""
         entity_id = args.get("id") if isinstance(args, dict) else None
         return entity_id if isinstance(entity_id, str) and entity_id in self.live.tree.entities else None
 
-    def _on_node(self, args: Any, action: Callable[[str], Any]) -> None:
+    def _on_node(self, args: object, action: Callable[[str], object]) -> None:
         if (entity_id := self._node_id(args)) is not None:
             action(entity_id)
 
@@ -270,6 +275,7 @@ class ReleaseTreeView(LiveElement, component="release_tree.js"):
         self._tree = self.live.tree
         self._unreadable = self._tree.unreadable
         self.shape.reset(self.selected)
+        self.share(selected=self.selected)  # drawn selected (aria-selected, the tree's tab stop) from the start
         self._draw()
 
     def toggle(self, entity_id: str) -> None:
@@ -331,7 +337,7 @@ class ReleaseTreeView(LiveElement, component="release_tree.js"):
     def _draw(self) -> None:
         """Send the visible rows, watching the entities that appear and releasing those that went."""
         rows = self.shape.rows()
-        shown = [row[0] for row in rows if row[0]]
+        shown = [_row_id(row) for row in rows if _row_id(row)]
         before, after = set(self.shown), set(shown)
         views = self.live.watch(after - before)
         self.live.unwatch(before - after)

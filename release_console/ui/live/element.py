@@ -30,12 +30,12 @@ class LiveElement(ui.element, dependencies=[LIVE_LIBRARY]):
         super().__init__()
         self._props.update({"ch": channel.name, "seq": seq, "now": now_ms()})
 
-    def share(self, **props: Any) -> None:
+    def share(self, **props: object) -> None:
         """Hold these props as they are (shared objects, or per-tab structures that NiceGUI need not watch); the
         element is sent again only on :meth:`update`."""
         for key, value in props.items():
             dict.__setitem__(self._props, key, value)
 
-    def shared(self, key: str) -> Any:
+    def shared(self, key: str) -> Any:  # Any: a prop as NiceGUI's props (a dict[Any, Any]) hold it; callers know it
         """A prop held by :meth:`share`."""
         return dict.__getitem__(self._props, key)

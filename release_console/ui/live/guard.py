@@ -11,9 +11,8 @@ row that a change just replaced): it is dropped quietly, as NiceGUI drops it.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from loguru import logger
 from nicegui import Client, core
@@ -52,7 +51,7 @@ def _own_client(sid: str, message: object) -> Client | str:
     return client
 
 
-def _problem(event: str, sid: str, args: tuple[Any, ...]) -> str | None:
+def _problem(event: str, sid: str, args: tuple[object, ...]) -> str | None:
     """Why a page message is refused (None: it is well-formed and this socket's own)."""
     if len(args) != 1:
         return f"{event} with {len(args)} arguments"
@@ -60,8 +59,8 @@ def _problem(event: str, sid: str, args: tuple[Any, ...]) -> str | None:
     owner = _own_client(sid, message)
     if owner == "no such page":
         return None  # the page was deleted meanwhile: NiceGUI ignores it
-    if isinstance(owner, str):
-        return owner
+    if isinstance(owner, str) or not isinstance(message, dict):  # a client: the message is a dict (_own_client)
+        return owner if isinstance(owner, str) else "not a message of a page"
     if event == "event":
         element_id, listener_id, event_args = message.get("id"), message.get("listener_id"), message.get("args", [])
         if type(element_id) is not int or not _is_id(listener_id):
@@ -97,15 +96,15 @@ def guard_socket_events(refused: RefusedMessages) -> None:
         handlers[event] = _guarded(event, original, refused)
     if not getattr(handlers.get("*"), GUARDED, False):
 
-        async def unknown(event: str, sid: str, *_args: Any) -> None:
+        async def unknown(event: str, sid: str, *_args: object) -> None:
             await _refuse(sid, f"an unknown event {str(event)[:40]!r}", refused)
 
         setattr(unknown, GUARDED, True)
         handlers["*"] = unknown
 
 
-def _guarded(event: str, original: Callable[..., Any], refused: RefusedMessages) -> Callable[..., Any]:
-    async def handler(sid: str, *args: Any) -> Any:
+def _guarded(event: str, original: Callable[..., object], refused: RefusedMessages) -> Callable[..., Awaitable[object]]:
+    async def handler(sid: str, *args: object) -> object:
         reason = _problem(event, sid, args)
         if reason is not None:
             await _refuse(sid, reason, refused)

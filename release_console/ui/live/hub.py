@@ -14,7 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from loguru import logger
 from nicegui import Client, app
@@ -203,7 +203,7 @@ class LiveHub:
                 "ui_tabs_dropped": self.dropped.count, "ui_socket_messages_refused": self.refused.count}
 
 
-def _address(connection: Any) -> str:
+def _address(connection: transport.Connection) -> str:
     client = getattr(connection, "client", None)
     return f"{client[0]}:{client[1]}" if client else "an unknown address"
 

@@ -14,7 +14,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 from nicegui import background_tasks
@@ -43,7 +43,7 @@ SORTS: dict[str, str] = {
     "progress": "Progress",
 }
 YIELD_EVERY_PAGES = 8
-View = dict[str, Any]
+View = dict[str, object]
 OptionsListener = Callable[[list[str]], None]
 _OLDEST = datetime.min.replace(tzinfo=UTC)
 
@@ -127,7 +127,7 @@ def row_view(
     }
 
 
-def signature(item: ReleaseListItem) -> tuple[Any, ...]:
+def signature(item: ReleaseListItem) -> tuple[object, ...]:
     """What a row shows, to tell whether it changed."""
     return (item.state, item.status, item.version, str(item.updated_at), item.apps_done, item.apps_total, item.counts,
             item.workflow_type)
@@ -169,8 +169,8 @@ class LiveReleaseList:
         """The states present, for the state filter's options."""
         self.options: Listeners[OptionsListener] = Listeners("release list options")
         self.revision = 0
-        self._signatures: dict[str, tuple[Any, ...]] = {}
-        self._summary: list[list[Any]] = []
+        self._signatures: dict[str, tuple[object, ...]] = {}
+        self._summary: list[list[str | int]] = []
         self._pending: asyncio.Task[None] | None = None
         self._again = False
         self._unsubscribe: Callable[[], None] | None = None
@@ -357,7 +357,7 @@ class LiveReleaseList:
     def _update_summary(self) -> bool:
         by_state = Counter(item.state for item in self.source.items)
         ordered = sorted(by_state.items(), key=lambda kv: (state_rank(kv[0]), kv[0]))
-        summary = [[state, number, state_color(state)] for state, number in ordered]
+        summary: list[list[str | int]] = [[state, number, state_color(state)] for state, number in ordered]
         moved = summary != self._summary
         self._summary = summary
         states = sorted(by_state)

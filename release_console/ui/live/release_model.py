@@ -18,7 +18,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 from nicegui import background_tasks
@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 HISTORY = 256
 """Messages whose touched entities are remembered for catch-ups; a tab further behind gets everything it shows."""
 CLOSED_PROBLEMS = {"failed", "terminated", "canceled", "timed_out"}
-View = dict[str, Any]
+View = dict[str, object]
 StructureListener = Callable[["LiveRelease"], None]
 UNSUPPORTED_NOTE = "No progress chart: this release's workflow does not implement the optional timeline query."
 LOADING_NOTE = "Loading the progress chart…"
@@ -53,7 +53,7 @@ def _epoch_ms(moment: datetime | None) -> int | None:
     return None if moment is None else int(moment.timestamp() * 1000)
 
 
-def chart_points(feed: TimelineFeed) -> list[list[Any]]:
+def chart_points(feed: TimelineFeed) -> list[list[str | int]]:
     """``[[time, done, failed, in progress], …]`` of the feed's points (none when the chart is not shown)."""
     if feed.supported is False or (feed.error is not None and not feed.points):
         return []
@@ -78,7 +78,7 @@ def app_counts(entity: Entity) -> dict[str, int]:
     return dict(entity.counts.get(EntityType.APP.value, {}))
 
 
-def chips(counts: dict[str, int]) -> list[list[Any]]:
+def chips(counts: dict[str, int]) -> list[list[str | int]]:
     """``[[state, count, colour], …]``, failures first."""
     return [[state, number, state_color(state)] for state, number in ordered_states(counts)]
 

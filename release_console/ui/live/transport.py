@@ -14,7 +14,7 @@ import asyncio
 import contextlib
 import weakref
 from collections.abc import Iterator
-from typing import Any
+from typing import Protocol
 
 from engineio import packet as eio_packet
 from nicegui import core
@@ -22,6 +22,16 @@ from nicegui.server import Server as NiceGuiServer
 
 EVENT = "rc"
 NAMESPACE = "/"
+
+
+class Connection(Protocol):
+    """uvicorn's protocol object of one websocket connection, as far as this module reads it."""
+
+    @property
+    def client(self) -> tuple[str, int] | None: ...
+
+    @property
+    def writable(self) -> asyncio.Event: ...
 
 
 def encode(payload: bytes) -> eio_packet.Packet:
@@ -56,7 +66,7 @@ def backed_up(eio_sid: str, max_queued: int) -> bool | None:
     return writable is not None and not writable.is_set()
 
 
-def _connection(eio_sid: str) -> Any:
+def _connection(eio_sid: str) -> Connection | None:
     """uvicorn's protocol object of a socket's connection (found by the client address of its ASGI scope), or None
     (no uvicorn server: NiceGUI's simulated users)."""
     connection = _by_socket.get(eio_sid)
@@ -69,11 +79,11 @@ def _connection(eio_sid: str) -> Any:
     return connection
 
 
-_by_socket: weakref.WeakValueDictionary[str, Any] = weakref.WeakValueDictionary()
+_by_socket: weakref.WeakValueDictionary[str, Connection] = weakref.WeakValueDictionary()
 """Connections already found (they go with their protocol objects)."""
 
 
-def websocket_connections() -> list[Any]:
+def websocket_connections() -> list[Connection]:
     """uvicorn's open websocket connections (protocol objects: ``client``, ``transport``, ``writable``)."""
     server = getattr(NiceGuiServer, "instance", None)
     state = getattr(server, "server_state", None)
@@ -82,15 +92,15 @@ def websocket_connections() -> list[Any]:
     return [c for c in list(state.connections) if isinstance(getattr(c, "writable", None), asyncio.Event)]
 
 
-def stalled(connection: Any) -> bool:
+def stalled(connection: Connection) -> bool:
     """Whether a connection stopped taking writes (its reader stopped reading)."""
     return not connection.writable.is_set()
 
 
-def socket_addresses() -> set[tuple[Any, ...]]:
+def socket_addresses() -> set[tuple[object, ...]]:
     """The client addresses of the engine.io sockets still open (a connection without one is an orphan: engine.io
     gave up on it, e.g. its pings went unanswered, while uvicorn still holds it)."""
-    addresses: set[tuple[Any, ...]] = set()
+    addresses: set[tuple[object, ...]] = set()
     for eio_sid, socket in list(core.sio.eio.sockets.items()):
         scope = (core.sio.environ.get(eio_sid) or {}).get("asgi.scope") or {}
         if not socket.closed and scope.get("client"):
@@ -98,12 +108,12 @@ def socket_addresses() -> set[tuple[Any, ...]]:
     return addresses
 
 
-def address(connection: Any) -> tuple[Any, ...]:
+def address(connection: Connection) -> tuple[object, ...]:
     """A connection's client address."""
     return tuple(getattr(connection, "client", None) or ())
 
 
-def abort(connection: Any) -> None:
+def abort(connection: Connection) -> None:
     """Close a connection at once, dropping what it could not send."""
     transport = getattr(connection, "transport", None)
     if transport is not None:

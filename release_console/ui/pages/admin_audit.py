@@ -56,6 +56,6 @@ async def admin_audit_page(user: str = "", action: str = "") -> None:
             ui.button("Filter", icon="filter_list", on_click=apply).mark("apply-filter")
             ui.button("Refresh", icon="refresh", on_click=apply).props("flat")
         ui.label(f"Latest {LIMIT} entries, newest first (rotated audit files included).").classes("text-caption")
-        table = ui.table(columns=COLUMNS, rows=[], row_key="key").classes("w-full").mark("audit-table")
+        table = ui.table(columns=COLUMNS, rows=[], row_key="key").classes("w-full rc-wrap-anywhere").mark("audit-table")
         table.props("dense wrap-cells")
     await apply()

@@ -14,6 +14,7 @@ from ...domain.states import CANONICAL_STATES
 from ...readpath.errors import ReadPathError
 from ...readpath.mirror import ReleaseMirror
 from ..auth import current_username
+from ..components.announcer import Announcer
 from ..components.entity_panel import EntityPanel
 from ..components.errors import UNEXPECTED, error_card
 from ..components.export_buttons import export_buttons
@@ -134,7 +135,8 @@ class ReleaseView:
                     self.live, on_select=self.select, state_filter=self.state_filter, on_chip=self.chip_filter
                 )
             with ui.column().classes("w-96 max-md:w-full shrink-0"):
-                self.panel = EntityPanel(self.live, on_select=self.select)
+                self.panel = EntityPanel(self.live, on_select=self.select, on_chip=self.chip_filter)
+        Announcer(self.live)  # the page's aria-live region: failures and the workflow's end, said politely
         self.tree.selected = node if node else None
         self.tree.build()
         self.panel.show(self.tree.selected)

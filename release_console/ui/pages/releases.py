@@ -15,6 +15,7 @@ from nicegui import APIRouter, ui
 from ... import services
 from ...core.links import temporal_workflow_url, with_query
 from ...domain.workflow_status import STATUS_FILTERS, InvalidStatusFilter, parse_status_filter
+from ..components.announcer import ListAnnouncer
 from ..components.freshness import Freshness
 from ..components.live_banner import LiveBanner
 from ..components.release_list import ReleaseSummary, ReleaseTable
@@ -101,6 +102,7 @@ class ReleaseListView:
             ).props("clearable dense debounce=300").classes("w-64").mark("release-search")
         with ui.card().classes("w-full p-0"):
             self.table = ReleaseTable(self.page)
+        self.announcer = ListAnnouncer(self.page)  # the page's aria-live region: new failures, said politely
         self.table.on("page", lambda e: self.set_page(e.args.get("page") if isinstance(e.args, dict) else 1))
         live_tab = hub().tab(self.client)
         live_tab.join(self.page.channel, self.page.seq)
@@ -162,6 +164,7 @@ class ReleaseListView:
         live_tab.join(self.page.channel, self.page.seq)
         self.summary.show(self.page, view.state)
         self.table.show(self.page)
+        self.announcer.show(self.page)
         self._update_url()
 
     def _update_url(self) -> None:

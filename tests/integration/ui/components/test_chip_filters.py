@@ -14,8 +14,18 @@ from temporalio.client import Client
 
 from release_console.core.config import Settings
 from release_console.temporal.releases import report
+from release_console.ui.components.announcer import Announcer
 from tests.helpers import eventually
-from tests.integration.ui.helpers import chip_states, login, no_node, see_node, start, tree_event
+from tests.integration.ui.helpers import (
+    chip_states,
+    found,
+    login,
+    no_node,
+    see_node,
+    see_panel,
+    start,
+    tree_event,
+)
 
 
 def record_urls(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -59,3 +69,26 @@ async def test_a_count_chip_filters_its_subtree_and_the_url_follows(
     await user.open(f"/releases/{release_id}?state=failed&node={bad}")
     await see_node(user, bad)
     no_node(user, f"wave:{key}-w1")
+
+
+async def test_the_details_panel_chips_filter_like_the_rows(
+    user: User, client: Client, settings: Settings, unique: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The panel's chips are buttons (a row's chips are not tab stops: the tree has one), so the filter a chip sets
+    is reachable by keyboard: pressing one filters the shown node's subtree to its state."""
+    key = f"pc-{unique}"
+    release_id = await start(client, settings, key, 2, 1, 2)
+    bad, wave = f"app:{key}-w2-c1-a2", f"wave:{key}-w2"
+    await report(client, release_id, [(bad, "failed")])
+    await login(user, f"/releases/{release_id}?node={wave}")
+    await see_panel(user, wave)
+    assert len(found(user, Announcer)) == 1  # the page's one aria-live region
+    urls = record_urls(monkeypatch)
+    panel = user.find(marker="entity-panel")
+    panel.trigger("chip", {"id": f"wave:{key}-w1", "state": "failed"})  # not the node the panel shows: ignored
+    panel.trigger("chip", {"id": wave, "state": "failed"})
+    await see_node(user, bad)
+    no_node(user, f"app:{key}-w2-c1-a1")  # pending sibling: filtered out
+    no_node(user, f"wave:{key}-w1")
+    await eventually(lambda: bool(urls) and query(urls[-1]) == {"node": wave, "state": "failed"}, what="the URL")
+    assert all(query(url).get("node") != f"wave:{key}-w1" for url in urls)

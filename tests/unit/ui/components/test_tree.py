@@ -63,6 +63,16 @@ def test_reveal_opens_the_path_and_shows_a_node_beyond_the_page() -> None:
     assert not shape.reveal("app:r-w9-c1-a1")
 
 
+def test_a_revealed_node_keeps_its_place_among_all_its_siblings() -> None:
+    """aria-posinset/aria-setsize of a node shown beyond the loaded page: its place among all the children."""
+    shape = TreeShape(lambda: tree_of(waves=1, clusters=1, apps=250), page_size=100)
+    shape.reset()
+    assert shape.reveal("app:r-w1-c1-a200")
+    rows = {row[0]: row for row in shape.rows() if row[0]}
+    assert rows["app:r-w1-c1-a200"][4:] == [200, 250]
+    assert rows["app:r-w1-c1-a100"][4:] == [100, 250]
+
+
 def test_the_state_filter_keeps_matching_branches_and_says_when_none_match() -> None:
     tree = tree_of()
     tree.replay([Change(1, "app:r-w2-c1-a3", "failed", T1)], 1)
