@@ -52,9 +52,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from harness import (
     API,
-    Benchmark,
     ConsoleStack,
-    Processes,
+    StackBenchmark,
     cpu_seconds,
     fmt,
     latency_summary,
@@ -128,7 +127,7 @@ class CpuWindow:
 # the benchmark
 
 
-class Fleet(Benchmark):
+class Fleet(StackBenchmark):
     """Runs every section."""
 
     name = "fleet"
@@ -150,17 +149,9 @@ class Fleet(Benchmark):
         self.http: httpx.AsyncClient | None = None
         self.results["sizes"] = []
 
-    @property
-    def procs(self) -> Processes:
-        return self.stack.procs
-
     def start(self) -> None:
-        self.results["code"]["subprocess_package"] = self.stack.check_code_under_test()
-        self.stack.start()
+        super().start()
         self.results["console_pid"] = self.stack.console.pid if self.stack.console else None
-
-    def stop(self) -> None:
-        self.stack.stop()
 
     def report(self) -> None:
         print_report(self.results)

@@ -432,6 +432,24 @@ class Benchmark(abc.ABC):
         self.save()
 
 
+class StackBenchmark(Benchmark):
+    """A benchmark of one :class:`ConsoleStack` (``self.stack``, set by the subclass): checked to run this checkout's
+    code, started and stopped here."""
+
+    stack: ConsoleStack
+
+    @property
+    def procs(self) -> Processes:
+        return self.stack.procs
+
+    def start(self) -> None:
+        self.results["code"]["subprocess_package"] = self.stack.check_code_under_test()
+        self.stack.start()
+
+    def stop(self) -> None:
+        self.stack.stop()
+
+
 def run_benchmark(kind: Callable[[argparse.Namespace, Path], Benchmark], args: argparse.Namespace, *,
                   needs_wrk: bool = False) -> None:
     """Run one benchmark from start to end: every process it started is stopped and its temp dir removed whatever

@@ -54,10 +54,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from harness import (
     API,
     ROOT,
-    Benchmark,
     ConsoleStack,
     Proc,
-    Processes,
+    StackBenchmark,
     fmt,
     free_port,
     percentile,
@@ -207,7 +206,7 @@ def delivery_lines(log: Path) -> tuple[set[str], set[str]]:
 # the benchmark
 
 
-class Bench(Benchmark):
+class Bench(StackBenchmark):
     """Every section: event → delivered, exactly once over two consoles, a receiver that is down, the cost at rest."""
 
     name = "notifications"
@@ -220,17 +219,6 @@ class Bench(Benchmark):
         self.webhook = Webhook()
         self.http = httpx.AsyncClient(timeout=60)
         self.admin: dict[str, str] = {}
-
-    @property
-    def procs(self) -> Processes:
-        return self.stack.procs
-
-    def start(self) -> None:
-        self.stack.check_code_under_test()
-        self.stack.start()
-
-    def stop(self) -> None:
-        self.stack.stop()
 
     def report(self) -> None:
         print(f"\n{len(self.problems)} problem(s)" + "".join(f"\n  - {p}" for p in self.problems))

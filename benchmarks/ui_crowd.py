@@ -51,7 +51,7 @@ import httpx
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from emulated_tabs import Browser, Tab
-from harness import API, Benchmark, ConsoleStack, Processes, fmt, ms, percentile, run_benchmark
+from harness import API, ConsoleStack, StackBenchmark, fmt, ms, percentile, run_benchmark
 
 USERS = 10
 OPEN_BATCH = 10
@@ -169,7 +169,7 @@ class Chromium:
             self.driver.quit()
 
 
-class CrowdBench(Benchmark):
+class CrowdBench(StackBenchmark):
     """Runs every scenario."""
 
     name = "ui_crowd"
@@ -182,17 +182,6 @@ class CrowdBench(Benchmark):
         self.token = ""
         self.chromium: Chromium | None = None
         self.results.update({"cpus": os.cpu_count(), "release_page": [], "release_list": None})
-
-    @property
-    def procs(self) -> Processes:
-        return self.stack.procs
-
-    def start(self) -> None:
-        self.stack.check_code_under_test()
-        self.stack.start()
-
-    def stop(self) -> None:
-        self.stack.stop()
 
     def report(self) -> None:
         print_report(self.results)
