@@ -14,7 +14,7 @@ from temporalio.client import Client, WorkflowExecutionStatus, WorkflowFailureEr
 from temporalio.exceptions import ApplicationError
 from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 
-from release_console.contract.shapes import ReleaseWorkflowInput
+from release_console.contract.shapes import JsonObject, ReleaseWorkflowInput
 from release_console.temporal.releases import build_plan, report, start_release
 from release_console.workflows.release import ReleaseWorkflow
 from tests.helpers import API, eventually
@@ -25,7 +25,7 @@ class FailingRelease(ReleaseWorkflow):
     """The reference release, except that its run fails once an update was applied (a deployment system giving up)."""
 
     @workflow.run
-    async def run(self, input: dict[str, Any]) -> Any:
+    async def run(self, input: JsonObject) -> Any:  # the same annotation as @workflow.init's (Temporal compares)
         self._publish()
         await workflow.wait_condition(lambda: self._tree().version >= 1)
         await workflow.wait_condition(workflow.all_handlers_finished)
