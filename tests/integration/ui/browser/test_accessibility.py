@@ -16,8 +16,12 @@ import pytest
 from nicegui.testing import Screen
 from selenium.webdriver.common.by import By
 
+from release_console.core.config import get_settings
 from release_console.domain.ids import MAX_ID_PART_LENGTH
 from release_console.domain.states import MAX_STATE_LENGTH
+from release_console.temporal.client import connect
+from release_console.temporal.releases import build_plan, start_release
+from release_console.ui.live.list_model import PAGE_SIZE
 from tests.helpers import ADMIN_USERNAME, eventually_sync
 from tests.integration.ui.browser.axe import axe_violations, blocking, describe
 from tests.integration.ui.browser.helpers import _login, _report, _run, _start, _wait_text, page_text
@@ -76,6 +80,14 @@ def _odd_states(key: str) -> list[tuple[str, str]]:
     return odd + [(f"{second}{n}", f"step-{n:02d}") for n in range(1, MANY_STATES + 1)]
 
 
+async def _start_tiny(prefix: str, count: int) -> None:
+    """``count`` one-app releases, so the release list has more than one page (its pager is checked too)."""
+    settings = get_settings()
+    client = await connect(settings)
+    for n in range(count):
+        await start_release(client, settings, build_plan(f"{prefix}-{n}", 1, 1, 1))
+
+
 class Audit:
     """The blocking axe-core violations and layout overflows found, by theme and page."""
 
@@ -124,12 +136,16 @@ def _toggle_dark(screen: Screen, dark: bool) -> None:
 
 def test_every_page_has_no_serious_accessibility_violation_in_either_theme(screen: Screen, unique: str) -> None:
     key = _long_key(unique)
+    _run(_start_tiny(f"a11y-{unique}-page", PAGE_SIZE))  # first: the release below is the newest, on page 1
     release_id = _run(_start(key, WAVES, CLUSTERS, APPS))
     _run(_report(release_id, _odd_states(key)))
     node = f"cluster:{key}-w1-c1"
     release_page = f"/releases/{release_id}?{urlencode({'node': node, 'state': 'failed'})}"
     pages: list[tuple[str, str, Callable[[str], bool]]] = [
         ("release list", "/", lambda text: all(s in text for s in (release_id, INJECTED, *RTL_STATES))),
+        ("release list, pages", "/?page=2",
+         lambda _text: bool(screen.selenium.find_elements(By.CSS_SELECTOR, ".rc-pager button"))),
+        ("release list, empty", f"/?state=nothing-{unique}", lambda text: "No releases match the filters." in text),
         ("release", release_page, lambda text: node in text and f"{key}-w1-c1-a1" in text),
         ("users", "/admin/users", lambda text: ADMIN_USERNAME in text and "Role" in text),
         ("audit log", "/admin/audit", lambda text: "login" in text),
