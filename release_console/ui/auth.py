@@ -66,6 +66,8 @@ PUBLIC_PREFIXES = ("/_nicegui", "/api/", "/docs", "/redoc", "/openapi.json", "/f
 ADMIN_PAGE_KEY = "requires_admin"
 SESSION_CHECKS_KEY = "session_checks"
 """How many times an open page's refresh tick has checked its session (``client.storage``; tests wait on it)."""
+STOP_WATCH_KEY = "stop_session_watch"
+"""The page's hold on its session check (``client.storage``): a page that leaves stops it first."""
 TICKET_SECONDS = 60.0
 MAX_TICKETS = 10_000
 MAX_REDIRECT_LENGTH = 2048
@@ -334,7 +336,7 @@ def logout() -> None:
         client=client_address(),
         method=session.get("method", "password"),
     )
-    ui.navigate.to(_optional_str(session.get("end_session_url")) or SESSION_PATH)
+    _leave_page(context.client, _optional_str(session.get("end_session_url")) or SESSION_PATH)
 
 
 async def sign_out_everywhere() -> None:
@@ -411,18 +413,16 @@ def _watch_session(client: Client) -> None:
         session = storage.get(SESSION_KEY)
         user = validate_session(session, _accounts())
         if user is None:
-            stop()
             if session:
                 storage.pop(SESSION_KEY, None)
                 audit("session.ended", user=session.get("username"), role=session.get("role"), target=path,
                       outcome="expired", client=connection_client(request))
-            ui.navigate.to(_login_redirect(path))
-            _disconnect_later(client)
+            _leave_page(client, _login_redirect(path))
         elif client.storage.get(ADMIN_PAGE_KEY) and not user.is_admin:
-            stop()
+            client.storage.pop(STOP_WATCH_KEY)()
             ui.navigate.to(path)  # drawn again for a viewer: the refusal (and its page.denied audit line)
 
-    stop = hub().ticker.add(client, check)
+    client.storage[STOP_WATCH_KEY] = hub().ticker.add(client, check)
 
 
 def _keepalive(client: Client, storage: PageStorage) -> SessionKeepalive | None:
@@ -439,17 +439,38 @@ def _keepalive(client: Client, storage: PageStorage) -> SessionKeepalive | None:
     )
 
 
+def _leave_page(client: Client, target: str) -> None:
+    """Send a page whose session is over to ``target`` (the login page, or the provider's end-session page) and
+    close its connection: its session check stops first, so no later tick sends the tab somewhere else."""
+    if stop_watch := client.storage.pop(STOP_WATCH_KEY, None):
+        stop_watch()
+    with client:
+        ui.navigate.to(target)
+    _disconnect_later(client)
+
+
 def _disconnect_later(client: Client) -> None:
-    """Close the page's connection once the navigation to the login page had time to reach the browser: a tab
-    that ignores it gets nothing more (the browser reloads, and the reload meets the page guard)."""
+    """Close the page's connection once the navigation had time to reach the browser: a tab that ignores it gets
+    nothing more (the browser reloads, and the reload meets the page guard).
+
+    A tab that followed the navigation has closed its socket, and NiceGUI deletes its client after the reconnect
+    timeout, as for any closed tab. Otherwise the client is deleted here, NiceGUI's pending deletions cancelled
+    first and the live sockets closed after (NiceGUI deletes a client at most once: a second deletion raises).
+    """
 
     async def disconnect() -> None:
         await asyncio.sleep(DISCONNECT_GRACE_SECONDS)
-        for socket_id in list(client._socket_to_document_id):  # the page's live sockets
+        if client.is_deleted or client.id not in Client.instances:
+            return
+        live_sockets = list(client._socket_to_document_id)
+        if not live_sockets and client._delete_tasks:
+            return  # closed by the browser: NiceGUI's deletion is on its way
+        for document_id in list(client._delete_tasks):
+            client._cancel_delete_task(document_id)
+        client.delete()
+        for socket_id in live_sockets:  # the client is gone, so NiceGUI schedules no deletion for these
             with contextlib.suppress(Exception):
                 await core.sio.disconnect(socket_id)
-        if not client.is_deleted and client.id in Client.instances:
-            client.delete()
 
     background_tasks.create(disconnect(), name=f"disconnect ended session {client.id}")
 

@@ -56,6 +56,23 @@ async def test_logout_gives_the_browser_a_new_session_id(user: User) -> None:
     assert (await user.http_client.get("/admin/users", follow_redirects=False)).status_code == 303
 
 
+async def test_a_logged_out_tab_is_not_checked_again(user: User) -> None:
+    """Logout sends the tab to the provider's end-session page (or SESSION_PATH); a refresh tick after it found no
+    session and sent the tab to the login page instead, so a single sign-on user was never signed out at the
+    provider. The tab's check stops at logout, and the tab is deleted."""
+    await fast_session_checks(0.1)
+    await log_in(user, ADMIN_USERNAME, ADMIN_PASSWORD, "/admin/users")
+    await user.should_see(marker="users-table", retries=WAIT)
+    tab = user.client
+    assert tab is not None
+    await eventually(lambda: tab.storage.get(auth.SESSION_CHECKS_KEY, 0) >= 2, what="the tab's session checks")
+    user.find(marker="logout").click()
+    checks_at_logout = tab.storage.get(auth.SESSION_CHECKS_KEY, 0)
+    await user.should_see(marker="login-button", retries=WAIT)
+    await eventually(lambda: tab.is_deleted, timeout=10, what="the logged-out tab's deletion")
+    assert tab.storage.get(auth.SESSION_CHECKS_KEY, 0) == checks_at_logout
+
+
 async def test_a_login_ticket_works_once_and_only_in_the_browser_that_logged_in(
     user: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
