@@ -31,7 +31,14 @@ os.environ.update(
         "FIRST_ADMIN_USERNAME": ADMIN_USERNAME,
         "FIRST_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "MIRROR_POLL_SECONDS": "0.25",
+        # a watched release quiet for 10 s is polled this often (production: 30 s): after a worker outage its
+        # recovery waits for that poll (tests/integration/readpath/test_outages.py took 12 s or 42 s by chance);
+        # test_costs_at_rest.py sets its own 60 s to prove that the release list wakes a quiet poller
+        "MIRROR_QUIET_POLL_SECONDS": "2",
         "RELEASE_LIST_REFRESH_SECONDS": "0.5",
+        # the open pages' session checks, the accounts and channel stores' version polls, the shared sessions'
+        # reload: tests that wait for one of them wait a quarter as long (the production default is 2 s)
+        "ACCOUNTS_REFRESH_SECONDS": "0.5",
         "TEMPORAL_RPC_TIMEOUT_SECONDS": "5",
         "BCRYPT_ROUNDS": "4",  # fast hashing in tests (the production default is 12)
     }
