@@ -93,7 +93,7 @@ async def test_a_flood_of_refused_calls_does_not_push_real_entries_out(api: http
 async def test_held_back_counts_and_queued_lines_are_written_at_a_clean_stop(
     request: pytest.FixtureRequest,
 ) -> None:
-    """Issue 8: audit lines are queued to a writer thread; a clean stop writes all of them, and the count of
+    """Audit lines are queued to a writer thread; a clean stop writes all of them, and the count of
     refusals still held back."""
     marker = uuid.uuid4().hex
     async with user_simulation(main_file=get_path_to_main_file(request)) as simulated:
