@@ -8,6 +8,7 @@ tests/integration/conftest.py and are requested by the fixtures that need them.
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 import uuid
 from pathlib import Path
@@ -28,6 +29,10 @@ os.environ.update(
         "RUN_WORKER": "false",
         "DEMO": "off",
         "DATA_DIR": str(TEST_DATA_DIR / "console"),
+        # one signing key for every console of the session, in process or started as a process with a data
+        # directory of its own: a console with another key (local mode makes one per data directory) finds the
+        # shared accounts untrusted and replaces the first admin's record with one only it can read
+        "SECRET_KEY": secrets.token_urlsafe(48),
         "FIRST_ADMIN_USERNAME": ADMIN_USERNAME,
         "FIRST_ADMIN_PASSWORD": ADMIN_PASSWORD,
         "MIRROR_POLL_SECONDS": "0.25",

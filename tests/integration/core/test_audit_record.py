@@ -39,19 +39,14 @@ LONG_ID = "A" * 6000
 
 @pytest.fixture
 def own_data_dir(tmp_path: Path) -> Iterator[Path]:
-    """The console under test keeps its data (and so its audit files) in a directory of this test's own (with the
-    session's signing key, so the accounts it shares with the other tests stay valid)."""
-    get_settings.cache_clear()
-    previous = dict(os.environ)
-    os.environ.update({"DATA_DIR": str(tmp_path), "SECRET_KEY": get_settings().secret_key()})
+    """The console under test keeps its data (and so its audit files) in a directory of this test's own."""
+    previous = os.environ["DATA_DIR"]
+    os.environ["DATA_DIR"] = str(tmp_path)
     get_settings.cache_clear()
     try:
         yield tmp_path
     finally:
-        for name in ("DATA_DIR", "SECRET_KEY"):
-            os.environ.pop(name, None)
-            if name in previous:
-                os.environ[name] = previous[name]
+        os.environ["DATA_DIR"] = previous
         get_settings.cache_clear()
 
 
