@@ -10,7 +10,8 @@ second (readpath/release_list.py) and hands the registry their rows: a row whose
 confirms it, one last catch-up); a row of a run that continued-as-new only wakes the poller; a release missing from a
 listing that asked for it is described once to see whether it was deleted. So a release that visibility follows and
 that has been quiet for QUIET_AFTER_SECONDS is polled only every MIRROR_QUIET_POLL_SECONDS (a safety net for
-visibility lag), and at MIRROR_POLL_SECONDS again from its first change.
+visibility lag), and at MIRROR_POLL_SECONDS again from its first change, or while its last poll failed (a worker
+that comes back changes nothing visibility sees).
 A release without the memo and search attributes (another team's workflow) is polled every MIRROR_POLL_SECONDS.
 A closed release is loaded once (a query on a closed workflow replays its history) and never queried again. A release
 found deleted gets status ``deleted``: its readers keep the last known state, and the registry drops it, so new
@@ -377,9 +378,10 @@ class ReleaseMirror:
                 self._notify([])
 
     def _poll_interval(self) -> float:
-        """MIRROR_POLL_SECONDS, or MIRROR_QUIET_POLL_SECONDS for a quiet release the release list follows."""
+        """MIRROR_POLL_SECONDS, or MIRROR_QUIET_POLL_SECONDS for a quiet release the release list follows. A stale
+        mirror polls at MIRROR_POLL_SECONDS: nothing else tells it that its release's worker is back."""
         now = time.monotonic()
-        if now < self._followed_until and now - self._last_change >= QUIET_AFTER_SECONDS:
+        if self.error is None and now < self._followed_until and now - self._last_change >= QUIET_AFTER_SECONDS:
             return self.quiet_poll_seconds
         return self.poll_seconds
 

@@ -8,14 +8,17 @@ from collections.abc import AsyncIterator
 
 import pytest
 from temporalio.client import Client
+from temporalio.worker import Worker
 
 from release_console.core.config import Settings
 from release_console.readpath import mirror as mirror_module
+from release_console.readpath.errors import WorkerNotResponding
 from release_console.readpath.gateway import TemporalGateway
 from release_console.readpath.mirror import MirrorRegistry
 from release_console.readpath.release_list import ReleaseList
 from release_console.readpath.stats import ReadPathStats
 from release_console.temporal.releases import build_plan, report, start_release
+from release_console.workflows.release import ReleaseWorkflow
 from tests.helpers import eventually
 from tests.integration.readpath.test_deleted_release import delete_workflow, gone_from_temporal
 
@@ -85,3 +88,23 @@ async def test_a_quiet_watched_release_is_not_polled_until_the_list_sees_it_move
     await eventually(lambda: mirror.status == "terminated", what="the mirror to see the release terminated")
     assert mirror.final_summary is not None and mirror.final_summary.get("version") == result.version
     assert stats.for_release(plan.id).get("describe", 0) == 2  # the load's and the close's: none while polling
+
+
+async def test_a_quiet_release_whose_worker_was_away_recovers_at_the_poll_rate_not_the_quiet_one(
+    client: Client, settings: Settings, quiet_readpath: tuple[MirrorRegistry, ReleaseList, ReadPathStats], unique: str
+) -> None:
+    """A worker coming back changes nothing that visibility sees, so a stale mirror must not wait for the quiet
+    poll (a minute here, 30 s in production) to find out: it polls at MIRROR_POLL_SECONDS while stale."""
+    mirrors, _releases, _stats = quiet_readpath
+    own_queue = settings.model_copy(update={"TEMPORAL_TASK_QUEUE": f"quiet-worker-{unique}"})
+    plan = build_plan(f"away-{unique}", waves=1, clusters_per_wave=1, apps_per_bundle=2)
+    async with Worker(client, task_queue=own_queue.TEMPORAL_TASK_QUEUE, workflows=[ReleaseWorkflow]):
+        await start_release(client, own_queue, plan)
+        mirror = await mirrors.get(plan.id)
+        mirror.add_listener(lambda _m, _c: None)
+        await eventually(lambda: mirror._poll_interval() == QUIET_POLL_SECONDS, what="the mirror to count as quiet")
+    mirror.wake()  # a poll while the release's only worker is away
+    await eventually(lambda: isinstance(mirror.error, WorkerNotResponding), timeout=30, what="the mirror stale")
+    assert mirror._poll_interval() == settings.MIRROR_POLL_SECONDS
+    async with Worker(client, task_queue=own_queue.TEMPORAL_TASK_QUEUE, workflows=[ReleaseWorkflow]):
+        await eventually(lambda: mirror.error is None, timeout=15, what="the mirror fresh again")
