@@ -11,7 +11,9 @@ confirms it, one last catch-up); a row of a run that continued-as-new only wakes
 listing that asked for it is described once to see whether it was deleted. So a release that visibility follows and
 that has been quiet for QUIET_AFTER_SECONDS is polled only every MIRROR_QUIET_POLL_SECONDS (a safety net for
 visibility lag), and at MIRROR_POLL_SECONDS again from its first change, or while its last poll failed (a worker
-that comes back changes nothing visibility sees).
+that comes back changes nothing visibility sees). Per task queue one mirror, its sentinel, is polled at
+MIRROR_POLL_SECONDS even when quiet: when no worker answers it, every mirror of that queue is stale at once and polls
+at MIRROR_POLL_SECONDS until the workers answer again (a worker that dies changes nothing visibility sees either).
 A release without the memo and search attributes (another team's workflow) is polled every MIRROR_POLL_SECONDS.
 A closed release is loaded once (a query on a closed workflow replays its history) and never queried again. A release
 found deleted gets status ``deleted``: its readers keep the last known state, and the registry drops it, so new
@@ -46,6 +48,7 @@ from .errors import (
     ReadPathError,
     ReleaseNotFound,
     TooManyMirrors,
+    WorkerNotResponding,
 )
 from .gateway import ReleaseDescription, TemporalGateway
 from .health import TemporalHealth
@@ -100,6 +103,10 @@ class ReleaseMirror:
         self._task: asyncio.Task[None] | None = None
         self._last_change = time.monotonic()
         self._followed_until = 0.0
+        self.task_queue = ""
+        """Its workflow's task queue, as the release list's rows name it ("" until a row did)."""
+        self.sentinel = False
+        """Polled at MIRROR_POLL_SECONDS even when quiet, for its task queue (chosen by the registry)."""
         self._closing = False
         """Set when the release list saw the workflow closed, until the poller has confirmed it."""
         self._existence: asyncio.Task[None] | None = None
@@ -208,6 +215,7 @@ class ReleaseMirror:
         """The release list's row of this release: wake the poller if it moved past this mirror or closed."""
         if self.closed:
             return
+        self.task_queue = row.task_queue or self.task_queue
         if row.status == "continued_as_new":
             self.wake()  # the next run is not listed yet: the poll follows the workflow id to it
             return
@@ -240,7 +248,8 @@ class ReleaseMirror:
             self._existence = asyncio.create_task(self.check_exists(), name=f"exists {self.release_id}")
 
     def mark_unavailable(self, error: ReadPathError) -> None:
-        """Temporal went down: report the data as stale now, without waiting for the next poll to fail."""
+        """Temporal (or its task queue's workers) went away: report the data as stale now, without waiting for the
+        next poll to fail."""
         if not self.closed:
             self._set_error(error)
 
@@ -379,9 +388,10 @@ class ReleaseMirror:
 
     def _poll_interval(self) -> float:
         """MIRROR_POLL_SECONDS, or MIRROR_QUIET_POLL_SECONDS for a quiet release the release list follows. A stale
-        mirror polls at MIRROR_POLL_SECONDS: nothing else tells it that its release's worker is back."""
+        mirror and a sentinel poll at MIRROR_POLL_SECONDS: nothing else tells them that a worker left or came back."""
         now = time.monotonic()
-        if self.error is None and now < self._followed_until and now - self._last_change >= QUIET_AFTER_SECONDS:
+        quiet = now < self._followed_until and now - self._last_change >= QUIET_AFTER_SECONDS
+        if quiet and self.error is None and not self.sentinel:
             return self.quiet_poll_seconds
         return self.poll_seconds
 
@@ -531,6 +541,8 @@ class MirrorRegistry:
         self._failures: dict[str, tuple[float, ReadPathError]] = {}
         self._reaper: asyncio.Task[None] | None = None
         self._unsubscribe: list[Callable[[], None]] = []
+        self._queues_down: set[str] = set()
+        """Task queues whose sentinel no worker answers (their other mirrors were told)."""
         self.quotas = UserQuotas(settings)
         """What one user may make the console spend (new mirrors, lookups, streams)."""
         self.max_mirrors = settings.MAX_MIRRORS
@@ -562,6 +574,34 @@ class MirrorRegistry:
                 mirror.observe(row)
             elif named is None or mirror.release_id in named:
                 mirror.missing_from_listing()
+        self._watch_task_queues()
+
+    def _watch_task_queues(self) -> None:
+        """Keep one sentinel per task queue among the running mirrors (the most recently used); when no worker
+        answers a sentinel, every other mirror of its queue is stale now and polls until the workers are back (told
+        once per outage: a mirror that answers again before the sentinel does is not made stale again)."""
+        by_queue: dict[str, list[ReleaseMirror]] = {}
+        for mirror in self._mirrors.values():
+            if mirror.task_queue and not mirror.closed:
+                by_queue.setdefault(mirror.task_queue, []).append(mirror)
+            else:
+                mirror.sentinel = False
+        for queue, mirrors in by_queue.items():
+            sentinel = next((m for m in mirrors if m.sentinel), None)
+            if sentinel is None:
+                sentinel = max(mirrors, key=lambda m: m.last_used)
+                sentinel.sentinel = True
+            if not isinstance(sentinel.error, WorkerNotResponding):
+                self._queues_down.discard(queue)
+                continue
+            if queue in self._queues_down:
+                continue
+            self._queues_down.add(queue)
+            for mirror in mirrors:
+                if mirror.error is None:
+                    mirror.mark_unavailable(sentinel.error)
+                    mirror.wake()
+        self._queues_down &= by_queue.keys()
 
     def _on_health(self, health: TemporalHealth) -> None:
         """Temporal went down: every mirror is stale now. It came back: every poller polls now, and loads that

@@ -48,6 +48,8 @@ class ListedRelease:
     close_time: datetime | None
     search_attributes: TypedSearchAttributes
     memo_summary: JsonObject | None
+    task_queue: str = ""
+    """The task queue its workflow tasks go to (whose workers answer its queries)."""
 
 
 def decode_page(infos: Iterable[WorkflowExecutionInfo]) -> list[ListedRelease]:
@@ -69,6 +71,7 @@ def _listed(info: WorkflowExecutionInfo) -> ListedRelease:
         close_time=info.close_time.ToDatetime(tzinfo=UTC) if info.HasField("close_time") else None,
         search_attributes=decode_typed_search_attributes(info.search_attributes),
         memo_summary=memo_summary(info),
+        task_queue=info.task_queue,
     )
 
 

@@ -14,7 +14,7 @@ from release_console.core.config import Settings
 from release_console.readpath import mirror as mirror_module
 from release_console.readpath.errors import WorkerNotResponding
 from release_console.readpath.gateway import TemporalGateway
-from release_console.readpath.mirror import MirrorRegistry
+from release_console.readpath.mirror import MirrorRegistry, ReleaseMirror
 from release_console.readpath.release_list import ReleaseList
 from release_console.readpath.stats import ReadPathStats
 from release_console.temporal.releases import build_plan, report, start_release
@@ -67,44 +67,79 @@ async def test_the_list_lists_what_moved_and_a_full_listing_drops_the_deleted(
     await eventually(dropped, timeout=10, step=0.5, what="a full listing to drop the deleted release")
 
 
+async def quiet_and_sentinel(
+    readpath: tuple[MirrorRegistry, ReleaseList, ReadPathStats], release_ids: list[str]
+) -> tuple[ReleaseMirror, ReleaseMirror]:
+    """Two watched releases of one task queue, once the registry made one its queue's sentinel (polled at
+    MIRROR_POLL_SECONDS) and the other is quiet, asleep until its quiet poll (three listings without its poll):
+    (quiet, sentinel)."""
+    mirrors, releases, stats = readpath
+    watched = [await mirrors.get(release_id) for release_id in release_ids]
+    for mirror in watched:
+        mirror.add_listener(lambda _m, _c: None)  # watched, like an open page or an SSE stream
+
+    def split() -> tuple[ReleaseMirror, ReleaseMirror] | None:
+        quiet = [m for m in watched if not m.sentinel and m._poll_interval() == QUIET_POLL_SECONDS]
+        sentinel = [m for m in watched if m.sentinel]
+        return (quiet[0], sentinel[0]) if quiet and sentinel else None
+
+    quiet, sentinel = await eventually(split, what="a sentinel and a quiet mirror")
+
+    async def asleep() -> bool:
+        polls = stats.for_release(quiet.release_id).get("poll:query:changes", 0)
+        listings = releases.incremental_listings
+        await eventually(lambda: releases.incremental_listings >= listings + 3, what="three more listings")
+        return stats.for_release(quiet.release_id).get("poll:query:changes", 0) == polls
+
+    await eventually(asleep, what="the quiet mirror asleep")
+    return quiet, sentinel
+
+
 async def test_a_quiet_watched_release_is_not_polled_until_the_list_sees_it_move_or_close(
     client: Client, settings: Settings, quiet_readpath: tuple[MirrorRegistry, ReleaseList, ReadPathStats], unique: str
 ) -> None:
-    mirrors, releases, stats = quiet_readpath
-    plan = build_plan(f"quiet-{unique}", waves=1, clusters_per_wave=1, apps_per_bundle=2)
-    await start_release(client, settings, plan)
-    mirror = await mirrors.get(plan.id)
-    mirror.add_listener(lambda _m, _c: None)  # watched, like an open page or an SSE stream
-    await eventually(lambda: mirror._poll_interval() == QUIET_POLL_SECONDS, what="the mirror to count as quiet")
-    polls = stats.for_release(plan.id).get("poll:query:changes", 0)
+    _mirrors, releases, stats = quiet_readpath
+    release_ids = []
+    for name in ("quiet", "other"):
+        plan = build_plan(f"{name}-{unique}", waves=1, clusters_per_wave=1, apps_per_bundle=2)
+        await start_release(client, settings, plan)
+        release_ids.append(plan.id)
+    mirror, sentinel = await quiet_and_sentinel(quiet_readpath, release_ids)
+    polls = stats.for_release(mirror.release_id).get("poll:query:changes", 0)
+    sentinel_polls = stats.for_release(sentinel.release_id).get("poll:query:changes", 0)
     listings = releases.incremental_listings
     await eventually(lambda: releases.incremental_listings >= listings + 3, what="three more listings")
-    assert stats.for_release(plan.id).get("poll:query:changes", 0) <= polls + 1  # not every MIRROR_POLL_SECONDS
+    assert stats.for_release(mirror.release_id).get("poll:query:changes", 0) <= polls + 1  # not every poll interval
+    assert stats.for_release(sentinel.release_id).get("poll:query:changes", 0) > sentinel_polls + 1  # its queue's
 
-    result = await report(client, plan.id, [(f"app:quiet-{unique}-w1-c1-a1", "deploying")])
+    app = f"app:{mirror.release_id.removeprefix('release:')}-w1-c1-a1"
+    result = await report(client, mirror.release_id, [(app, "deploying")])
     assert await mirror.wait_for_version(0, timeout=10) == result.version  # woken by the list, not by its timer
 
-    await client.get_workflow_handle(plan.id).terminate("stopped by an operator")
+    await client.get_workflow_handle(mirror.release_id).terminate("stopped by an operator")
     await eventually(lambda: mirror.status == "terminated", what="the mirror to see the release terminated")
     assert mirror.final_summary is not None and mirror.final_summary.get("version") == result.version
-    assert stats.for_release(plan.id).get("describe", 0) == 2  # the load's and the close's: none while polling
+    assert stats.for_release(mirror.release_id).get("describe", 0) == 2  # the load's and the close's
 
 
-async def test_a_quiet_release_whose_worker_was_away_recovers_at_the_poll_rate_not_the_quiet_one(
+async def test_a_quiet_release_whose_worker_left_and_came_back_says_so_without_waiting_for_its_quiet_poll(
     client: Client, settings: Settings, quiet_readpath: tuple[MirrorRegistry, ReleaseList, ReadPathStats], unique: str
 ) -> None:
-    """A worker coming back changes nothing that visibility sees, so a stale mirror must not wait for the quiet
-    poll (a minute here, 30 s in production) to find out: it polls at MIRROR_POLL_SECONDS while stale."""
-    mirrors, _releases, _stats = quiet_readpath
+    """Neither a worker that dies nor one that comes back changes anything visibility sees, and the quiet poll is a
+    minute here (30 s in production): the queue's sentinel notices, every mirror of the queue is stale at once, and
+    a stale mirror polls at MIRROR_POLL_SECONDS until it answers again."""
     own_queue = settings.model_copy(update={"TEMPORAL_TASK_QUEUE": f"quiet-worker-{unique}"})
-    plan = build_plan(f"away-{unique}", waves=1, clusters_per_wave=1, apps_per_bundle=2)
+    release_ids = []
     async with Worker(client, task_queue=own_queue.TEMPORAL_TASK_QUEUE, workflows=[ReleaseWorkflow]):
-        await start_release(client, own_queue, plan)
-        mirror = await mirrors.get(plan.id)
-        mirror.add_listener(lambda _m, _c: None)
-        await eventually(lambda: mirror._poll_interval() == QUIET_POLL_SECONDS, what="the mirror to count as quiet")
-    mirror.wake()  # a poll while the release's only worker is away
-    await eventually(lambda: isinstance(mirror.error, WorkerNotResponding), timeout=30, what="the mirror stale")
-    assert mirror._poll_interval() == settings.MIRROR_POLL_SECONDS
+        for name in ("away", "along"):
+            plan = build_plan(f"{name}-{unique}", waves=1, clusters_per_wave=1, apps_per_bundle=2)
+            await start_release(client, own_queue, plan)
+            release_ids.append(plan.id)
+        quiet, sentinel = await quiet_and_sentinel(quiet_readpath, release_ids)
+    await eventually(lambda: isinstance(quiet.error, WorkerNotResponding), timeout=QUIET_POLL_SECONDS / 2,
+                     what="the quiet mirror stale")
+    assert isinstance(sentinel.error, WorkerNotResponding)
+    assert quiet._poll_interval() == settings.MIRROR_POLL_SECONDS
     async with Worker(client, task_queue=own_queue.TEMPORAL_TASK_QUEUE, workflows=[ReleaseWorkflow]):
-        await eventually(lambda: mirror.error is None, timeout=15, what="the mirror fresh again")
+        await eventually(lambda: quiet.error is None and sentinel.error is None, timeout=QUIET_POLL_SECONDS / 2,
+                         what="both mirrors fresh again")
