@@ -407,6 +407,8 @@ def _watch_session(client: Client) -> None:
     keepalive = _keepalive(client, storage)
 
     def check() -> None:
+        if STOP_WATCH_KEY not in client.storage:
+            return  # stopped while the tick that runs it was under way (a logout between two of its chunks)
         client.storage[SESSION_CHECKS_KEY] = client.storage.get(SESSION_CHECKS_KEY, 0) + 1
         if keepalive is not None:
             keepalive.tick()  # a visible tab is activity (ui/session_keepalive.py); before the validity check
@@ -419,7 +421,7 @@ def _watch_session(client: Client) -> None:
                       outcome="expired", client=connection_client(request))
             _leave_page(client, _login_redirect(path))
         elif client.storage.get(ADMIN_PAGE_KEY) and not user.is_admin:
-            client.storage.pop(STOP_WATCH_KEY)()
+            client.storage.pop(STOP_WATCH_KEY)()  # present: checked above
             ui.navigate.to(path)  # drawn again for a viewer: the refusal (and its page.denied audit line)
 
     client.storage[STOP_WATCH_KEY] = hub().ticker.add(client, check)
@@ -453,9 +455,10 @@ def _disconnect_later(client: Client) -> None:
     """Close the page's connection once the navigation had time to reach the browser: a tab that ignores it gets
     nothing more (the browser reloads, and the reload meets the page guard).
 
-    A tab that followed the navigation has closed its socket, and NiceGUI deletes its client after the reconnect
-    timeout, as for any closed tab. Otherwise the client is deleted here, NiceGUI's pending deletions cancelled
-    first and the live sockets closed after (NiceGUI deletes a client at most once: a second deletion raises).
+    The client is deleted here even when its tab already closed its socket (a socket that came back within
+    NiceGUI's reconnect timeout would cancel NiceGUI's own deletion): NiceGUI's pending deletions are cancelled
+    first, and the live sockets closed after, when the client is gone (NiceGUI deletes a client at most once: a
+    second deletion raises). The console keeps nothing in NiceGUI's tab storage, so skipping its close loses nothing.
     """
 
     async def disconnect() -> None:
@@ -463,8 +466,6 @@ def _disconnect_later(client: Client) -> None:
         if client.is_deleted or client.id not in Client.instances:
             return
         live_sockets = list(client._socket_to_document_id)
-        if not live_sockets and client._delete_tasks:
-            return  # closed by the browser: NiceGUI's deletion is on its way
         for document_id in list(client._delete_tasks):
             client._cancel_delete_task(document_id)
         client.delete()
