@@ -5,16 +5,19 @@ back once they return.
 
 Starts its own stack: ``temporal server start-dev`` on a SQLite file (a restart on the same port and file keeps the
 releases), the release worker (``python -m release_console worker``) and the console (``python main.py``), all with
-their defaults. A release is read all along (its mirror is watched, as by an open page); each round reads a release
-nobody read before as well. Every check is an HTTP request over a real connection, repeated every 50 ms on its own.
+their defaults. A release is read all along (its mirror is watched, as by an open page); a second one was read once
+at the start and is quiet when a worker dies; each round reads a release nobody read before as well. One mirror of
+their task queue is its sentinel (readpath/mirror.py), which finds a dead worker itself; the others learn it from the
+sentinel once a witness confirmed it. Every check is an HTTP request over a real connection, repeated every 50 ms on
+its own.
 Each round:
 
 1. **Temporal SIGKILLed**: seconds until ``/api/v1/ready`` answers 503, the watched release answers ``stale: true``
    and the unread release answers 503 ``temporal_unavailable``; then Temporal is started again: seconds from its
    port accepting connections until ``/ready`` is 200 and both releases answer fresh (200, ``stale: false``).
-2. **Worker SIGKILLed** (Temporal itself fine): seconds until the watched release answers stale because no worker
-   answered; then a worker is started again: seconds from its start (its start-up included) until the release is
-   fresh.
+2. **Worker SIGKILLed** (Temporal itself fine): seconds until the watched and the quiet release answer stale because
+   no worker answered; then a worker is started again: seconds from its start (its start-up included) until both
+   are fresh.
 
 The spec: an outage shows within 3 s, everything recovers within 5 s of Temporal's return, a worker that stops shows
 as not responding within 3 s. Figures, not pass/fail: per check the median and the worst of the rounds; a check that
@@ -78,9 +81,11 @@ class Bench(StackBenchmark):
         await self.stack.connect()
         self.http.headers["Authorization"] = f"Bearer {await self.stack.token(self.http)}"
         watched = await self.stack.start_release("outage-watched", 20, waves=2, per_bundle=5)
+        quiet = await self.stack.start_release("outage-quiet", 20, waves=2, per_bundle=5)
         unread = [await self.stack.start_release(f"outage-unread-{n}", 1, waves=1, per_bundle=1)
                   for n in range(self.args.rounds)]
-        await self.release(watched)  # its mirror from now on
+        await self.release(quiet)
+        await self.release(watched)  # mirrored from now on
         for number in range(self.args.rounds):
             figures: dict[str, dict[str, float | None]] = {}
             self.rounds.append(figures)
@@ -89,7 +94,7 @@ class Bench(StackBenchmark):
                 figures.update(await self.temporal_crash(watched, unread[number]))
 
             async def worker_round(figures: dict[str, Any] = figures) -> None:
-                figures.update(await self.worker_crash(watched))
+                figures.update(await self.worker_crash(watched, quiet))
 
             await self.section(f"round {number + 1}: Temporal", temporal_round)
             await self.section(f"round {number + 1}: worker", worker_round)
@@ -136,20 +141,22 @@ class Bench(StackBenchmark):
         self.note_missing("Temporal back", recovered)
         return {"Temporal SIGKILL → noticed": noticed, "Temporal answering → recovered": recovered}
 
-    async def worker_crash(self, watched: str) -> dict[str, dict[str, float | None]]:
+    async def worker_crash(self, watched: str, quiet: str) -> dict[str, dict[str, float | None]]:
         """SIGKILL the worker, then start another."""
 
-        async def watched_says_worker() -> bool:
-            status, body = await self.release(watched)
+        async def says_worker(release_id: str) -> bool:
+            status, body = await self.release(release_id)
             return status == 200 and body["stale"] is True and "no worker answered" in (body["stale_reason"] or "")
 
         assert self.stack.worker is not None
         killed = time.monotonic()
         self.stack.procs.kill(self.stack.worker)
-        noticed = await seconds_until({"watched: worker not responding": watched_says_worker}, killed)
+        noticed = await seconds_until({"watched: worker not responding": lambda: says_worker(watched),
+                                       "quiet: worker not responding": lambda: says_worker(quiet)}, killed)
         started = time.monotonic()
         self.stack.start_worker(f"worker-{len(self.rounds)}")
-        recovered = await seconds_until({"watched fresh": lambda: self.fresh(watched)}, started)
+        recovered = await seconds_until({"watched fresh": lambda: self.fresh(watched),
+                                         "quiet fresh": lambda: self.fresh(quiet)}, started)
         self.note_missing("worker down", noticed)
         self.note_missing("worker back", recovered)
         return {"worker SIGKILL → noticed": noticed, "worker started → recovered": recovered}

@@ -10,10 +10,12 @@ second (readpath/release_list.py) and hands the registry their rows: a row whose
 confirms it, one last catch-up); a row of a run that continued-as-new only wakes the poller; a release missing from a
 listing that asked for it is described once to see whether it was deleted. So a release that visibility follows and
 that has been quiet for QUIET_AFTER_SECONDS is polled only every MIRROR_QUIET_POLL_SECONDS (a safety net for
-visibility lag), and at MIRROR_POLL_SECONDS again from its first change, or while its last poll failed (a worker
-that comes back changes nothing visibility sees). Per task queue one mirror, its sentinel, is polled at
-MIRROR_POLL_SECONDS even when quiet: when no worker answers it, every mirror of that queue is stale at once and polls
-at MIRROR_POLL_SECONDS until the workers answer again (a worker that dies changes nothing visibility sees either).
+visibility lag), and at MIRROR_POLL_SECONDS again from its first change. Workers that leave or come back change
+nothing visibility sees, so per task queue one mirror, its sentinel, is polled at MIRROR_POLL_SECONDS even when quiet.
+When no worker answers it, one more mirror of the queue (its witness) is asked at once: if no worker answers that
+one either, every other mirror of the queue is stale at once and waits, without polling, until the sentinel answers
+again; if the witness answers, the sentinel's own release is the trouble and the witness becomes the sentinel. A
+mirror that found on its own that Temporal or a worker does not answer polls at MIRROR_POLL_SECONDS until it answers.
 A release without the memo and search attributes (another team's workflow) is polled every MIRROR_POLL_SECONDS.
 A closed release is loaded once (a query on a closed workflow replays its history) and never queried again. A release
 found deleted gets status ``deleted``: its readers keep the last known state, and the registry drops it, so new
@@ -47,6 +49,7 @@ from .errors import (
     InvalidReleaseId,
     ReadPathError,
     ReleaseNotFound,
+    TemporalUnavailable,
     TooManyMirrors,
     WorkerNotResponding,
 )
@@ -107,6 +110,10 @@ class ReleaseMirror:
         """Its workflow's task queue, as the release list's rows name it ("" until a row did)."""
         self.sentinel = False
         """Polled at MIRROR_POLL_SECONDS even when quiet, for its task queue (chosen by the registry)."""
+        self.held = False
+        """Stale because its queue's sentinel and witness found no worker: it waits for the sentinel, not polling."""
+        self.polled_at = 0.0
+        """When its last poll ended (monotonic), answered or not."""
         self._closing = False
         """Set when the release list saw the workflow closed, until the poller has confirmed it."""
         self._existence: asyncio.Task[None] | None = None
@@ -248,10 +255,21 @@ class ReleaseMirror:
             self._existence = asyncio.create_task(self.check_exists(), name=f"exists {self.release_id}")
 
     def mark_unavailable(self, error: ReadPathError) -> None:
-        """Temporal (or its task queue's workers) went away: report the data as stale now, without waiting for the
-        next poll to fail."""
+        """Temporal went down: report the data as stale now, without waiting for the next poll to fail."""
         if not self.closed:
             self._set_error(error)
+
+    def hold(self, error: WorkerNotResponding) -> None:
+        """Its task queue has no worker answering: stale now, and no polls until :meth:`resume`."""
+        if not self.closed:
+            self.held = True
+            self._set_error(error)
+
+    def resume(self) -> None:
+        """Its task queue's workers answer again: poll now."""
+        if self.held:
+            self.held = False
+            self.wake()
 
     async def stop(self) -> None:
         """Stop polling; the data stays readable."""
@@ -382,16 +400,21 @@ class ReleaseMirror:
                     self._last_change = time.monotonic()
                 if changes or recovered:
                     self._notify(changes)
+            self.polled_at = time.monotonic()
+            if self.error is None:
+                self.held = False
             if self._status_changed:
                 self._status_changed = False
                 self._notify([])
 
     def _poll_interval(self) -> float:
-        """MIRROR_POLL_SECONDS, or MIRROR_QUIET_POLL_SECONDS for a quiet release the release list follows. A stale
-        mirror and a sentinel poll at MIRROR_POLL_SECONDS: nothing else tells them that a worker left or came back."""
+        """MIRROR_POLL_SECONDS, or MIRROR_QUIET_POLL_SECONDS for a quiet release the release list follows. A sentinel
+        and a mirror that found that Temporal or a worker does not answer poll at MIRROR_POLL_SECONDS (nothing else
+        tells them that it answers again); a held mirror waits for its sentinel."""
         now = time.monotonic()
         quiet = now < self._followed_until and now - self._last_change >= QUIET_AFTER_SECONDS
-        if quiet and self.error is None and not self.sentinel:
+        unanswered = isinstance(self.error, WorkerNotResponding | TemporalUnavailable) and not self.held
+        if quiet and not self.sentinel and not unanswered:
             return self.quiet_poll_seconds
         return self.poll_seconds
 
@@ -542,7 +565,9 @@ class MirrorRegistry:
         self._reaper: asyncio.Task[None] | None = None
         self._unsubscribe: list[Callable[[], None]] = []
         self._queues_down: set[str] = set()
-        """Task queues whose sentinel no worker answers (their other mirrors were told)."""
+        """Task queues whose sentinel and witness no worker answered (their other mirrors are held)."""
+        self._witnesses: dict[str, tuple[ReleaseMirror, float]] = {}
+        """Per task queue whose sentinel no worker answered: the mirror asked for a second opinion, and when."""
         self.quotas = UserQuotas(settings)
         """What one user may make the console spend (new mirrors, lookups, streams)."""
         self.max_mirrors = settings.MAX_MIRRORS
@@ -577,9 +602,8 @@ class MirrorRegistry:
         self._watch_task_queues()
 
     def _watch_task_queues(self) -> None:
-        """Keep one sentinel per task queue among the running mirrors (the most recently used); when no worker
-        answers a sentinel, every other mirror of its queue is stale now and polls until the workers are back (told
-        once per outage: a mirror that answers again before the sentinel does is not made stale again)."""
+        """Per task queue: keep one sentinel among its running mirrors; when no worker answers it, ask a witness;
+        when no worker answers that one either, hold the queue's other mirrors until the sentinel answers again."""
         by_queue: dict[str, list[ReleaseMirror]] = {}
         for mirror in self._mirrors.values():
             if mirror.task_queue and not mirror.closed:
@@ -587,21 +611,59 @@ class MirrorRegistry:
             else:
                 mirror.sentinel = False
         for queue, mirrors in by_queue.items():
-            sentinel = next((m for m in mirrors if m.sentinel), None)
-            if sentinel is None:
-                sentinel = max(mirrors, key=lambda m: m.last_used)
-                sentinel.sentinel = True
-            if not isinstance(sentinel.error, WorkerNotResponding):
-                self._queues_down.discard(queue)
-                continue
+            sentinel = self._sentinel(mirrors)
+            answered = not isinstance(sentinel.error, WorkerNotResponding)
             if queue in self._queues_down:
-                continue
-            self._queues_down.add(queue)
-            for mirror in mirrors:
-                if mirror.error is None:
-                    mirror.mark_unavailable(sentinel.error)
-                    mirror.wake()
+                if answered:
+                    self._queues_down.discard(queue)
+                    for mirror in mirrors:
+                        mirror.resume()
+            elif answered:
+                self._witnesses.pop(queue, None)
+            else:
+                self._second_opinion(queue, sentinel, [m for m in mirrors if m is not sentinel])
         self._queues_down &= by_queue.keys()
+        self._witnesses = {q: w for q, w in self._witnesses.items() if q in by_queue}
+
+    @staticmethod
+    def _sentinel(mirrors: list[ReleaseMirror]) -> ReleaseMirror:
+        """The queue's one sentinel: the current one, or else the most recently used mirror (woken, so that its
+        first fast poll does not wait for the end of a quiet one)."""
+        current = [m for m in mirrors if m.sentinel]
+        if current:
+            for extra in current[1:]:  # a run continued-as-new onto this queue brought its own
+                extra.sentinel = False
+            return current[0]
+        chosen = max(mirrors, key=lambda m: m.last_used)
+        chosen.sentinel = True
+        chosen.wake()
+        return chosen
+
+    def _second_opinion(self, queue: str, sentinel: ReleaseMirror, others: list[ReleaseMirror]) -> None:
+        """No worker answered the sentinel: ask a witness once; no answer there either means the queue has no
+        worker (hold the others), an answer means the sentinel's own release is the trouble (replace it)."""
+        if not others:
+            self._queues_down.add(queue)  # nothing else to tell
+            return
+        asked = self._witnesses.get(queue)
+        if asked is None or asked[0] not in others:
+            witness = max(others, key=lambda m: m.last_used)
+            self._witnesses[queue] = (witness, time.monotonic())
+            witness.wake()
+            return
+        witness, asked_at = asked
+        if witness.polled_at < asked_at:
+            return  # its answer is not in yet
+        del self._witnesses[queue]
+        if isinstance(witness.error, WorkerNotResponding):
+            self._queues_down.add(queue)
+            gone = WorkerNotResponding(f"no worker answered queries on task queue {queue} in time")
+            for mirror in others:
+                if mirror.error is None:
+                    mirror.hold(gone)
+        elif witness.error is None:
+            sentinel.sentinel = False
+            witness.sentinel = True
 
     def _on_health(self, health: TemporalHealth) -> None:
         """Temporal went down: every mirror is stale now. It came back: every poller polls now, and loads that

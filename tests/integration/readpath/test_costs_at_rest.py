@@ -69,29 +69,31 @@ async def test_the_list_lists_what_moved_and_a_full_listing_drops_the_deleted(
 
 async def quiet_and_sentinel(
     readpath: tuple[MirrorRegistry, ReleaseList, ReadPathStats], release_ids: list[str]
-) -> tuple[ReleaseMirror, ReleaseMirror]:
-    """Two watched releases of one task queue, once the registry made one its queue's sentinel (polled at
-    MIRROR_POLL_SECONDS) and the other is quiet, asleep until its quiet poll (three listings without its poll):
-    (quiet, sentinel)."""
+) -> tuple[list[ReleaseMirror], ReleaseMirror]:
+    """Watched releases of one task queue, once the registry made one its queue's sentinel (polled at
+    MIRROR_POLL_SECONDS) and the others are quiet, asleep until their quiet poll (three listings without a poll of
+    theirs): (the quiet ones, the sentinel)."""
     mirrors, releases, stats = readpath
     watched = [await mirrors.get(release_id) for release_id in release_ids]
     for mirror in watched:
         mirror.add_listener(lambda _m, _c: None)  # watched, like an open page or an SSE stream
 
-    def split() -> tuple[ReleaseMirror, ReleaseMirror] | None:
+    def split() -> tuple[list[ReleaseMirror], ReleaseMirror] | None:
+        sentinels = [m for m in watched if m.sentinel]
         quiet = [m for m in watched if not m.sentinel and m._poll_interval() == QUIET_POLL_SECONDS]
-        sentinel = [m for m in watched if m.sentinel]
-        return (quiet[0], sentinel[0]) if quiet and sentinel else None
+        return (quiet, sentinels[0]) if len(sentinels) == 1 and len(quiet) == len(watched) - 1 else None
 
-    quiet, sentinel = await eventually(split, what="a sentinel and a quiet mirror")
+    quiet, sentinel = await eventually(split, what="a sentinel and quiet mirrors")
+
+    def quiet_polls() -> int:
+        return sum(stats.for_release(m.release_id).get("poll:query:changes", 0) for m in quiet)
 
     async def asleep() -> bool:
-        polls = stats.for_release(quiet.release_id).get("poll:query:changes", 0)
-        listings = releases.incremental_listings
+        polls, listings = quiet_polls(), releases.incremental_listings
         await eventually(lambda: releases.incremental_listings >= listings + 3, what="three more listings")
-        return stats.for_release(quiet.release_id).get("poll:query:changes", 0) == polls
+        return quiet_polls() == polls
 
-    await eventually(asleep, what="the quiet mirror asleep")
+    await eventually(asleep, what="the quiet mirrors asleep")
     return quiet, sentinel
 
 
@@ -104,7 +106,7 @@ async def test_a_quiet_watched_release_is_not_polled_until_the_list_sees_it_move
         plan = build_plan(f"{name}-{unique}", waves=1, clusters_per_wave=1, apps_per_bundle=2)
         await start_release(client, settings, plan)
         release_ids.append(plan.id)
-    mirror, sentinel = await quiet_and_sentinel(quiet_readpath, release_ids)
+    [mirror], sentinel = await quiet_and_sentinel(quiet_readpath, release_ids)
     polls = stats.for_release(mirror.release_id).get("poll:query:changes", 0)
     sentinel_polls = stats.for_release(sentinel.release_id).get("poll:query:changes", 0)
     listings = releases.incremental_listings
@@ -122,24 +124,29 @@ async def test_a_quiet_watched_release_is_not_polled_until_the_list_sees_it_move
     assert stats.for_release(mirror.release_id).get("describe", 0) == 2  # the load's and the close's
 
 
-async def test_a_quiet_release_whose_worker_left_and_came_back_says_so_without_waiting_for_its_quiet_poll(
+async def test_quiet_releases_whose_worker_left_and_came_back_say_so_without_waiting_for_their_quiet_poll(
     client: Client, settings: Settings, quiet_readpath: tuple[MirrorRegistry, ReleaseList, ReadPathStats], unique: str
 ) -> None:
     """Neither a worker that dies nor one that comes back changes anything visibility sees, and the quiet poll is a
-    minute here (30 s in production): the queue's sentinel notices, every mirror of the queue is stale at once, and
-    a stale mirror polls at MIRROR_POLL_SECONDS until it answers again."""
+    minute here (30 s in production). The queue's sentinel notices, a witness confirms, and the queue's other
+    mirrors are stale at once without a query of their own; once the sentinel answers again, they poll and are
+    fresh."""
     own_queue = settings.model_copy(update={"TEMPORAL_TASK_QUEUE": f"quiet-worker-{unique}"})
     release_ids = []
     async with Worker(client, task_queue=own_queue.TEMPORAL_TASK_QUEUE, workflows=[ReleaseWorkflow]):
-        for name in ("away", "along"):
+        for name in ("away", "along", "aside"):
             plan = build_plan(f"{name}-{unique}", waves=1, clusters_per_wave=1, apps_per_bundle=2)
             await start_release(client, own_queue, plan)
             release_ids.append(plan.id)
         quiet, sentinel = await quiet_and_sentinel(quiet_readpath, release_ids)
-    await eventually(lambda: isinstance(quiet.error, WorkerNotResponding), timeout=QUIET_POLL_SECONDS / 2,
-                     what="the quiet mirror stale")
-    assert isinstance(sentinel.error, WorkerNotResponding)
-    assert quiet._poll_interval() == settings.MIRROR_POLL_SECONDS
+    everyone = [sentinel, *quiet]
+    await eventually(lambda: all(isinstance(m.error, WorkerNotResponding) for m in everyone),
+                     timeout=QUIET_POLL_SECONDS / 2, what="every mirror of the queue stale")
+    held = [m for m in quiet if m.held]
+    assert len(held) == 1, "the sentinel and its witness asked; the third only heard it"
+    assert own_queue.TEMPORAL_TASK_QUEUE in str(held[0].error)
+    assert held[0]._poll_interval() == QUIET_POLL_SECONDS  # it waits for the sentinel instead of asking
     async with Worker(client, task_queue=own_queue.TEMPORAL_TASK_QUEUE, workflows=[ReleaseWorkflow]):
-        await eventually(lambda: quiet.error is None and sentinel.error is None, timeout=QUIET_POLL_SECONDS / 2,
-                         what="both mirrors fresh again")
+        await eventually(lambda: all(m.error is None for m in everyone), timeout=QUIET_POLL_SECONDS / 2,
+                         what="every mirror fresh again")
+    assert not held[0].held
