@@ -421,7 +421,7 @@ def _watch_session(client: Client) -> None:
                       outcome="expired", client=connection_client(request))
             _leave_page(client, _login_redirect(path))
         elif client.storage.get(ADMIN_PAGE_KEY) and not user.is_admin:
-            client.storage.pop(STOP_WATCH_KEY)()  # present: checked above
+            _stop_session_watch(client)
             ui.navigate.to(path)  # drawn again for a viewer: the refusal (and its page.denied audit line)
 
     client.storage[STOP_WATCH_KEY] = hub().ticker.add(client, check)
@@ -441,11 +441,17 @@ def _keepalive(client: Client, storage: PageStorage) -> SessionKeepalive | None:
     )
 
 
+def _stop_session_watch(client: Client) -> None:
+    """Take the page's session check off the refresh tick (once; a stopped check also does nothing if its tick is
+    already under way)."""
+    if stop_watch := client.storage.pop(STOP_WATCH_KEY, None):
+        stop_watch()
+
+
 def _leave_page(client: Client, target: str) -> None:
     """Send a page whose session is over to ``target`` (the login page, or the provider's end-session page) and
     close its connection: its session check stops first, so no later tick sends the tab somewhere else."""
-    if stop_watch := client.storage.pop(STOP_WATCH_KEY, None):
-        stop_watch()
+    _stop_session_watch(client)
     with client:
         ui.navigate.to(target)
     _disconnect_later(client)
