@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from temporalio.worker import Worker
 
 from release_console.readpath.errors import ReleaseNotFound
 from release_console.readpath.gateway import TemporalGateway
@@ -12,6 +13,7 @@ from release_console.readpath.mirror import MirrorRegistry
 from release_console.readpath.release_list import ReleaseList
 from release_console.readpath.stats import ReadPathStats
 from release_console.temporal.releases import build_plan, report, start_release
+from release_console.workflows.release import ReleaseWorkflow
 from tests.helpers import after_cycles
 
 
@@ -157,23 +159,26 @@ async def test_a_mirror_stops_after_its_quiet_period_but_not_while_watched(clien
         await mirrors.stop()
 
 
-# A query that reaches the new run before a worker ran its first task waits for that task: on a busy 2-core test
-# machine that took longer than the 2 s of a poll's timeout, and what is tested here is following the runs, not how
-# long a worker takes (the query's own timeout is tested in test_outages.py)
+# A query that reaches the new run before a worker ran its first task waits for that task. The session's worker is
+# busy with every other test's releases of this process, and on a busy 2-core machine it took longer than a poll's
+# timeout (2 s, then 5 s): the release runs on a worker and task queue of this test's own, with a 5 s poll timeout;
+# what is tested here is following the runs, not how long a worker takes (test_outages.py tests the timeout).
 @pytest.mark.parametrize("readpath", [{"TEMPORAL_POLL_TIMEOUT_SECONDS": 5.0}], indirect=True)
 async def test_a_mirror_follows_a_release_across_continue_as_new(client, settings, readpath, unique):
     _gateway, mirrors, _releases, stats = readpath
     key = f"can-{unique}"
+    own_queue = settings.model_copy(update={"TEMPORAL_TASK_QUEUE": f"can-{unique}"})
     plan = build_plan(key, waves=1, clusters_per_wave=1, apps_per_bundle=4)
-    handle = await start_release(client, settings, plan, max_updates_per_run=2)
-    first_run = (await handle.describe()).run_id
-    mirror = await mirrors.get(plan.id)
-    apps = [f"app:{key}-w1-c1-a{i}" for i in range(1, 5)]
-    last = None
-    for app, state in zip(apps, ("deploying", "deployed", "failed", "rolled_back"), strict=True):
-        last = await report(client, plan.id, [(app, state)])  # the run continues-as-new every 2 updates
-    assert (await client.get_workflow_handle(plan.id).describe()).run_id != first_run
-    assert await mirror.wait_for_version(last.version - 1, timeout=10) == last.version == 4
-    assert [mirror.tree.get(a).state for a in apps] == ["deploying", "deployed", "failed", "rolled_back"]
-    assert mirror.status == "running" and mirror.error is None and mirror.reloads == 0  # nothing noticed
-    assert not [k for k in stats.for_release(plan.id) if k.startswith("failed:")]  # no call failed across the runs
+    async with Worker(client, task_queue=own_queue.TEMPORAL_TASK_QUEUE, workflows=[ReleaseWorkflow]):
+        handle = await start_release(client, own_queue, plan, max_updates_per_run=2)
+        first_run = (await handle.describe()).run_id
+        mirror = await mirrors.get(plan.id)
+        apps = [f"app:{key}-w1-c1-a{i}" for i in range(1, 5)]
+        last = None
+        for app, state in zip(apps, ("deploying", "deployed", "failed", "rolled_back"), strict=True):
+            last = await report(client, plan.id, [(app, state)])  # the run continues-as-new every 2 updates
+        assert (await client.get_workflow_handle(plan.id).describe()).run_id != first_run
+        assert await mirror.wait_for_version(last.version - 1, timeout=10) == last.version == 4
+        assert [mirror.tree.get(a).state for a in apps] == ["deploying", "deployed", "failed", "rolled_back"]
+        assert mirror.status == "running" and mirror.error is None and mirror.reloads == 0  # nothing noticed
+        assert not [k for k in stats.for_release(plan.id) if k.startswith("failed:")]  # no call failed across runs
